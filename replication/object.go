@@ -1,0 +1,242 @@
+package replication
+
+import (
+	"bytes"
+	"slices"
+)
+
+// Sibling is one version of a key's value: what one write stored. Deletes
+// and expiry are versions too, so they travel through merge, handoff and
+// repair like any value and cannot be undone by an older replica.
+type Sibling struct {
+	// Dot identifies the write that made this version.
+	Dot Dot
+	// Time is the coordinator's wall clock at the write, in Unix
+	// nanoseconds. It orders siblings for a plain GET, nothing else.
+	Time int64
+	// ExpireAt is when the version stops being live, in Unix milliseconds;
+	// 0 means never.
+	ExpireAt int64
+	// Tombstone marks a delete.
+	Tombstone bool
+	// Value is the stored bytes; empty for tombstones. Never modified once
+	// the sibling is built.
+	Value []byte
+}
+
+// Live reports whether s is a value (not a tombstone) that has not expired
+// at nowMs (Unix milliseconds).
+func (s *Sibling) Live(nowMs int64) bool {
+	return !s.Tombstone && (s.ExpireAt == 0 || s.ExpireAt > nowMs)
+}
+
+// newer reports whether s sorts after o for a plain GET: later write time,
+// ties broken by actor (the writer's identity), then counter.
+func (s *Sibling) newer(o *Sibling) bool {
+	if s.Time != o.Time {
+		return s.Time > o.Time
+	}
+	if s.Dot.Actor != o.Dot.Actor {
+		return s.Dot.Actor > o.Dot.Actor
+	}
+	return s.Dot.Counter > o.Dot.Counter
+}
+
+// Object is one replica's state of a key: a dotted causal container of
+// sibling versions (each with its own dot) and the causal context of every
+// dot the replica has seen. A sibling is kept exactly while no write that
+// saw it has replaced it, so concurrent writes all survive, including two
+// writes through the same coordinator with the same stale context (the case
+// plain per-node vector clocks get wrong).
+//
+// An Object is immutable once built: Apply and Merge return new objects and
+// never modify their inputs, so objects may be shared between goroutines. A
+// nil *Object is a key with no versions at all.
+type Object struct {
+	// Clock is the causal context: every dot this state has seen.
+	Clock Clock
+	// Siblings are the versions no seen write has replaced, sorted by dot.
+	Siblings []Sibling
+}
+
+// Write describes a new version for Object.Apply.
+type Write struct {
+	// Context is what the writer had seen; the siblings it covers are
+	// replaced by the new version, the others stay beside it.
+	Context Clock
+	// Value is the new value; ignored for tombstones.
+	Value []byte
+	// Tombstone makes the version a delete.
+	Tombstone bool
+	// ExpireAt is the version's expiry in Unix milliseconds, 0 for none.
+	ExpireAt int64
+}
+
+// Apply returns the object after the write w, minted as dot d at time
+// nowNanos. Siblings covered by w.Context are dropped; the rest stay. The
+// new clock is the old one joined with w.Context and d, pruned to at most
+// pruneAt entries (oldest first, never an actor that still has a sibling);
+// pruneAt < 1 disables pruning. o may be nil.
+func (o *Object) Apply(d Dot, nowNanos int64, w Write, pruneAt int) *Object {
+	nowMs := nowNanos / 1e6
+	var cur Object
+	if o != nil {
+		cur = *o
+	}
+	out := &Object{
+		Clock:    cur.Clock.Merge(w.Context).Add(d, nowMs),
+		Siblings: make([]Sibling, 0, len(cur.Siblings)+1),
+	}
+	for _, s := range cur.Siblings {
+		if !w.Context.Covers(s.Dot) {
+			out.Siblings = append(out.Siblings, s)
+		}
+	}
+	ns := Sibling{Dot: d, Time: nowNanos, ExpireAt: w.ExpireAt, Tombstone: w.Tombstone}
+	if !w.Tombstone {
+		ns.Value = w.Value
+	}
+	out.Siblings = append(out.Siblings, ns)
+	slices.SortFunc(out.Siblings, func(a, b Sibling) int { return compareDots(a.Dot, b.Dot) })
+	if pruneAt > 0 {
+		out.Clock, _ = out.Clock.Prune(pruneAt, out.hasSiblingOf)
+	}
+	return out
+}
+
+// Merge returns the join of two replicas' states of the same key: siblings
+// both hold, plus each side's siblings the other has not seen; the clocks
+// joined. Merge is commutative, associative and idempotent, and never drops
+// a version that neither side's context covers. Either may be nil.
+func (o *Object) Merge(p *Object) *Object {
+	switch {
+	case o == nil:
+		return p
+	case p == nil:
+		return o
+	}
+	out := &Object{
+		Clock:    o.Clock.Merge(p.Clock),
+		Siblings: make([]Sibling, 0, max(len(o.Siblings), len(p.Siblings))),
+	}
+	i, j := 0, 0
+	for i < len(o.Siblings) || j < len(p.Siblings) {
+		switch {
+		case j == len(p.Siblings) || (i < len(o.Siblings) && o.Siblings[i].Dot.Less(p.Siblings[j].Dot)):
+			if s := o.Siblings[i]; !p.Clock.Covers(s.Dot) {
+				out.Siblings = append(out.Siblings, s)
+			}
+			i++
+		case i == len(o.Siblings) || p.Siblings[j].Dot.Less(o.Siblings[i].Dot):
+			if s := p.Siblings[j]; !o.Clock.Covers(s.Dot) {
+				out.Siblings = append(out.Siblings, s)
+			}
+			j++
+		default:
+			// The same dot is the same write: dots are unique.
+			out.Siblings = append(out.Siblings, o.Siblings[i])
+			i++
+			j++
+		}
+	}
+	return out
+}
+
+// Equal reports whether o and p hold the same clock counters and the same
+// siblings. Read repair uses it to find stale replicas.
+func (o *Object) Equal(p *Object) bool {
+	if o == nil || p == nil {
+		return o.Len() == 0 && p.Len() == 0 && o.clock().IsZero() && p.clock().IsZero()
+	}
+	if !o.Clock.Equal(p.Clock) || len(o.Siblings) != len(p.Siblings) {
+		return false
+	}
+	for i := range o.Siblings {
+		a, b := &o.Siblings[i], &p.Siblings[i]
+		if a.Dot != b.Dot || a.Time != b.Time || a.ExpireAt != b.ExpireAt ||
+			a.Tombstone != b.Tombstone || !bytes.Equal(a.Value, b.Value) {
+			return false
+		}
+	}
+	return true
+}
+
+// Len returns the number of siblings, tombstones and expired ones included.
+func (o *Object) Len() int {
+	if o == nil {
+		return 0
+	}
+	return len(o.Siblings)
+}
+
+// Context returns the causal context a client must send back to replace
+// what it read. It is empty for a nil object.
+func (o *Object) Context() Clock {
+	return o.clock()
+}
+
+// Live returns the siblings that are live at nowMs (Unix milliseconds),
+// oldest write first.
+func (o *Object) Live(nowMs int64) []Sibling {
+	if o == nil {
+		return nil
+	}
+	var out []Sibling
+	for i := range o.Siblings {
+		if o.Siblings[i].Live(nowMs) {
+			out = append(out, o.Siblings[i])
+		}
+	}
+	slices.SortFunc(out, func(a, b Sibling) int {
+		if a.newer(&b) {
+			return 1
+		}
+		if b.newer(&a) {
+			return -1
+		}
+		return 0
+	})
+	return out
+}
+
+// Newest returns the live sibling a plain GET answers with: the latest write
+// time, ties broken by writer. It returns nil when no sibling is live.
+func (o *Object) Newest(nowMs int64) *Sibling {
+	if o == nil {
+		return nil
+	}
+	var best *Sibling
+	for i := range o.Siblings {
+		s := &o.Siblings[i]
+		if s.Live(nowMs) && (best == nil || s.newer(best)) {
+			best = s
+		}
+	}
+	return best
+}
+
+func (o *Object) clock() Clock {
+	if o == nil {
+		return Clock{}
+	}
+	return o.Clock
+}
+
+func (o *Object) hasSiblingOf(a ActorID) bool {
+	for i := range o.Siblings {
+		if o.Siblings[i].Dot.Actor == a {
+			return true
+		}
+	}
+	return false
+}
+
+func compareDots(a, b Dot) int {
+	switch {
+	case a.Less(b):
+		return -1
+	case b.Less(a):
+		return 1
+	}
+	return 0
+}

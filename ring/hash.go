@@ -1,0 +1,54 @@
+// Package ring decides which nodes hold a key: it hashes keys into a 128-bit
+// space, splits that space into Q equal partitions (the Dynamo paper's
+// partition strategy 3) and maps partitions to nodes. It is pure: no network,
+// no disk, and every node computes the same answer from the same membership.
+package ring
+
+import (
+	"crypto/md5"
+	"encoding/binary"
+	"math/bits"
+)
+
+// Hash is a key's position in the 128-bit hash space, as the big-endian
+// halves of the key's MD5 digest (the hash the Dynamo paper uses).
+type Hash struct {
+	Hi, Lo uint64
+}
+
+// HashKey returns the position of key in the hash space. It is safe for
+// concurrent use and does not retain key.
+func HashKey(key []byte) Hash {
+	sum := md5.Sum(key)
+	return Hash{
+		Hi: binary.BigEndian.Uint64(sum[:8]),
+		Lo: binary.BigEndian.Uint64(sum[8:]),
+	}
+}
+
+// Partition returns the partition of h when the space is split into q equal
+// partitions; q must be a power of two (see ValidPartitions). Partition p
+// covers the hashes whose top log2(q) bits equal p, so the partitions are
+// contiguous ranges ordered by p.
+func (h Hash) Partition(q int) int {
+	if q <= 1 {
+		return 0
+	}
+	return int(h.Hi >> (64 - bits.TrailingZeros64(uint64(q))))
+}
+
+// PartitionStart returns the first 64-bit hash prefix (Hash.Hi) of partition
+// p out of q. The partition ends where partition p+1 starts, or at the top of
+// the space for the last one.
+func PartitionStart(p, q int) uint64 {
+	if q <= 1 {
+		return 0
+	}
+	return uint64(p) << (64 - bits.TrailingZeros64(uint64(q)))
+}
+
+// ValidPartitions reports whether q is an acceptable partition count: a
+// power of two between 1 and 1<<24.
+func ValidPartitions(q int) bool {
+	return q >= 1 && q <= 1<<24 && q&(q-1) == 0
+}
