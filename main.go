@@ -1,0 +1,54 @@
+// Command dynakv runs one node of dynakv, a Dynamo-style, always-writable
+// key-value store that speaks the Redis protocol. With no configuration it
+// serves a single local node on 127.0.0.1:6379; see `dynakv --help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/dynakv/dynakv/conf"
+	"github.com/dynakv/dynakv/node"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Environ()))
+}
+
+func run(args, environ []string) int {
+	cfg, err := conf.Load(args, environ)
+	if errors.Is(err, conf.ErrHelp) {
+		conf.Usage(os.Stdout)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dynakv:", err)
+		fmt.Fprintln(os.Stderr, "Run 'dynakv --help' for the settings.")
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.SlogLevel()}))
+	n, err := node.Open(cfg, log)
+	if err != nil {
+		log.Error("cannot open node", "err", err)
+		return 1
+	}
+	if err := n.Start(); err != nil {
+		log.Error("cannot start node", "err", err)
+		n.Close()
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	log.Info("shutting down")
+	if err := n.Close(); err != nil {
+		log.Error("shutdown", "err", err)
+		return 1
+	}
+	return 0
+}

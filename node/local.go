@@ -1,0 +1,228 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/dynakv/dynakv/replication"
+	"github.com/dynakv/dynakv/ring"
+)
+
+// lockStripes is the number of key-lock stripes of a LocalReplica.
+const lockStripes = 1024
+
+// counterBlock is how many dot counters one durable reservation covers.
+const counterBlock = 1 << 20
+
+// Meta entries of a node's store.
+const (
+	metaActor   = "actor"   // 8 bytes: the ActorID this data directory writes as
+	metaCounter = "counter" // 8 bytes: every counter below it may have been used
+)
+
+// LocalReplica is this node's own replica: sibling sets stored in a Store
+// under their data keys, with a lock per key stripe so that a mutation's
+// read-modify-write is atomic against every other mutation and merge of the
+// same key. It implements replication.Local and is safe for concurrent use.
+type LocalReplica struct {
+	name  string
+	store Store
+	actor replication.ActorID
+	locks [lockStripes]sync.Mutex
+
+	mu       sync.Mutex // guards next and reserved
+	next     uint64
+	reserved uint64
+}
+
+var _ replication.Local = (*LocalReplica)(nil)
+
+// NewLocalReplica returns the local replica over store, named name (the node
+// id). It loads, or on first use creates, the data directory's actor id and
+// reserves a block of dot counters durably.
+func NewLocalReplica(name string, store Store) (*LocalReplica, error) {
+	l := &LocalReplica{name: name, store: store}
+	raw, err := store.Get(MetaKey(metaActor))
+	switch {
+	case errors.Is(err, ErrNotFound):
+		var b [8]byte
+		for l.actor == 0 {
+			if _, err := rand.Read(b[:]); err != nil {
+				return nil, err
+			}
+			l.actor = replication.ActorID(binary.BigEndian.Uint64(b[:]))
+		}
+		if err := l.putMetaSync(metaActor, uint64(l.actor)); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, fmt.Errorf("node: reading actor id: %w", err)
+	case len(raw) != 8:
+		return nil, fmt.Errorf("node: corrupt actor id (%d bytes)", len(raw))
+	default:
+		l.actor = replication.ActorID(binary.BigEndian.Uint64(raw))
+	}
+	raw, err = store.Get(MetaKey(metaCounter))
+	switch {
+	case errors.Is(err, ErrNotFound):
+		l.next = 1
+	case err != nil:
+		return nil, fmt.Errorf("node: reading counter: %w", err)
+	case len(raw) != 8:
+		return nil, fmt.Errorf("node: corrupt counter (%d bytes)", len(raw))
+	default:
+		l.next = binary.BigEndian.Uint64(raw)
+	}
+	l.reserved = l.next
+	return l, nil
+}
+
+// Actor returns the actor id this replica's node writes as.
+func (l *LocalReplica) Actor() replication.ActorID { return l.actor }
+
+// Name returns the node id.
+func (l *LocalReplica) Name() string { return l.name }
+
+// Store returns the store under the replica.
+func (l *LocalReplica) Store() Store { return l.store }
+
+// NextCounter returns a dot counter never returned before by this data
+// directory. Counters are reserved in durable (fsynced) blocks, so a crash
+// or power loss can skip counters but never repeat one.
+func (l *LocalReplica) NextCounter() (uint64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.next >= l.reserved {
+		top := l.next + counterBlock
+		if err := l.putMetaSync(metaCounter, top); err != nil {
+			return 0, err
+		}
+		l.reserved = top
+	}
+	c := l.next
+	l.next++
+	return c, nil
+}
+
+func (l *LocalReplica) putMetaSync(name string, v uint64) error {
+	if err := l.store.Apply(Op{Key: MetaKey(name), Value: binary.BigEndian.AppendUint64(nil, v)}); err != nil {
+		return fmt.Errorf("node: storing %s: %w", name, err)
+	}
+	if err := l.store.Sync(); err != nil {
+		return fmt.Errorf("node: syncing %s: %w", name, err)
+	}
+	return nil
+}
+
+// Read returns the stored state of key, or nil when there is none.
+func (l *LocalReplica) Read(ctx context.Context, key []byte) (*replication.Object, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var kb [128]byte
+	return l.read(AppendDataKey(kb[:0], ring.HashKey(key), key))
+}
+
+func (l *LocalReplica) read(dk []byte) (*replication.Object, error) {
+	raw, err := l.store.Get(dk)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	o, err := replication.DecodeObject(raw)
+	if err != nil {
+		return nil, fmt.Errorf("node: key %q: %w", dk[dataKeyHeader:], err)
+	}
+	return o, nil
+}
+
+// Merge joins o into the stored state of key and stores the result when it
+// differs.
+func (l *LocalReplica) Merge(ctx context.Context, key []byte, o *replication.Object) error {
+	_, err := l.Mutate(ctx, key, func(cur *replication.Object) (*replication.Object, error) {
+		m := cur.Merge(o)
+		if m.Equal(cur) {
+			return nil, nil
+		}
+		return m, nil
+	})
+	return err
+}
+
+// Mutate runs fn on key's stored state under the key's lock and stores fn's
+// result unless it is nil.
+func (l *LocalReplica) Mutate(ctx context.Context, key []byte, fn func(cur *replication.Object) (*replication.Object, error)) (*replication.Object, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	h := ring.HashKey(key)
+	var kb [128]byte
+	dk := AppendDataKey(kb[:0], h, key)
+	mu := &l.locks[h.Lo%lockStripes]
+	mu.Lock()
+	defer mu.Unlock()
+	cur, err := l.read(dk)
+	if err != nil {
+		return nil, err
+	}
+	next, err := fn(cur)
+	if next == nil || err != nil {
+		return nil, err
+	}
+	var vb [256]byte
+	if err := l.store.Apply(Op{Key: dk, Value: replication.AppendObject(vb[:0], next)}); err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+// Scan calls fn for every stored key whose hash position is at least from,
+// in position order, until fn returns false. Keys that share the stopping
+// key's position are still visited (fn's answer for them is ignored) so
+// that resuming from the returned position misses nothing. It returns that
+// position, or 0 when it reached the end. fn may call the replica.
+func (l *LocalReplica) Scan(ctx context.Context, from uint64, fn func(key []byte, o *replication.Object) bool) (uint64, error) {
+	start, end := DataRange(from)
+	var (
+		stopped bool
+		stopAt  uint64
+		next    uint64
+		err     error
+	)
+	iterErr := l.store.Iterate(start, end, func(k, v []byte) bool {
+		hi, key, ok := ParseDataKey(k)
+		if !ok {
+			return true
+		}
+		if stopped && hi != stopAt {
+			next = hi
+			return false
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			err = cerr
+			return false
+		}
+		o, derr := replication.DecodeObject(v)
+		if derr != nil {
+			err = fmt.Errorf("node: key %q: %w", key, derr)
+			return false
+		}
+		if !fn(key, o) && !stopped {
+			stopped, stopAt = true, hi
+		}
+		return true
+	})
+	if iterErr != nil {
+		return 0, iterErr
+	}
+	if err != nil {
+		return 0, err
+	}
+	return next, nil
+}

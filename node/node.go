@@ -1,0 +1,199 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/dynakv/dynakv/conf"
+	"github.com/dynakv/dynakv/replication"
+	"github.com/dynakv/dynakv/resp"
+)
+
+// Version is dynakv's version, reported by INFO.
+const Version = "0.1.0"
+
+// Node is one running dynakv node: its store, its local replica, the
+// coordinator, and the Redis front end. Build it with Open, start serving
+// with Start, stop with Close.
+type Node struct {
+	cfg   conf.Config
+	log   *slog.Logger
+	store Store
+	local *LocalReplica
+	coord *replication.Coordinator
+	srv   *resp.Server
+	view  *singleView
+
+	wg        sync.WaitGroup
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+	ln        net.Listener
+}
+
+// Open opens (creating if needed) the node's data directory and builds its
+// parts from cfg, which must be valid (conf.Load returns it so). It listens
+// on nothing yet.
+func Open(cfg conf.Config, log *slog.Logger) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.Resolve()
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("node: data dir: %w", err)
+	}
+	lopts := DefaultLevelDBOptions()
+	lopts.SyncWrites = cfg.Fsync == "always"
+	store, err := OpenLevelDB(cfg.DataDir, lopts)
+	if err != nil {
+		return nil, err
+	}
+	n, err := build(cfg, log, store)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+// build wires a node over an open store; the store is the node's from here
+// on.
+func build(cfg conf.Config, log *slog.Logger, store Store) (*Node, error) {
+	local, err := NewLocalReplica(cfg.NodeID, store)
+	if err != nil {
+		return nil, err
+	}
+	members := 1
+	qn, qr, qw := min(cfg.N, members), min(cfg.R, members), min(cfg.W, members)
+	if qn != cfg.N || qr != cfg.R || qw != cfg.W {
+		log.Info("quorum clamped to the member count", "members", members,
+			"n", cfg.N, "r", cfg.R, "w", cfg.W, "effective_n", qn, "effective_r", qr, "effective_w", qw)
+	}
+	self := []replication.Replica{local}
+	coord, err := replication.NewCoordinator(replication.Config{
+		Local:          local,
+		Router:         replication.RouterFunc(func([]byte) []replication.Replica { return self }),
+		Actor:          local.Actor(),
+		N:              cfg.N,
+		R:              cfg.R,
+		W:              cfg.W,
+		PruneThreshold: cfg.PruneThreshold,
+		Logger:         log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	view := &singleView{cfg: cfg, local: local, now: time.Now}
+	srv, err := resp.NewServer(resp.Config{
+		Backend:     coord,
+		View:        view,
+		NodeID:      cfg.NodeID,
+		RequirePass: cfg.RequirePass,
+		Limits: resp.Limits{
+			MaxBulkLen:   cfg.ProtoMaxBulkLen,
+			MaxArgs:      cfg.MaxMultibulkLen,
+			MaxInlineLen: cfg.MaxInlineLen,
+			MaxQueryLen:  cfg.ClientQueryBufferLimit,
+		},
+		MaxClients:     cfg.MaxClients,
+		RequestTimeout: cfg.RequestTimeout,
+		Settings:       func() []resp.Field { return settings(cfg) },
+		Logger:         log,
+		Version:        Version,
+	})
+	if err != nil {
+		coord.Close()
+		return nil, err
+	}
+	return &Node{
+		cfg: cfg, log: log, store: store, local: local, coord: coord,
+		srv: srv, view: view, done: make(chan struct{}),
+	}, nil
+}
+
+// settings is CONFIG GET's view of dynakv's own settings.
+func settings(cfg conf.Config) []resp.Field {
+	var out []resp.Field
+	for _, k := range conf.Keys() {
+		v, _ := cfg.Get(k)
+		out = append(out, resp.Field{Name: k, Value: v})
+	}
+	return out
+}
+
+// Start listens on the client address and serves in the background. It
+// returns once the listener is open, so a client may connect right away.
+func (n *Node) Start() error {
+	ln, err := net.Listen("tcp", n.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("node: listen %s: %w", n.cfg.Listen, err)
+	}
+	n.ln = ln
+	n.log.Info("dynakv node serving", "node_id", n.cfg.NodeID, "listen", ln.Addr().String(),
+		"data_dir", n.cfg.DataDir, "actor", fmt.Sprintf("%016x", uint64(n.local.Actor())), "fsync", n.cfg.Fsync)
+	n.goTracked(func() {
+		if err := n.srv.Serve(ln); err != nil && !errors.Is(err, resp.ErrServerClosed) {
+			n.log.Error("client listener failed", "err", err)
+		}
+	})
+	if n.cfg.Fsync == "everysec" {
+		n.goTracked(n.syncLoop)
+	}
+	return nil
+}
+
+// Addr returns the client listener's address once started.
+func (n *Node) Addr() string {
+	if n.ln == nil {
+		return ""
+	}
+	return n.ln.Addr().String()
+}
+
+// syncLoop makes acknowledged writes durable against power loss once a
+// second (fsync everysec, as Redis's appendfsync everysec).
+func (n *Node) syncLoop() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.done:
+			return
+		case <-t.C:
+			if err := n.store.Sync(); err != nil && !errors.Is(err, ErrClosed) {
+				n.log.Warn("periodic fsync failed", "err", err)
+			}
+		}
+	}
+}
+
+func (n *Node) goTracked(f func()) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		f()
+	}()
+}
+
+// Close stops serving, waits for every goroutine, syncs and closes the
+// store. It is safe to call more than once; later calls return the first
+// call's error.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() {
+		close(n.done)
+		n.srv.Close()
+		n.coord.Close()
+		n.wg.Wait()
+		err := n.store.Sync()
+		n.closeErr = errors.Join(err, n.store.Close())
+	})
+	return n.closeErr
+}

@@ -1,0 +1,235 @@
+package resp
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dynakv/dynakv/replication"
+)
+
+// command is one entry of the command table: what COMMAND INFO and DOCS
+// report, and the handler.
+type command struct {
+	name     string // lower case, as Redis reports it
+	arity    int    // Redis convention: n exactly, -n at least n
+	flags    []string
+	firstKey int
+	lastKey  int
+	step     int
+	group    string
+	summary  string
+	since    string
+	args     []argDoc
+	noAuth   bool
+	fn       func(c *Conn, args [][]byte)
+	subs     map[string]*command // container commands (CLIENT, CONFIG, ...)
+	parent   *command
+}
+
+// fullName is "parent|sub" for subcommands, as Redis names them in errors.
+func (cmd *command) fullName() string {
+	if cmd.parent != nil {
+		return cmd.parent.name + "|" + cmd.name
+	}
+	return cmd.name
+}
+
+// argDoc documents one argument for COMMAND DOCS (redis-cli's hints).
+type argDoc struct {
+	name     string
+	typ      string // key, string, integer, pure-token, oneof, block
+	token    string
+	optional bool
+	multiple bool
+	sub      []argDoc
+}
+
+// Redis's exact error texts.
+const (
+	errSyntax      = "ERR syntax error"
+	errNotInteger  = "ERR value is not an integer or out of range"
+	errNoAuth      = "NOAUTH Authentication required."
+	errWrongPass   = "WRONGPASS invalid username-password pair or user is disabled."
+	errInvalidCtx  = "ERR invalid context"
+	errDBRange     = "ERR DB index is out of range"
+	errInvalidCurs = "ERR invalid cursor"
+)
+
+func errArity(cmd *command) string {
+	return "ERR wrong number of arguments for '" + cmd.fullName() + "' command"
+}
+
+func errExpire(cmd string) string {
+	return "ERR invalid expire time in '" + cmd + "' command"
+}
+
+// errUnknownCommand builds Redis 7's unknown-command error: the name up to
+// 128 bytes, then the arguments quoted while they total under 128 bytes.
+func errUnknownCommand(args [][]byte) string {
+	var quoted []byte
+	for _, a := range args[1:] {
+		if len(quoted) >= 128 {
+			break
+		}
+		if room := 128 - len(quoted); len(a) > room {
+			a = a[:room]
+		}
+		quoted = append(append(append(quoted, '\''), a...), '\'', ' ')
+	}
+	return "ERR unknown command '" + truncate(args[0], 128) + "', with args beginning with: " + string(quoted)
+}
+
+func errUnknownSub(parent string, sub []byte) string {
+	return "ERR unknown subcommand '" + truncate(sub, 128) + "'. Try " + strings.ToUpper(parent) + " HELP."
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) > n {
+		b = b[:n]
+	}
+	return string(b)
+}
+
+// lookup finds the command named by a (case-insensitively) without
+// allocating for names up to 32 bytes.
+func (s *Server) lookup(table map[string]*command, a []byte) *command {
+	var buf [32]byte
+	if len(a) > len(buf) {
+		return table[strings.ToLower(string(a))]
+	}
+	lower := buf[:len(a)]
+	for i, ch := range a {
+		if 'A' <= ch && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		lower[i] = ch
+	}
+	return table[string(lower)]
+}
+
+// dispatch runs one command, in Redis's order of checks: unknown command,
+// arity, authentication.
+func (s *Server) dispatch(c *Conn, args [][]byte) {
+	s.stats.commands.Add(1)
+	c.lastActive.Store(time.Now().UnixNano())
+	cmd := s.lookup(s.table, args[0])
+	if cmd == nil {
+		c.out.Error(errUnknownCommand(args))
+		return
+	}
+	if cmd.subs != nil && len(args) >= 2 {
+		if sub := s.lookup(cmd.subs, args[1]); sub != nil {
+			cmd = sub
+		} else if !c.authed {
+			c.out.Error(errNoAuth)
+			return
+		} else {
+			c.out.Error(errUnknownSub(cmd.name, args[1]))
+			return
+		}
+	}
+	if (cmd.arity > 0 && len(args) != cmd.arity) || (cmd.arity < 0 && len(args) < -cmd.arity) {
+		c.out.Error(errArity(cmd))
+		return
+	}
+	if !c.authed && !cmd.noAuth {
+		c.out.Error(errNoAuth)
+		return
+	}
+	c.lastCmd.Store(cmd.fullName())
+	st := s.cmdStat[cmd.name]
+	begin := time.Now()
+	errsBefore := c.errCount
+	cmd.fn(c, args)
+	if st != nil {
+		st.calls.Add(1)
+		st.usec.Add(time.Since(begin).Microseconds())
+		if c.errCount != errsBefore {
+			st.failed.Add(1)
+		}
+	}
+}
+
+// reqCtx returns the context of one coordinated request.
+func (c *Conn) reqCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), c.srv.cfg.RequestTimeout)
+}
+
+// fail replies with the Redis-style error for a backend failure.
+func (c *Conn) fail(err error) {
+	c.errCount++
+	switch {
+	case errors.Is(err, replication.ErrUnavailable):
+		c.out.Error("NOREPLICAS Not enough good replicas: " + err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		c.out.Error("TRYAGAIN request timed out: " + err.Error())
+	default:
+		c.out.Error("ERR " + err.Error())
+	}
+}
+
+// replyErr replies with a client error and counts it.
+func (c *Conn) replyErr(msg string) {
+	c.errCount++
+	c.out.Error(msg)
+}
+
+// get reads key through the coordinator with the configured read quorum.
+func (c *Conn) get(key []byte) (*replication.Object, error) {
+	ctx, cancel := c.reqCtx()
+	defer cancel()
+	return c.srv.cfg.Backend.Get(ctx, key, replication.ReadOptions{})
+}
+
+// update runs a plain write through the coordinator.
+func (c *Conn) update(key []byte, fn func(cur *replication.Object) (*replication.Write, error)) (*replication.Object, error) {
+	ctx, cancel := c.reqCtx()
+	defer cancel()
+	return c.srv.cfg.Backend.Update(ctx, key, fn, replication.WriteOptions{})
+}
+
+// nowMs is the coordinator's clock in Unix milliseconds.
+func (c *Conn) nowMs() int64 { return c.srv.cfg.Backend.Now().UnixMilli() }
+
+// parseInt parses a decimal integer exactly as Redis's string2ll does:
+// canonical form only (no '+', no leading zeros, no spaces).
+func parseInt(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	if (b[0] == '0' && len(b) > 1) || (b[0] == '-' && (len(b) == 1 || b[1] == '0')) || b[0] == '+' {
+		return 0, false
+	}
+	return v, true
+}
+
+func eqFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range b {
+		ch := b[i]
+		if 'A' <= ch && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		if ch != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// unsupported answers commands that cannot be honest in an eventually
+// consistent store with an error that says why.
+func unsupported(why string) func(c *Conn, args [][]byte) {
+	return func(c *Conn, args [][]byte) {
+		c.replyErr("ERR " + strings.ToUpper(string(args[0])) + " is not supported by dynakv: " + why)
+	}
+}

@@ -1,0 +1,371 @@
+// Package resp is dynakv's Redis front end: it reads client requests under
+// Redis's input limits, dispatches them through a command table, and maps
+// each command onto the coordinator below (replication.Coordinator), whose
+// quorums and versions it never reasons about beyond calling it.
+//
+// Requests are read by this package's own bounded Reader rather than
+// redcon's, which has no input limits (a crafted bulk length panics its
+// connection goroutine, a huge argument count spins a core); replies are
+// encoded with redcon's Append* functions.
+package resp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dynakv/dynakv/replication"
+)
+
+// Backend is what the front end needs from the node: the coordinator's read,
+// write and scan paths. *replication.Coordinator implements it.
+type Backend interface {
+	Get(ctx context.Context, key []byte, opt replication.ReadOptions) (*replication.Object, error)
+	GetLocal(ctx context.Context, key []byte) (*replication.Object, error)
+	Update(ctx context.Context, key []byte, fn func(cur *replication.Object) (*replication.Write, error), opt replication.WriteOptions) (*replication.Object, error)
+	Scan(ctx context.Context, from uint64, fn func(key []byte, o *replication.Object) bool) (uint64, error)
+	Now() time.Time
+}
+
+var _ Backend = (*replication.Coordinator)(nil)
+
+// Field is one "name:value" line of INFO or row of RING STATUS.
+type Field struct{ Name, Value string }
+
+// Member is one row of RING MEMBERS.
+type Member struct {
+	ID, Addr, State  string
+	Weight           int
+	Partitions, Keys int64
+}
+
+// PrefEntry is one node of a key's preference list, for RING KEY.
+type PrefEntry struct {
+	ID, Addr string
+	Up       bool
+	Replica  bool // among the first N
+}
+
+// PartitionInfo is one row of RING PARTITIONS.
+type PartitionInfo struct {
+	Index      int
+	Start, End string // hash range, hex, End inclusive
+	Replicas   []string
+}
+
+// NodeView is what the front end shows of the node and its ring: the RING
+// commands and INFO's # Cluster and # Keyspace sections. Safe for concurrent
+// use.
+type NodeView interface {
+	Members() []Member
+	KeyInfo(key []byte) (partition int, prefs []PrefEntry)
+	Partitions() []PartitionInfo
+	Status() []Field
+	Remove(id string) error
+	ClusterInfo() []Field
+	// LocalKeys counts the live keys this node holds and how many of them
+	// have an expiry.
+	LocalKeys(ctx context.Context) (keys, expires int64, err error)
+}
+
+// Config builds a Server.
+type Config struct {
+	// Backend serves the data commands. Required.
+	Backend Backend
+	// View serves RING and INFO's cluster figures. Required.
+	View NodeView
+	// NodeID names this node in INFO and HELLO.
+	NodeID string
+	// RequirePass, when set, makes every command but AUTH, HELLO, QUIT and
+	// RESET answer -NOAUTH until the client authenticates.
+	RequirePass string
+	// Limits bound what a client may send; zero fields take DefaultLimits.
+	Limits Limits
+	// MaxClients is the most connections served at once; default 10000.
+	MaxClients int
+	// RequestTimeout is the deadline of one coordinated request; default 2s.
+	RequestTimeout time.Duration
+	// Settings answers CONFIG GET: setting name to value (read-only).
+	Settings func() []Field
+	// Logger receives structured logs; default slog.Default().
+	Logger *slog.Logger
+	// Version is dynakv's version string for INFO.
+	Version string
+}
+
+// Server serves the Redis protocol on listeners. Serve and Close may be
+// called from any goroutine.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	table map[string]*command
+	start time.Time
+
+	mu      sync.Mutex
+	lns     map[net.Listener]struct{}
+	conns   map[*Conn]struct{}
+	closed  bool
+	wg      sync.WaitGroup
+	nextID  atomic.Int64
+	addr    atomic.Value // string: the first listener's address
+	stats   stats
+	cmdStat map[string]*cmdStat
+}
+
+type stats struct {
+	connsReceived atomic.Int64
+	connsRejected atomic.Int64
+	commands      atomic.Int64
+	hits, misses  atomic.Int64
+	netIn, netOut atomic.Int64
+	protoErrors   atomic.Int64
+}
+
+type cmdStat struct {
+	calls, usec, failed atomic.Int64
+}
+
+// NewServer returns a server for cfg. It does not modify cfg.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Backend == nil || cfg.View == nil {
+		return nil, errors.New("resp: config needs Backend and View")
+	}
+	def := DefaultLimits()
+	if cfg.Limits.MaxBulkLen <= 0 {
+		cfg.Limits.MaxBulkLen = def.MaxBulkLen
+	}
+	if cfg.Limits.MaxArgs <= 0 {
+		cfg.Limits.MaxArgs = def.MaxArgs
+	}
+	if cfg.Limits.MaxInlineLen <= 0 {
+		cfg.Limits.MaxInlineLen = def.MaxInlineLen
+	}
+	if cfg.Limits.MaxQueryLen <= 0 {
+		cfg.Limits.MaxQueryLen = def.MaxQueryLen
+	}
+	if cfg.MaxClients <= 0 {
+		cfg.MaxClients = 10000
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 2 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Settings == nil {
+		cfg.Settings = func() []Field { return nil }
+	}
+	s := &Server{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		start:   time.Now(),
+		lns:     make(map[net.Listener]struct{}),
+		conns:   make(map[*Conn]struct{}),
+		cmdStat: make(map[string]*cmdStat),
+	}
+	s.table = commandTable()
+	for name := range s.table {
+		s.cmdStat[name] = &cmdStat{}
+	}
+	s.addr.Store("")
+	return s, nil
+}
+
+// ErrServerClosed is returned by Serve after Close.
+var ErrServerClosed = errors.New("resp: server closed")
+
+// Serve accepts connections on ln until Close, serving each on its own
+// goroutine. It always closes ln and returns ErrServerClosed after Close.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	s.lns[ln] = struct{}{}
+	s.addr.CompareAndSwap("", ln.Addr().String())
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.lns, ln)
+		s.mu.Unlock()
+		ln.Close()
+	}()
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.isClosed() || errors.Is(err, net.ErrClosed) {
+				return ErrServerClosed
+			}
+			// Out of file descriptors and the like: back off and retry,
+			// as net/http does.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.log.Warn("accept failed; retrying", "err", err, "backoff", backoff)
+			t := time.NewTimer(backoff)
+			<-t.C
+			continue
+		}
+		backoff = 0
+		s.stats.connsReceived.Add(1)
+		c := s.newConn(nc)
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			nc.Close()
+			return ErrServerClosed
+		}
+		if len(s.conns) >= s.cfg.MaxClients {
+			s.mu.Unlock()
+			s.stats.connsRejected.Add(1)
+			nc.Write([]byte("-ERR max number of clients reached\r\n"))
+			nc.Close()
+			continue
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			s.serveConn(c)
+		}()
+	}
+}
+
+// Addr returns the address of the first listener Serve was given, or "".
+func (s *Server) Addr() string { return s.addr.Load().(string) }
+
+// Close stops accepting, closes every connection and waits for their
+// goroutines. It is safe to call more than once.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		for ln := range s.lns {
+			ln.Close()
+		}
+		for c := range s.conns {
+			c.nc.Close()
+		}
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// serveConn reads commands and writes replies, flushing whenever no more
+// input is buffered, so pipelined requests are answered in one write.
+func (s *Server) serveConn(c *Conn) {
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		c.nc.Close()
+	}()
+	for {
+		args, err := c.rd.ReadCommand()
+		if err != nil {
+			var pe *ProtocolError
+			if errors.As(err, &pe) {
+				s.stats.protoErrors.Add(1)
+				c.out.Error("ERR " + pe.Error())
+				c.flush()
+				s.log.Debug("protocol error; closing client", "client", c.addr, "err", pe)
+			}
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && pe == nil {
+				s.log.Debug("client read failed", "client", c.addr, "err", err)
+			}
+			c.flush()
+			return
+		}
+		s.dispatch(c, args)
+		if c.quit {
+			c.flush()
+			return
+		}
+		if c.rd.Buffered() == 0 || len(c.out.b) >= 64<<10 {
+			if err := c.flush(); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// newConn wraps an accepted connection.
+func (s *Server) newConn(nc net.Conn) *Conn {
+	c := &Conn{
+		srv:     s,
+		nc:      nc,
+		id:      s.nextID.Add(1),
+		addr:    nc.RemoteAddr().String(),
+		laddr:   nc.LocalAddr().String(),
+		created: time.Now(),
+		authed:  s.cfg.RequirePass == "",
+	}
+	c.out.proto = 2
+	c.rd = NewReader(&countingReader{r: nc, n: &s.stats.netIn}, s.cfg.Limits)
+	c.lastCmd.Store("NULL")
+	c.lastActive.Store(c.created.UnixNano())
+	return c
+}
+
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// Conn is one client connection's state. Its fields are owned by the
+// connection's goroutine, except the few read by CLIENT LIST from others,
+// which are atomic or guarded by mu.
+type Conn struct {
+	srv     *Server
+	nc      net.Conn
+	rd      *Reader
+	out     Reply
+	id      int64
+	addr    string
+	laddr   string
+	created time.Time
+	authed  bool
+	quit    bool
+	errCount int // errors replied, for the per-command stats
+
+	mu         sync.Mutex // guards name, libName, libVer
+	name       string
+	libName    string
+	libVer     string
+	lastCmd    atomic.Value // string
+	lastActive atomic.Int64 // unix nanos
+}
+
+func (c *Conn) flush() error {
+	if len(c.out.b) == 0 {
+		return nil
+	}
+	n, err := c.nc.Write(c.out.b)
+	c.srv.stats.netOut.Add(int64(n))
+	if cap(c.out.b) > 1<<20 {
+		c.out.b = nil
+	} else {
+		c.out.Reset()
+	}
+	return err
+}

@@ -1,0 +1,337 @@
+package resp
+
+import (
+	"math"
+
+	"github.com/dynakv/dynakv/replication"
+)
+
+// The string commands. Every write is a plain write: its context is all
+// the coordinator knows of the key (cur.Context()), so on a healthy cluster
+// it replaces the value exactly as in Redis.
+
+// expiry units and forms, as in Redis's SET/GETEX/EXPIRE family.
+const (
+	unitSeconds = iota
+	unitMillis
+)
+
+// absExpire turns an expiry argument into an absolute Unix-ms time, with
+// Redis's checks: the argument must be an integer (else errNotInteger),
+// positive when positive is set (else the command's invalid-expire error),
+// and the result must not overflow.
+func absExpire(arg []byte, unit int, relative, positive bool, nowMs int64, cmd string) (int64, string) {
+	v, ok := parseInt(arg)
+	if !ok {
+		return 0, errNotInteger
+	}
+	if positive && v <= 0 {
+		return 0, errExpire(cmd)
+	}
+	if unit == unitSeconds {
+		if v > math.MaxInt64/1000 || v < math.MinInt64/1000 {
+			return 0, errExpire(cmd)
+		}
+		v *= 1000
+	}
+	if relative {
+		if (v > 0 && nowMs > math.MaxInt64-v) || (v < 0 && nowMs < math.MinInt64-v) {
+			return 0, errExpire(cmd)
+		}
+		v += nowMs
+	}
+	return v, ""
+}
+
+// plainWrite is the write that replaces everything cur holds.
+func plainWrite(cur *replication.Object, value []byte, expireAt int64) *replication.Write {
+	return &replication.Write{Context: cur.Context(), Value: value, ExpireAt: expireAt}
+}
+
+// deleteWrite is the tombstone that replaces everything cur holds.
+func deleteWrite(cur *replication.Object) *replication.Write {
+	return &replication.Write{Context: cur.Context(), Tombstone: true}
+}
+
+func cmdGet(c *Conn, args [][]byte) {
+	o, err := c.get(args[1])
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	if s := o.Newest(c.nowMs()); s != nil {
+		c.srv.stats.hits.Add(1)
+		c.out.Bulk(s.Value)
+		return
+	}
+	c.srv.stats.misses.Add(1)
+	c.out.Null()
+}
+
+// setOptions are SET's parsed flags.
+type setOptions struct {
+	nx, xx, get, keepTTL bool
+	expireAt             int64 // absolute Unix ms; 0 = none
+	hasExpire            bool
+}
+
+// parseSetOptions parses SET's options from args (after key and value), as
+// Redis 7's parseExtendedStringArgumentsOrReply does for SET.
+func parseSetOptions(args [][]byte, nowMs int64) (setOptions, string) {
+	var o setOptions
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		hasNext := i+1 < len(args)
+		switch {
+		case eqFold(a, "nx") && !o.xx:
+			o.nx = true
+		case eqFold(a, "xx") && !o.nx:
+			o.xx = true
+		case eqFold(a, "get"):
+			o.get = true
+		case eqFold(a, "keepttl") && !o.hasExpire:
+			o.keepTTL = true
+		case (eqFold(a, "ex") || eqFold(a, "px") || eqFold(a, "exat") || eqFold(a, "pxat")) && !o.keepTTL && !o.hasExpire && hasNext:
+			unit, relative := unitSeconds, true
+			if a[0] == 'p' || a[0] == 'P' {
+				unit = unitMillis
+			}
+			if len(a) == 4 {
+				relative = false
+			}
+			at, msg := absExpire(args[i+1], unit, relative, true, nowMs, "set")
+			if msg != "" {
+				return o, msg
+			}
+			o.expireAt, o.hasExpire = at, true
+			i++
+		default:
+			return o, errSyntax
+		}
+	}
+	return o, ""
+}
+
+func cmdSet(c *Conn, args [][]byte) {
+	now := c.nowMs()
+	opt, msg := parseSetOptions(args[3:], now)
+	if msg != "" {
+		c.replyErr(msg)
+		return
+	}
+	c.set(args[1], args[2], opt, now)
+}
+
+// set runs SET with parsed options and writes its reply.
+func (c *Conn) set(key, value []byte, opt setOptions, now int64) {
+	var old *replication.Sibling
+	written, err := c.update(key, func(cur *replication.Object) (*replication.Write, error) {
+		old = cur.Newest(now)
+		if (opt.nx && old != nil) || (opt.xx && old == nil) {
+			return nil, nil
+		}
+		exp := opt.expireAt
+		if opt.keepTTL && old != nil {
+			exp = old.ExpireAt
+		}
+		return plainWrite(cur, value, exp), nil
+	})
+	switch {
+	case err != nil:
+		c.fail(err)
+	case opt.get && old != nil:
+		c.out.Bulk(old.Value)
+	case opt.get, written == nil:
+		c.out.Null()
+	default:
+		c.out.OK()
+	}
+}
+
+func cmdSetNX(c *Conn, args [][]byte) {
+	now := c.nowMs()
+	written, err := c.update(args[1], func(cur *replication.Object) (*replication.Write, error) {
+		if cur.Newest(now) != nil {
+			return nil, nil
+		}
+		return plainWrite(cur, args[2], 0), nil
+	})
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	if written != nil {
+		c.out.Int(1)
+	} else {
+		c.out.Int(0)
+	}
+}
+
+func setexCommand(unit int, name string) func(c *Conn, args [][]byte) {
+	return func(c *Conn, args [][]byte) {
+		now := c.nowMs()
+		at, msg := absExpire(args[2], unit, true, true, now, name)
+		if msg != "" {
+			c.replyErr(msg)
+			return
+		}
+		c.set(args[1], args[3], setOptions{expireAt: at, hasExpire: true}, now)
+	}
+}
+
+func cmdGetSet(c *Conn, args [][]byte) {
+	c.set(args[1], args[2], setOptions{get: true}, c.nowMs())
+}
+
+func cmdGetDel(c *Conn, args [][]byte) {
+	now := c.nowMs()
+	var old *replication.Sibling
+	_, err := c.update(args[1], func(cur *replication.Object) (*replication.Write, error) {
+		if old = cur.Newest(now); old == nil {
+			return nil, nil
+		}
+		return deleteWrite(cur), nil
+	})
+	switch {
+	case err != nil:
+		c.fail(err)
+	case old == nil:
+		c.out.Null()
+	default:
+		c.out.Bulk(old.Value)
+	}
+}
+
+func cmdGetEx(c *Conn, args [][]byte) {
+	now := c.nowMs()
+	var (
+		setTTL, persist bool
+		at              int64
+	)
+	for i := 2; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case (eqFold(a, "ex") || eqFold(a, "px") || eqFold(a, "exat") || eqFold(a, "pxat")) && !setTTL && !persist && i+1 < len(args):
+			unit, relative := unitSeconds, len(a) == 2
+			if a[0] == 'p' || a[0] == 'P' {
+				unit = unitMillis
+			}
+			var msg string
+			if at, msg = absExpire(args[i+1], unit, relative, true, now, "getex"); msg != "" {
+				c.replyErr(msg)
+				return
+			}
+			setTTL = true
+			i++
+		case eqFold(a, "persist") && !setTTL && !persist:
+			persist = true
+		default:
+			c.replyErr(errSyntax)
+			return
+		}
+	}
+	var old *replication.Sibling
+	_, err := c.update(args[1], func(cur *replication.Object) (*replication.Write, error) {
+		old = cur.Newest(now)
+		switch {
+		case old == nil:
+			return nil, nil
+		case setTTL && at <= now:
+			return deleteWrite(cur), nil
+		case setTTL:
+			return plainWrite(cur, old.Value, at), nil
+		case persist && old.ExpireAt != 0:
+			return plainWrite(cur, old.Value, 0), nil
+		}
+		return nil, nil
+	})
+	switch {
+	case err != nil:
+		c.fail(err)
+	case old == nil:
+		c.out.Null()
+	default:
+		c.out.Bulk(old.Value)
+	}
+}
+
+func cmdMGet(c *Conn, args [][]byte) {
+	now := c.nowMs()
+	vals := make([]*replication.Sibling, 0, len(args)-1)
+	for _, key := range args[1:] {
+		o, err := c.get(key)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		vals = append(vals, o.Newest(now))
+	}
+	c.out.Array(len(vals))
+	for _, s := range vals {
+		if s == nil {
+			c.out.Null()
+		} else {
+			c.out.Bulk(s.Value)
+		}
+	}
+}
+
+func cmdMSet(c *Conn, args [][]byte) {
+	if len(args)%2 == 0 {
+		c.replyErr(errArity(c.srv.table["mset"]))
+		return
+	}
+	for i := 1; i < len(args); i += 2 {
+		val := args[i+1]
+		_, err := c.update(args[i], func(cur *replication.Object) (*replication.Write, error) {
+			return plainWrite(cur, val, 0), nil
+		})
+		if err != nil {
+			c.fail(err)
+			return
+		}
+	}
+	c.out.OK()
+}
+
+func cmdStrlen(c *Conn, args [][]byte) {
+	o, err := c.get(args[1])
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	if s := o.Newest(c.nowMs()); s != nil {
+		c.out.Int(int64(len(s.Value)))
+	} else {
+		c.out.Int(0)
+	}
+}
+
+func cmdAppend(c *Conn, args [][]byte) {
+	now := c.nowMs()
+	var n int
+	var tooBig bool
+	_, err := c.update(args[1], func(cur *replication.Object) (*replication.Write, error) {
+		old := cur.Newest(now)
+		if old == nil {
+			n = len(args[2])
+			return plainWrite(cur, args[2], 0), nil
+		}
+		if int64(len(old.Value)+len(args[2])) > c.srv.cfg.Limits.MaxBulkLen {
+			tooBig = true
+			return nil, nil
+		}
+		v := make([]byte, 0, len(old.Value)+len(args[2]))
+		v = append(append(v, old.Value...), args[2]...)
+		n = len(v)
+		return plainWrite(cur, v, old.ExpireAt), nil
+	})
+	switch {
+	case err != nil:
+		c.fail(err)
+	case tooBig:
+		c.replyErr("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
+	default:
+		c.out.Int(int64(n))
+	}
+}

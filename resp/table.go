@@ -1,0 +1,447 @@
+package resp
+
+import (
+	"sort"
+	"strings"
+)
+
+// Argument documentation shorthands for COMMAND DOCS.
+func argKey(name string) argDoc { return argDoc{name: name, typ: "key"} }
+func argStr(name string) argDoc { return argDoc{name: name, typ: "string"} }
+func argInt(name string) argDoc { return argDoc{name: name, typ: "integer"} }
+func token(name string) argDoc  { return argDoc{name: strings.ToLower(name), typ: "pure-token", token: name} }
+func opt(a argDoc) argDoc       { a.optional = true; return a }
+func many(a argDoc) argDoc      { a.multiple = true; return a }
+func tokenArg(tok string, a argDoc) argDoc {
+	a.token = tok
+	return a
+}
+func oneOf(name string, alts ...argDoc) argDoc { return argDoc{name: name, typ: "oneof", sub: alts} }
+
+const (
+	noHonestCounters = "counters cannot be honest in an eventually consistent store (concurrent increments would become siblings); read with VGET and write with VSET"
+	noTransactions   = "transactions need a single authority over keys, which an always-writable Dynamo store does not have"
+	noScripts        = "scripts would need atomicity across replicas, which an always-writable Dynamo store does not have"
+)
+
+// commandTable builds the command table.
+func commandTable() map[string]*command {
+	expireOpts := opt(oneOf("condition", token("NX"), token("XX"), token("GT"), token("LT")))
+	setExpiry := opt(oneOf("expiration", tokenArg("EX", argInt("seconds")), tokenArg("PX", argInt("milliseconds")),
+		tokenArg("EXAT", argInt("unix-time-seconds")), tokenArg("PXAT", argInt("unix-time-milliseconds")), token("KEEPTTL")))
+	cmds := []*command{
+		// strings
+		{name: "get", arity: 2, flags: []string{"readonly", "fast"}, firstKey: 1, lastKey: 1, step: 1, group: "string", since: "1.0.0",
+			summary: "Returns the string value of a key (the newest sibling).", args: []argDoc{argKey("key")}, fn: cmdGet},
+		{name: "set", arity: -3, flags: []string{"write", "denyoom"}, firstKey: 1, lastKey: 1, step: 1, group: "string", since: "1.0.0",
+			summary: "Sets the string value of a key, replacing every version the coordinator knows.",
+			args:    []argDoc{argKey("key"), argStr("value"), opt(oneOf("condition", token("NX"), token("XX"))), opt(token("GET")), setExpiry}, fn: cmdSet},
+		{name: "setnx", arity: 3, flags: []string{"write", "denyoom", "fast"}, firstKey: 1, lastKey: 1, step: 1, group: "string", since: "1.0.0",
+			summary: "Set the string value of a key only when the key doesn't exist.", args: []argDoc{argKey("key"), argStr("value")}, fn: cmdSetNX},
+		{name: "setex", arity: 4, flags: []string{"write", "denyoom"}, firstKey: 1, lastKey: 1, step: 1, group: "string", since: "2.0.0",
+			summary: "Sets the string value and expiration time of a key.", args: []argDoc{argKey("key"), argInt("seconds"), argStr("value")}, fn: setexCommand(unitSeconds, "setex")},
+		{name: "psetex", arity: 4, flags: []string{"write", "denyoom"}, firstKey: 1, lastKey: 1, step: 1, group: "string", since: "2.6.0",
+			summary: "Sets both string value and expiration time in milliseconds of a key.", args: []argDoc{argKey("key"), argInt("milliseconds"), argStr("value")}, fn: setexCommand(unitMillis, "psetex")},
+		{name: "getset", arity: 3, flags: []string{"write", "denyoom", "fast"}, firstKey: 1, lastKey: 1, step: 1, group: "string", since: "1.0.0",
+			summary: "Returns the previous string value of a key after setting it to a new value.", args: []argDoc{argKey("key"), argStr("value")}, fn: cmdGetSet},
+		{name: "getdel", arity: 2, flags: []string{"write", "fast"}, firstKey: 1, lastKey: 1, step: 1, group: "string", since: "6.2.0",
+			summary: "Returns the string value of a key after deleting the key.", args: []argDoc{argKey("key")}, fn: cmdGetDel},
+		{name: "getex", arity: -2, flags: []string{"write", "fast"}, firstKey: 1, lastKey: 1, step: 1, group: "string", since: "6.2.0",
+			summary: "Returns the string value of a key after setting its expiration time.",
+			args: []argDoc{argKey("key"), opt(oneOf("expiration", tokenArg("EX", argInt("seconds")), tokenArg("PX", argInt("milliseconds")),
+				tokenArg("EXAT", argInt("unix-time-seconds")), tokenArg("PXAT", argInt("unix-time-milliseconds")), token("PERSIST")))}, fn: cmdGetEx},
+		{name: "mget", arity: -2, flags: []string{"readonly", "fast"}, firstKey: 1, lastKey: -1, step: 1, group: "string", since: "1.0.0",
+			summary: "Atomically returns the string values of one or more keys (per key here, not atomically).", args: []argDoc{many(argKey("key"))}, fn: cmdMGet},
+		{name: "mset", arity: -3, flags: []string{"write", "denyoom"}, firstKey: 1, lastKey: -1, step: 2, group: "string", since: "1.0.1",
+			summary: "Sets the string values of multiple keys (per key, not atomically).",
+			args:    []argDoc{many(argDoc{name: "data", typ: "block", sub: []argDoc{argKey("key"), argStr("value")}})}, fn: cmdMSet},
+		{name: "strlen", arity: 2, flags: []string{"readonly", "fast"}, firstKey: 1, lastKey: 1, step: 1, group: "string", since: "2.2.0",
+			summary: "Returns the length of a string value.", args: []argDoc{argKey("key")}, fn: cmdStrlen},
+		{name: "append", arity: 3, flags: []string{"write", "denyoom", "fast"}, firstKey: 1, lastKey: 1, step: 1, group: "string", since: "2.0.0",
+			summary: "Appends a string to the value of a key. Creates the key if it doesn't exist.", args: []argDoc{argKey("key"), argStr("value")}, fn: cmdAppend},
+
+		// keys
+		{name: "del", arity: -2, flags: []string{"write"}, firstKey: 1, lastKey: -1, step: 1, group: "generic", since: "1.0.0",
+			summary: "Deletes one or more keys (a tombstone per key).", args: []argDoc{many(argKey("key"))}, fn: cmdDel},
+		{name: "unlink", arity: -2, flags: []string{"write", "fast"}, firstKey: 1, lastKey: -1, step: 1, group: "generic", since: "4.0.0",
+			summary: "Deletes one or more keys (the same as DEL here).", args: []argDoc{many(argKey("key"))}, fn: cmdDel},
+		{name: "exists", arity: -2, flags: []string{"readonly", "fast"}, firstKey: 1, lastKey: -1, step: 1, group: "generic", since: "1.0.0",
+			summary: "Determines whether one or more keys exist.", args: []argDoc{many(argKey("key"))}, fn: cmdExists},
+		{name: "expire", arity: -3, flags: []string{"write", "fast"}, firstKey: 1, lastKey: 1, step: 1, group: "generic", since: "1.0.0",
+			summary: "Sets the expiration time of a key in seconds.", args: []argDoc{argKey("key"), argInt("seconds"), expireOpts}, fn: expireCommand(unitSeconds, true, "expire")},
+		{name: "pexpire", arity: -3, flags: []string{"write", "fast"}, firstKey: 1, lastKey: 1, step: 1, group: "generic", since: "2.6.0",
+			summary: "Sets the expiration time of a key in milliseconds.", args: []argDoc{argKey("key"), argInt("milliseconds"), expireOpts}, fn: expireCommand(unitMillis, true, "pexpire")},
+		{name: "expireat", arity: -3, flags: []string{"write", "fast"}, firstKey: 1, lastKey: 1, step: 1, group: "generic", since: "1.2.0",
+			summary: "Sets the expiration time of a key to a Unix timestamp.", args: []argDoc{argKey("key"), argInt("unix-time-seconds"), expireOpts}, fn: expireCommand(unitSeconds, false, "expireat")},
+		{name: "pexpireat", arity: -3, flags: []string{"write", "fast"}, firstKey: 1, lastKey: 1, step: 1, group: "generic", since: "2.6.0",
+			summary: "Sets the expiration time of a key to a Unix milliseconds timestamp.", args: []argDoc{argKey("key"), argInt("unix-time-milliseconds"), expireOpts}, fn: expireCommand(unitMillis, false, "pexpireat")},
+		{name: "ttl", arity: 2, flags: []string{"readonly", "fast"}, firstKey: 1, lastKey: 1, step: 1, group: "generic", since: "1.0.0",
+			summary: "Returns the expiration time in seconds of a key.", args: []argDoc{argKey("key")}, fn: ttlCommand(unitSeconds)},
+		{name: "pttl", arity: 2, flags: []string{"readonly", "fast"}, firstKey: 1, lastKey: 1, step: 1, group: "generic", since: "2.6.0",
+			summary: "Returns the expiration time in milliseconds of a key.", args: []argDoc{argKey("key")}, fn: ttlCommand(unitMillis)},
+		{name: "persist", arity: 2, flags: []string{"write", "fast"}, firstKey: 1, lastKey: 1, step: 1, group: "generic", since: "2.2.0",
+			summary: "Removes the expiration time of a key.", args: []argDoc{argKey("key")}, fn: cmdPersist},
+		{name: "type", arity: 2, flags: []string{"readonly", "fast"}, firstKey: 1, lastKey: 1, step: 1, group: "generic", since: "1.0.0",
+			summary: "Determines the type of value stored at a key.", args: []argDoc{argKey("key")}, fn: cmdType},
+		{name: "scan", arity: -2, flags: []string{"readonly"}, group: "generic", since: "2.8.0",
+			summary: "Iterates over the key names in the database (every partition once).",
+			args:    []argDoc{argInt("cursor"), opt(tokenArg("MATCH", argStr("pattern"))), opt(tokenArg("COUNT", argInt("count"))), opt(tokenArg("TYPE", argStr("type")))}, fn: cmdScan},
+		{name: "keys", arity: 2, flags: []string{"readonly"}, group: "generic", since: "1.0.0",
+			summary: "Returns all key names that match a pattern.", args: []argDoc{argStr("pattern")}, fn: cmdKeys},
+		{name: "dbsize", arity: 1, flags: []string{"readonly", "fast"}, group: "server", since: "1.0.0",
+			summary: "Returns the number of live keys.", fn: cmdDBSize},
+		{name: "flushdb", arity: -1, flags: []string{"write"}, group: "server", since: "1.0.0",
+			summary: "Deletes every key (a tombstone per key).", args: []argDoc{opt(oneOf("flush-type", token("ASYNC"), token("SYNC")))}, fn: cmdFlush},
+		{name: "flushall", arity: -1, flags: []string{"write"}, group: "server", since: "1.0.0",
+			summary: "Deletes every key (a tombstone per key).", args: []argDoc{opt(oneOf("flush-type", token("ASYNC"), token("SYNC")))}, fn: cmdFlush},
+
+		// versioned (the Dynamo API)
+		{name: "vget", arity: -2, flags: []string{"readonly"}, firstKey: 1, lastKey: 1, step: 1, group: "dynakv", since: "0.1.0",
+			summary: "Returns the causal context and every live sibling of a key.",
+			args:    []argDoc{argKey("key"), opt(tokenArg("R", argInt("r"))), opt(token("LOCAL"))}, fn: cmdVGet},
+		{name: "vset", arity: -4, flags: []string{"write", "denyoom"}, firstKey: 1, lastKey: 1, step: 1, group: "dynakv", since: "0.1.0",
+			summary: "Writes a value replacing exactly the siblings the context covers.",
+			args: []argDoc{argKey("key"), argStr("context"), argStr("value"), opt(tokenArg("W", argInt("w"))),
+				opt(oneOf("expiration", tokenArg("EX", argInt("seconds")), tokenArg("PX", argInt("milliseconds"))))}, fn: cmdVSet},
+		{name: "vdel", arity: -3, flags: []string{"write"}, firstKey: 1, lastKey: 1, step: 1, group: "dynakv", since: "0.1.0",
+			summary: "Writes a tombstone replacing exactly the siblings the context covers.",
+			args:    []argDoc{argKey("key"), argStr("context"), opt(tokenArg("W", argInt("w")))}, fn: cmdVDel},
+		{name: "ring", arity: -2, group: "dynakv", since: "0.1.0", summary: "Shows the ring and membership.", subs: map[string]*command{
+			"key":        {name: "key", arity: 3, flags: []string{"readonly"}, summary: "Shows a key's partition and preference list.", args: []argDoc{argKey("key")}, fn: cmdRingKey},
+			"partitions": {name: "partitions", arity: 2, flags: []string{"readonly"}, summary: "Lists every partition with its range and replicas.", fn: cmdRingPartitions},
+			"members":    {name: "members", arity: 2, flags: []string{"readonly"}, summary: "Lists the nodes of the ring.", fn: cmdRingMembers},
+			"status":     {name: "status", arity: 2, flags: []string{"readonly"}, summary: "Shows ring version, transfers, hints and anti-entropy.", fn: cmdRingStatus},
+			"remove":     {name: "remove", arity: 3, flags: []string{"admin"}, summary: "Removes a node from the ring permanently.", args: []argDoc{argStr("node-id")}, fn: cmdRingRemove},
+			"help": {name: "help", arity: 2, flags: []string{"loading", "stale"}, summary: "Shows helpful text about the different subcommands.", fn: helpCommand(
+				"KEY <key>", "    Show the key's partition and preference list.",
+				"PARTITIONS", "    List every partition with its range and replicas.",
+				"MEMBERS", "    List the nodes of the ring.",
+				"STATUS", "    Show ring version, transfers, hints and anti-entropy.",
+				"REMOVE <node-id>", "    Remove a node permanently; its data is re-replicated.",
+				"HELP", "    Print this help.")},
+		}},
+
+		// connection and server
+		{name: "ping", arity: -1, flags: []string{"fast", "stale"}, group: "connection", since: "1.0.0",
+			summary: "Returns the server's liveliness response.", args: []argDoc{opt(argStr("message"))}, fn: cmdPing},
+		{name: "echo", arity: 2, flags: []string{"fast"}, group: "connection", since: "1.0.0",
+			summary: "Returns the given string.", args: []argDoc{argStr("message")}, fn: cmdEcho},
+		{name: "quit", arity: -1, flags: []string{"noauth", "fast", "stale"}, group: "connection", since: "1.0.0",
+			summary: "Closes the connection.", noAuth: true, fn: cmdQuit},
+		{name: "reset", arity: 1, flags: []string{"noauth", "fast", "stale"}, group: "connection", since: "6.2.0",
+			summary: "Resets the connection.", noAuth: true, fn: cmdReset},
+		{name: "select", arity: 2, flags: []string{"fast"}, group: "connection", since: "1.0.0",
+			summary: "Changes the selected database (only 0 exists).", args: []argDoc{argInt("index")}, fn: cmdSelect},
+		{name: "auth", arity: -2, flags: []string{"noauth", "fast", "stale"}, group: "connection", since: "1.0.0",
+			summary: "Authenticates the connection.", noAuth: true, args: []argDoc{opt(argStr("username")), argStr("password")}, fn: cmdAuth},
+		{name: "hello", arity: -1, flags: []string{"noauth", "fast", "stale"}, group: "connection", since: "6.0.0",
+			summary: "Handshakes with the server.", noAuth: true,
+			args: []argDoc{opt(argDoc{name: "arguments", typ: "block", sub: []argDoc{argInt("protover"),
+				opt(argDoc{name: "auth", typ: "block", token: "AUTH", sub: []argDoc{argStr("username"), argStr("password")}}),
+				opt(tokenArg("SETNAME", argStr("clientname")))}})}, fn: cmdHello},
+		{name: "time", arity: 1, flags: []string{"fast"}, group: "server", since: "2.6.0", summary: "Returns the server time.", fn: cmdTime},
+		{name: "info", arity: -1, flags: []string{"stale"}, group: "server", since: "1.0.0",
+			summary: "Returns information and statistics about the server.", args: []argDoc{opt(many(argStr("section")))}, fn: cmdInfo},
+		{name: "client", arity: -2, group: "connection", since: "2.4.0", summary: "A container for client connection commands.", subs: map[string]*command{
+			"setname": {name: "setname", arity: 3, flags: []string{"fast"}, summary: "Sets the connection name.", args: []argDoc{argStr("connection-name")}, fn: cmdClientSetName},
+			"getname": {name: "getname", arity: 2, flags: []string{"fast"}, summary: "Returns the name of the connection.", fn: cmdClientGetName},
+			"id":      {name: "id", arity: 2, flags: []string{"fast"}, summary: "Returns the unique client ID of the connection.", fn: cmdClientID},
+			"setinfo": {name: "setinfo", arity: 4, flags: []string{"fast"}, summary: "Sets information specific to the client or connection.",
+				args: []argDoc{oneOf("attr", tokenArg("LIB-NAME", argStr("libname")), tokenArg("LIB-VER", argStr("libver")))}, fn: cmdClientSetInfo},
+			"info":     {name: "info", arity: 2, summary: "Returns information about the connection.", fn: cmdClientInfo},
+			"list":     {name: "list", arity: -2, summary: "Lists open connections.", fn: cmdClientList},
+			"no-evict": {name: "no-evict", arity: 3, summary: "Sets the client eviction mode (a no-op: dynakv does not evict).", args: []argDoc{argStr("enabled")}, fn: cmdClientFlag},
+			"no-touch": {name: "no-touch", arity: 3, summary: "Controls whether commands alter access times (a no-op here).", args: []argDoc{argStr("enabled")}, fn: cmdClientFlag},
+			"help": {name: "help", arity: 2, flags: []string{"loading", "stale"}, summary: "Returns helpful text about the different subcommands.", fn: helpCommand(
+				"GETNAME", "    Return the name of the current connection.",
+				"ID", "    Return the ID of the current connection.",
+				"INFO", "    Return information about the current client connection.",
+				"LIST [TYPE <normal|master|replica|pubsub>] [ID <id> [<id> ...]]", "    Return information about client connections.",
+				"NO-EVICT (ON|OFF)", "    Accepted; dynakv does not evict clients.",
+				"NO-TOUCH (ON|OFF)", "    Accepted; dynakv does not track access times.",
+				"SETINFO <option> <value>", "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
+				"SETNAME <name>", "    Assign the name <name> to the current connection.",
+				"HELP", "    Print this help.")},
+		}},
+		{name: "command", arity: -1, flags: []string{"loading", "stale"}, group: "server", since: "2.8.13", summary: "Returns detailed information about all commands.", fn: cmdCommand, subs: map[string]*command{
+			"count": {name: "count", arity: 2, flags: []string{"loading", "stale"}, summary: "Returns a count of commands.", fn: cmdCommandCount},
+			"list":  {name: "list", arity: -2, flags: []string{"loading", "stale"}, summary: "Returns a list of command names.", fn: cmdCommandList},
+			"info":  {name: "info", arity: -2, flags: []string{"loading", "stale"}, summary: "Returns information about one, multiple or all commands.", args: []argDoc{opt(many(argStr("command-name")))}, fn: cmdCommandInfo},
+			"docs":  {name: "docs", arity: -2, flags: []string{"loading", "stale"}, summary: "Returns documentary information about one, multiple or all commands.", args: []argDoc{opt(many(argStr("command-name")))}, fn: cmdCommandDocs},
+			"help": {name: "help", arity: 2, flags: []string{"loading", "stale"}, summary: "Returns helpful text about the different subcommands.", fn: helpCommand(
+				"(no subcommand)", "    Return details about all commands.",
+				"COUNT", "    Return the total number of commands in this server.",
+				"LIST", "    Return a list of all commands in this server.",
+				"INFO [<command-name> ...]", "    Return details about multiple commands.",
+				"DOCS [<command-name> ...]", "    Return documentation details about multiple commands.",
+				"HELP", "    Print this help.")},
+		}},
+		{name: "config", arity: -2, group: "server", since: "2.0.0", summary: "A container for server configuration commands.", subs: map[string]*command{
+			"get":       {name: "get", arity: -3, flags: []string{"admin", "noscript", "loading", "stale"}, summary: "Returns the effective values of configuration parameters.", args: []argDoc{many(argStr("parameter"))}, fn: cmdConfigGet},
+			"set":       {name: "set", arity: -4, flags: []string{"admin", "noscript", "loading", "stale"}, summary: "Not supported: settings are read at start.", fn: cmdConfigSet},
+			"rewrite":   {name: "rewrite", arity: 2, flags: []string{"admin", "noscript", "loading", "stale"}, summary: "Not supported: settings are read at start.", fn: cmdConfigSet},
+			"resetstat": {name: "resetstat", arity: 2, flags: []string{"admin", "noscript", "loading", "stale"}, summary: "Resets the server's statistics.", fn: cmdConfigResetStat},
+			"help": {name: "help", arity: 2, flags: []string{"loading", "stale"}, summary: "Returns helpful text about the different subcommands.", fn: helpCommand(
+				"GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
+				"RESETSTAT", "    Reset statistics reported by the INFO command.",
+				"HELP", "    Print this help.")},
+		}},
+	}
+	for _, name := range []string{"incr", "decr", "incrby", "decrby", "incrbyfloat"} {
+		arity := 2
+		if strings.HasSuffix(name, "by") || name == "incrbyfloat" {
+			arity = 3
+		}
+		cmds = append(cmds, &command{name: name, arity: arity, flags: []string{"write"}, firstKey: 1, lastKey: 1, step: 1, group: "string",
+			summary: "Not supported: " + noHonestCounters + ".", fn: unsupported(noHonestCounters)})
+	}
+	for _, name := range []string{"multi", "exec", "discard", "watch", "unwatch"} {
+		cmds = append(cmds, &command{name: name, arity: -1, group: "transactions", summary: "Not supported: " + noTransactions + ".", fn: unsupported(noTransactions)})
+	}
+	for _, name := range []string{"eval", "evalsha", "eval_ro", "evalsha_ro", "script", "fcall", "fcall_ro", "function"} {
+		cmds = append(cmds, &command{name: name, arity: -1, group: "scripting", summary: "Not supported: " + noScripts + ".", fn: unsupported(noScripts)})
+	}
+	cmds = append(cmds, &command{name: "msetnx", arity: -3, flags: []string{"write"}, firstKey: 1, lastKey: -1, step: 2, group: "string",
+		summary: "Not supported: setting several keys all-or-nothing needs atomicity across partitions.",
+		fn:      unsupported("setting several keys all-or-nothing needs atomicity across partitions, which dynakv does not have; use SET NX per key")})
+	cmds = append(cmds, &command{name: "rename", arity: 3, flags: []string{"write"}, firstKey: 1, lastKey: 2, step: 1, group: "generic",
+		summary: "Not supported: a rename is a multi-key atomic operation.",
+		fn:      unsupported("a rename moves a value between partitions atomically, which dynakv cannot do; copy with GET/SET and DEL")})
+
+	table := make(map[string]*command, len(cmds))
+	for _, cmd := range cmds {
+		for _, sub := range cmd.subs {
+			sub.parent = cmd
+			if sub.group == "" {
+				sub.group, sub.since = cmd.group, cmd.since
+			}
+		}
+		if cmd.subs != nil && cmd.fn == nil {
+			name := cmd.name
+			cmd.fn = func(c *Conn, args [][]byte) {
+				c.replyErr(errArity(c.srv.table[name]))
+			}
+		}
+		table[cmd.name] = cmd
+	}
+	return table
+}
+
+// sortedCommands returns the table's commands by name.
+func (s *Server) sortedCommands() []*command {
+	out := make([]*command, 0, len(s.table))
+	for _, cmd := range s.table {
+		out = append(out, cmd)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+func cmdCommandCount(c *Conn, args [][]byte) { c.out.Int(int64(len(c.srv.table))) }
+
+func cmdCommandList(c *Conn, args [][]byte) {
+	if len(args) > 2 {
+		// FILTERBY is not implemented; say so like a syntax error.
+		c.replyErr(errSyntax)
+		return
+	}
+	cmds := c.srv.sortedCommands()
+	c.out.Array(len(cmds))
+	for _, cmd := range cmds {
+		c.out.BulkString(cmd.name)
+	}
+}
+
+func cmdCommand(c *Conn, args [][]byte) {
+	if len(args) > 1 {
+		c.replyErr(errUnknownSub("command", args[1]))
+		return
+	}
+	cmds := c.srv.sortedCommands()
+	c.out.Array(len(cmds))
+	for _, cmd := range cmds {
+		writeCommandInfo(&c.out, cmd)
+	}
+}
+
+func cmdCommandInfo(c *Conn, args [][]byte) {
+	if len(args) == 2 {
+		cmdCommand(c, args[:1])
+		return
+	}
+	c.out.Array(len(args) - 2)
+	for _, a := range args[2:] {
+		if cmd := c.srv.lookup(c.srv.table, a); cmd != nil {
+			writeCommandInfo(&c.out, cmd)
+		} else {
+			c.out.NullArray()
+		}
+	}
+}
+
+// writeCommandInfo writes Redis 7's 10-element COMMAND INFO entry.
+func writeCommandInfo(r *Reply, cmd *command) {
+	r.Array(10)
+	r.BulkString(cmd.fullName())
+	r.Int(int64(cmd.arity))
+	r.Set(len(cmd.flags))
+	for _, f := range cmd.flags {
+		r.Simple(f)
+	}
+	r.Int(int64(cmd.firstKey))
+	r.Int(int64(cmd.lastKey))
+	r.Int(int64(cmd.step))
+	r.Set(0) // ACL categories
+	r.Set(0) // tips
+	if cmd.firstKey > 0 {
+		// One key spec: keys from firstKey to lastKey, by step.
+		r.Array(1)
+		r.Map(3)
+		r.BulkString("flags")
+		r.Set(0)
+		r.BulkString("begin_search")
+		r.Map(2)
+		r.BulkString("type")
+		r.BulkString("index")
+		r.BulkString("spec")
+		r.Map(1)
+		r.BulkString("index")
+		r.Int(int64(cmd.firstKey))
+		r.BulkString("find_keys")
+		r.Map(2)
+		r.BulkString("type")
+		r.BulkString("range")
+		r.BulkString("spec")
+		r.Map(3)
+		r.BulkString("lastkey")
+		if cmd.lastKey < 0 {
+			r.Int(int64(cmd.lastKey))
+		} else {
+			r.Int(int64(cmd.lastKey - cmd.firstKey))
+		}
+		r.BulkString("keystep")
+		r.Int(int64(cmd.step))
+		r.BulkString("limit")
+		r.Int(0)
+	} else {
+		r.Array(0)
+	}
+	subs := make([]*command, 0, len(cmd.subs))
+	for _, s := range cmd.subs {
+		subs = append(subs, s)
+	}
+	sort.Slice(subs, func(i, j int) bool { return subs[i].name < subs[j].name })
+	r.Array(len(subs))
+	for _, s := range subs {
+		writeCommandInfo(r, s)
+	}
+}
+
+func cmdCommandDocs(c *Conn, args [][]byte) {
+	var cmds []*command
+	if len(args) == 2 {
+		cmds = c.srv.sortedCommands()
+	} else {
+		for _, a := range args[2:] {
+			if cmd := c.srv.lookup(c.srv.table, a); cmd != nil {
+				cmds = append(cmds, cmd)
+			}
+		}
+	}
+	c.out.Map(len(cmds))
+	for _, cmd := range cmds {
+		c.out.BulkString(cmd.name)
+		writeCommandDoc(&c.out, cmd)
+	}
+}
+
+// writeCommandDoc writes one command's COMMAND DOCS map: summary, since,
+// group, complexity, arguments and subcommands, as redis-cli reads them for
+// its hints.
+func writeCommandDoc(r *Reply, cmd *command) {
+	n := 4
+	if len(cmd.args) > 0 {
+		n++
+	}
+	if len(cmd.subs) > 0 {
+		n++
+	}
+	r.Map(n)
+	r.BulkString("summary")
+	r.BulkString(cmd.summary)
+	r.BulkString("since")
+	r.BulkString(orDefault(cmd.since, "0.1.0"))
+	r.BulkString("group")
+	r.BulkString(orDefault(cmd.group, "server"))
+	r.BulkString("complexity")
+	r.BulkString("O(1) per key")
+	if len(cmd.args) > 0 {
+		r.BulkString("arguments")
+		writeArgDocs(r, cmd.args)
+	}
+	if len(cmd.subs) > 0 {
+		subs := make([]*command, 0, len(cmd.subs))
+		for _, s := range cmd.subs {
+			subs = append(subs, s)
+		}
+		sort.Slice(subs, func(i, j int) bool { return subs[i].name < subs[j].name })
+		r.BulkString("subcommands")
+		r.Map(len(subs))
+		for _, s := range subs {
+			r.BulkString(s.fullName())
+			writeCommandDoc(r, s)
+		}
+	}
+}
+
+func writeArgDocs(r *Reply, args []argDoc) {
+	r.Array(len(args))
+	for _, a := range args {
+		n := 3
+		if a.token != "" {
+			n++
+		}
+		var flags []string
+		if a.optional {
+			flags = append(flags, "optional")
+		}
+		if a.multiple {
+			flags = append(flags, "multiple")
+		}
+		if len(flags) > 0 {
+			n++
+		}
+		if len(a.sub) > 0 {
+			n++
+		}
+		r.Map(n)
+		r.BulkString("name")
+		r.BulkString(a.name)
+		r.BulkString("type")
+		r.BulkString(a.typ)
+		r.BulkString("display_text")
+		r.BulkString(a.name)
+		if a.token != "" {
+			r.BulkString("token")
+			r.BulkString(a.token)
+		}
+		if len(flags) > 0 {
+			r.BulkString("flags")
+			r.Set(len(flags))
+			for _, f := range flags {
+				r.Simple(f)
+			}
+		}
+		if len(a.sub) > 0 {
+			r.BulkString("arguments")
+			writeArgDocs(r, a.sub)
+		}
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

@@ -1,0 +1,219 @@
+package resp
+
+import (
+	"github.com/dynakv/dynakv/replication"
+)
+
+// The Dynamo API: VGET returns every live sibling with the causal context;
+// VSET and VDEL take that context back.
+
+// parseQuorum parses the value of an R or W option.
+func parseQuorum(b []byte) (int, string) {
+	n, ok := parseInt(b)
+	if !ok {
+		return 0, errNotInteger
+	}
+	if n < 1 || n > 1<<16 {
+		return 0, "ERR quorum must be at least 1"
+	}
+	return int(n), ""
+}
+
+// cmdVGet implements VGET key [R n] [LOCAL].
+func cmdVGet(c *Conn, args [][]byte) {
+	var opt replication.ReadOptions
+	local := false
+	for i := 2; i < len(args); i++ {
+		switch {
+		case eqFold(args[i], "r") && i+1 < len(args):
+			n, msg := parseQuorum(args[i+1])
+			if msg != "" {
+				c.replyErr(msg)
+				return
+			}
+			opt.R = n
+			i++
+		case eqFold(args[i], "local"):
+			local = true
+		default:
+			c.replyErr(errSyntax)
+			return
+		}
+	}
+	ctx, cancel := c.reqCtx()
+	defer cancel()
+	var (
+		o   *replication.Object
+		err error
+	)
+	if local {
+		o, err = c.srv.cfg.Backend.GetLocal(ctx, args[1])
+	} else {
+		o, err = c.srv.cfg.Backend.Get(ctx, args[1], opt)
+	}
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	live := o.Live(c.nowMs())
+	if len(live) == 0 {
+		c.out.Array(0)
+		return
+	}
+	c.out.Array(len(live) + 1)
+	c.out.BulkString(replication.EncodeContext(o.Context()))
+	for _, s := range live {
+		c.out.Bulk(s.Value)
+	}
+}
+
+// versionedWrite parses VSET/VDEL's context and options and runs the write.
+func versionedWrite(c *Conn, key, token []byte, opts [][]byte, value []byte, tombstone bool) {
+	ctxClock, err := replication.DecodeContext(string(token))
+	if err != nil {
+		c.replyErr(errInvalidCtx)
+		return
+	}
+	now := c.nowMs()
+	var (
+		wopt     replication.WriteOptions
+		expireAt int64
+		hasExp   bool
+	)
+	name := "vset"
+	if tombstone {
+		name = "vdel"
+	}
+	for i := 0; i < len(opts); i++ {
+		a := opts[i]
+		switch {
+		case eqFold(a, "w") && i+1 < len(opts):
+			n, msg := parseQuorum(opts[i+1])
+			if msg != "" {
+				c.replyErr(msg)
+				return
+			}
+			wopt.W = n
+			i++
+		case !tombstone && !hasExp && (eqFold(a, "ex") || eqFold(a, "px")) && i+1 < len(opts):
+			unit := unitSeconds
+			if eqFold(a, "px") {
+				unit = unitMillis
+			}
+			at, msg := absExpire(opts[i+1], unit, true, true, now, name)
+			if msg != "" {
+				c.replyErr(msg)
+				return
+			}
+			expireAt, hasExp = at, true
+			i++
+		default:
+			c.replyErr(errSyntax)
+			return
+		}
+	}
+	w := &replication.Write{Context: ctxClock, Value: value, Tombstone: tombstone, ExpireAt: expireAt}
+	ctx, cancel := c.reqCtx()
+	defer cancel()
+	_, err = c.srv.cfg.Backend.Update(ctx, key, func(*replication.Object) (*replication.Write, error) {
+		return w, nil
+	}, wopt)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	c.out.OK()
+}
+
+// cmdVSet implements VSET key context value [W n] [EX s|PX ms].
+func cmdVSet(c *Conn, args [][]byte) {
+	versionedWrite(c, args[1], args[2], args[4:], args[3], false)
+}
+
+// cmdVDel implements VDEL key context [W n].
+func cmdVDel(c *Conn, args [][]byte) {
+	versionedWrite(c, args[1], args[2], args[3:], nil, true)
+}
+
+// The RING commands show the ring and membership (DESIGN.md §1).
+
+func cmdRingKey(c *Conn, args [][]byte) {
+	p, prefs := c.srv.cfg.View.KeyInfo(args[2])
+	c.out.Map(3)
+	c.out.BulkString("key")
+	c.out.Bulk(args[2])
+	c.out.BulkString("partition")
+	c.out.Int(int64(p))
+	c.out.BulkString("preference_list")
+	c.out.Array(len(prefs))
+	for _, e := range prefs {
+		role := "fallback"
+		if e.Replica {
+			role = "replica"
+		}
+		c.out.Array(4)
+		c.out.BulkString(e.ID)
+		c.out.BulkString(e.Addr)
+		c.out.BulkString(upDown(e.Up))
+		c.out.BulkString(role)
+	}
+}
+
+func upDown(up bool) string {
+	if up {
+		return "up"
+	}
+	return "down"
+}
+
+func cmdRingPartitions(c *Conn, args [][]byte) {
+	parts := c.srv.cfg.View.Partitions()
+	c.out.Array(len(parts))
+	for _, p := range parts {
+		c.out.Array(4)
+		c.out.Int(int64(p.Index))
+		c.out.BulkString(p.Start)
+		c.out.BulkString(p.End)
+		c.out.Array(len(p.Replicas))
+		for _, r := range p.Replicas {
+			c.out.BulkString(r)
+		}
+	}
+}
+
+func cmdRingMembers(c *Conn, args [][]byte) {
+	ms := c.srv.cfg.View.Members()
+	c.out.Array(len(ms))
+	for _, m := range ms {
+		c.out.Map(6)
+		c.out.BulkString("id")
+		c.out.BulkString(m.ID)
+		c.out.BulkString("addr")
+		c.out.BulkString(m.Addr)
+		c.out.BulkString("state")
+		c.out.BulkString(m.State)
+		c.out.BulkString("weight")
+		c.out.Int(int64(m.Weight))
+		c.out.BulkString("partitions")
+		c.out.Int(m.Partitions)
+		c.out.BulkString("keys")
+		c.out.Int(m.Keys)
+	}
+}
+
+func cmdRingStatus(c *Conn, args [][]byte) {
+	fs := c.srv.cfg.View.Status()
+	c.out.Map(len(fs))
+	for _, f := range fs {
+		c.out.BulkString(f.Name)
+		c.out.BulkString(f.Value)
+	}
+}
+
+func cmdRingRemove(c *Conn, args [][]byte) {
+	if err := c.srv.cfg.View.Remove(string(args[2])); err != nil {
+		c.replyErr("ERR " + err.Error())
+		return
+	}
+	c.out.OK()
+}
