@@ -1,0 +1,298 @@
+// Package conf owns dynakv's configuration: the typed Config, its defaults,
+// validation and loading from file, environment and flags.
+package conf
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Config is the complete configuration of one dynakv node. Each field's
+// mapstructure tag is its setting key: the name used in config files, in
+// CONFIG GET (see Get), and, upper-cased with a DYNAKV_ prefix, in the
+// environment. The flag is the key with '-' for '_'.
+type Config struct {
+	NodeID                 string        `mapstructure:"node_id"`
+	Listen                 string        `mapstructure:"listen"`
+	GossipListen           string        `mapstructure:"gossip_listen"`
+	PeerListen             string        `mapstructure:"peer_listen"`
+	Seeds                  []string      `mapstructure:"seeds"`
+	DataDir                string        `mapstructure:"data_dir"`
+	N                      int           `mapstructure:"n"`
+	R                      int           `mapstructure:"r"`
+	W                      int           `mapstructure:"w"`
+	Partitions             int           `mapstructure:"partitions"`
+	Weight                 int           `mapstructure:"weight"`
+	RequirePass            string        `mapstructure:"requirepass"`
+	ClusterSecret          string        `mapstructure:"cluster_secret"`
+	LogLevel               string        `mapstructure:"log_level"`
+	ProtoMaxBulkLen        int64         `mapstructure:"proto_max_bulk_len"`
+	MaxMultibulkLen        int           `mapstructure:"max_multibulk_len"`
+	MaxInlineLen           int           `mapstructure:"max_inline_len"`
+	ClientQueryBufferLimit int64         `mapstructure:"client_query_buffer_limit"`
+	MaxClients             int           `mapstructure:"maxclients"`
+	Fsync                  string        `mapstructure:"fsync"`
+	PruneThreshold         int           `mapstructure:"prune_threshold"`
+	RequestTimeout         time.Duration `mapstructure:"request_timeout"`
+}
+
+const (
+	maxPartitions  = 1 << 24 // largest partitions setting (Q)
+	maxWeight      = 1000    // largest weight setting
+	peerPortOffset = 10000   // added to the client port to derive peer_listen
+)
+
+// setting describes one key: its meaning for Usage and, for the settings
+// whose default is derived in Resolve, how Usage shows that default.
+type setting struct {
+	key     string
+	meaning string
+	derived string // shown by Usage instead of an empty default
+}
+
+// settings lists every key in table order. It must name exactly the
+// mapstructure tags of Config (the tests check this).
+var settings = []setting{
+	{"node_id", "stable identity of this node across restarts", "(the listen address)"},
+	{"listen", "client (RESP) address", ""},
+	{"gossip_listen", "memberlist gossip address (UDP and TCP)", ""},
+	{"peer_listen", "internode replication address", "(listen port + 10000)"},
+	{"seeds", "comma-separated gossip addresses of seed nodes", "(none)"},
+	{"data_dir", "directory of the goleveldb data and node state", ""},
+	{"n", "replicas of each key", ""},
+	{"r", "read quorum", ""},
+	{"w", "write quorum", ""},
+	{"partitions", "partitions Q, a power of two, fixed when the cluster is created", ""},
+	{"weight", "capacity of this node, 1-1000", ""},
+	{"requirepass", "password for AUTH", "(none)"},
+	{"cluster_secret", "encrypts gossip and authenticates internode traffic", "(none)"},
+	{"log_level", "log level: debug, info, warn or error", ""},
+	{"proto_max_bulk_len", "largest bulk argument a client may send (bytes)", ""},
+	{"max_multibulk_len", "most arguments in one command", ""},
+	{"max_inline_len", "longest inline command (bytes)", ""},
+	{"client_query_buffer_limit", "most bytes one command may total", ""},
+	{"maxclients", "most simultaneous client connections", ""},
+	{"fsync", "when the journal is synced: always (each write), everysec or no", ""},
+	{"prune_threshold", "causal clock entries kept per key before the oldest are pruned", ""},
+	{"request_timeout", "deadline of one coordinated request (Go duration)", ""},
+}
+
+// fieldIndex maps each key to the index of its Config field.
+var fieldIndex = func() map[string]int {
+	t := reflect.TypeFor[Config]()
+	m := make(map[string]int, t.NumField())
+	for i := range t.NumField() {
+		m[t.Field(i).Tag.Get("mapstructure")] = i
+	}
+	return m
+}()
+
+// Default returns the built-in defaults. The derived settings node_id and
+// peer_listen are left empty; Resolve fills them.
+func Default() Config {
+	return Config{
+		Listen:                 "127.0.0.1:6379",
+		GossipListen:           "127.0.0.1:7946",
+		DataDir:                "./dynakv-data",
+		N:                      3,
+		R:                      2,
+		W:                      2,
+		Partitions:             1024,
+		Weight:                 1,
+		LogLevel:               "info",
+		ProtoMaxBulkLen:        512 << 20,
+		MaxMultibulkLen:        1 << 20,
+		MaxInlineLen:           64 << 10,
+		ClientQueryBufferLimit: 1 << 30,
+		MaxClients:             10000,
+		Fsync:                  "everysec",
+		PruneThreshold:         10,
+		RequestTimeout:         2 * time.Second,
+	}
+}
+
+// Keys returns every setting key in table order. The caller may modify the
+// returned slice.
+func Keys() []string {
+	keys := make([]string, len(settings))
+	for i, s := range settings {
+		keys[i] = s.key
+	}
+	return keys
+}
+
+// Resolve returns a copy of c with the derived defaults filled in: an empty
+// NodeID becomes Listen, and an empty PeerListen becomes Listen's host with
+// the client port plus 10000 (port 0 stays 0, i.e. any free port). If Listen
+// is not host:port, PeerListen stays empty and Validate reports listen.
+// Resolve is idempotent.
+func (c Config) Resolve() Config {
+	c.Seeds = append([]string(nil), c.Seeds...)
+	if len(c.Seeds) == 0 {
+		c.Seeds = nil
+	}
+	if c.NodeID == "" {
+		c.NodeID = c.Listen
+	}
+	if c.PeerListen == "" {
+		if host, port, err := net.SplitHostPort(c.Listen); err == nil {
+			if p, err := strconv.ParseUint(port, 10, 16); err == nil {
+				if p != 0 {
+					p += peerPortOffset
+				}
+				c.PeerListen = net.JoinHostPort(host, strconv.FormatUint(p, 10))
+			}
+		}
+	}
+	return c
+}
+
+// Validate reports the first problem of c.Resolve(), or nil. The error names
+// the offending key, as in `conf: w: must be between 1 and n (3), got 4`.
+func (c Config) Validate() error {
+	derived := c.PeerListen == ""
+	r := c.Resolve()
+
+	if err := checkAddr("listen", r.Listen, 0); err != nil {
+		return err
+	}
+	if err := checkAddr("gossip_listen", r.GossipListen, 0); err != nil {
+		return err
+	}
+	if err := checkAddr("peer_listen", r.PeerListen, 0); err != nil {
+		if derived {
+			return fmt.Errorf("%w (derived from the listen port + %d; set peer_listen)", err, peerPortOffset)
+		}
+		return err
+	}
+	for _, s := range r.Seeds {
+		if err := checkAddr("seeds", s, 1); err != nil {
+			return err
+		}
+	}
+	switch {
+	case r.NodeID == "":
+		return problem("node_id", "must not be empty")
+	case !utf8.ValidString(r.NodeID):
+		return problem("node_id", "must be valid UTF-8, got %q", r.NodeID)
+	case strings.IndexFunc(r.NodeID, func(c rune) bool { return unicode.IsSpace(c) || unicode.IsControl(c) }) >= 0:
+		return problem("node_id", "must not contain whitespace or control characters, got %q", r.NodeID)
+	}
+	if r.DataDir == "" {
+		return problem("data_dir", "must not be empty")
+	}
+	if r.N < 1 {
+		return problem("n", "must be at least 1, got %d", r.N)
+	}
+	if r.R < 1 || r.R > r.N {
+		return problem("r", "must be between 1 and n (%d), got %d", r.N, r.R)
+	}
+	if r.W < 1 || r.W > r.N {
+		return problem("w", "must be between 1 and n (%d), got %d", r.N, r.W)
+	}
+	if p := r.Partitions; p < 1 || p > maxPartitions || p&(p-1) != 0 {
+		return problem("partitions", "must be a power of two between 1 and %d, got %d", maxPartitions, p)
+	}
+	if r.Weight < 1 || r.Weight > maxWeight {
+		return problem("weight", "must be between 1 and %d, got %d", maxWeight, r.Weight)
+	}
+	switch r.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return problem("log_level", "must be one of debug, info, warn, error, got %q", r.LogLevel)
+	}
+	for _, l := range []struct {
+		key string
+		v   int64
+	}{
+		{"proto_max_bulk_len", r.ProtoMaxBulkLen},
+		{"max_multibulk_len", int64(r.MaxMultibulkLen)},
+		{"max_inline_len", int64(r.MaxInlineLen)},
+		{"client_query_buffer_limit", r.ClientQueryBufferLimit},
+		{"maxclients", int64(r.MaxClients)},
+	} {
+		if l.v <= 0 {
+			return problem(l.key, "must be greater than 0, got %d", l.v)
+		}
+	}
+	switch r.Fsync {
+	case "always", "everysec", "no":
+	default:
+		return problem("fsync", "must be one of always, everysec, no, got %q", r.Fsync)
+	}
+	if r.PruneThreshold < 1 {
+		return problem("prune_threshold", "must be at least 1, got %d", r.PruneThreshold)
+	}
+	if r.RequestTimeout <= 0 {
+		return problem("request_timeout", "must be greater than 0, got %s", r.RequestTimeout)
+	}
+	return nil
+}
+
+// problem returns the error `conf: key: <formatted problem>`.
+func problem(key, format string, args ...any) error {
+	return fmt.Errorf("conf: %s: %s", key, fmt.Sprintf(format, args...))
+}
+
+// checkAddr checks that addr is host:port with a non-empty host and a
+// numeric port between minPort and 65535.
+func checkAddr(key, addr string, minPort uint64) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return problem(key, "must be host:port, got %q", addr)
+	}
+	if host == "" {
+		return problem(key, "host must not be empty (use 0.0.0.0 for all interfaces), got %q", addr)
+	}
+	p, err := strconv.ParseUint(port, 10, 64)
+	if err != nil || p < minPort || p > 65535 {
+		return problem(key, "port must be a number between %d and 65535, got %q", minPort, addr)
+	}
+	return nil
+}
+
+// SlogLevel returns LogLevel as a slog.Level; an unknown level is
+// slog.LevelInfo.
+func (c Config) SlogLevel() slog.Level {
+	switch strings.ToLower(c.LogLevel) {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	default:
+		return slog.LevelInfo
+	}
+}
+
+// Get returns the string form of the setting key (case-insensitive) as
+// CONFIG GET shows it: numbers in decimal, seeds comma-separated, durations
+// like "2s", and secrets in the clear. ok is false for an unknown key.
+func (c Config) Get(key string) (value string, ok bool) {
+	i, ok := fieldIndex[strings.ToLower(key)]
+	if !ok {
+		return "", false
+	}
+	switch v := reflect.ValueOf(c).Field(i).Interface().(type) {
+	case string:
+		return v, true
+	case int:
+		return strconv.Itoa(v), true
+	case int64:
+		return strconv.FormatInt(v, 10), true
+	case time.Duration:
+		return v.String(), true
+	case []string:
+		return strings.Join(v, ","), true
+	default:
+		panic(fmt.Sprintf("conf: setting %q has unsupported type %T", key, v))
+	}
+}
