@@ -1,0 +1,234 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// memReplica is an in-memory replica for coordinator tests, with switches to
+// fail or block its calls. The real local replica (goleveldb underneath) is
+// node.LocalReplica, tested in package node.
+type memReplica struct {
+	name    string
+	mu      sync.Mutex
+	data    map[string]*Object
+	counter atomic.Uint64
+	fail    atomic.Bool
+	block   chan struct{} // when non-nil, calls wait for it to close
+}
+
+var _ Local = (*memReplica)(nil)
+
+func newMem(name string) *memReplica { return &memReplica{name: name, data: map[string]*Object{}} }
+
+func (m *memReplica) Name() string { return m.name }
+
+func (m *memReplica) gate(ctx context.Context) error {
+	if b := m.block; b != nil {
+		select {
+		case <-b:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if m.fail.Load() {
+		return errors.New("injected failure")
+	}
+	return nil
+}
+
+func (m *memReplica) Read(ctx context.Context, key []byte) (*Object, error) {
+	if err := m.gate(ctx); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.data[string(key)], nil
+}
+
+func (m *memReplica) Merge(ctx context.Context, key []byte, o *Object) error {
+	_, err := m.Mutate(ctx, key, func(cur *Object) (*Object, error) { return cur.Merge(o), nil })
+	return err
+}
+
+func (m *memReplica) Mutate(ctx context.Context, key []byte, fn func(*Object) (*Object, error)) (*Object, error) {
+	if err := m.gate(ctx); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	next, err := fn(m.data[string(key)])
+	if next == nil || err != nil {
+		return nil, err
+	}
+	m.data[string(key)] = next
+	return next, nil
+}
+
+func (m *memReplica) NextCounter() (uint64, error) { return m.counter.Add(1), nil }
+
+func (m *memReplica) Scan(ctx context.Context, from uint64, fn func([]byte, *Object) bool) (uint64, error) {
+	return 0, errors.New("not used")
+}
+
+func (m *memReplica) get(key string) *Object {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.data[key]
+}
+
+func newTestCoordinator(t *testing.T, n, r, w int, reps ...*memReplica) *Coordinator {
+	t.Helper()
+	list := make([]Replica, len(reps))
+	for i, rep := range reps {
+		list[i] = rep
+	}
+	c, err := NewCoordinator(Config{
+		Local: reps[0], Router: RouterFunc(func([]byte) []Replica { return list }),
+		Actor: 42, N: n, R: r, W: w,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func put(c *Coordinator, key, val string, ctx Clock, w int) (*Object, error) {
+	tctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	return c.Update(tctx, []byte(key), func(*Object) (*Write, error) {
+		return &Write{Context: ctx, Value: []byte(val)}, nil
+	}, WriteOptions{W: w})
+}
+
+func TestWriteQuorum(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		n, w, failures int
+		ok             bool
+	}{
+		{"all up", 3, 2, 0, true},
+		{"one replica down, W=2", 3, 2, 1, true},
+		{"two replicas down, W=2", 3, 2, 2, false},
+		{"two replicas down, W=1", 3, 1, 2, true},
+		{"one down, W=3", 3, 3, 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reps := []*memReplica{newMem("a"), newMem("b"), newMem("c")}
+			for i := 0; i < tc.failures; i++ {
+				reps[len(reps)-1-i].fail.Store(true)
+			}
+			c := newTestCoordinator(t, tc.n, 2, tc.w, reps...)
+			_, err := put(c, "k", "v", Clock{}, 0)
+			if tc.ok != (err == nil) {
+				t.Fatalf("err = %v, want ok=%v", err, tc.ok)
+			}
+			if !tc.ok && !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("err = %v, want ErrUnavailable", err)
+			}
+		})
+	}
+}
+
+func TestWriteTimesOutOnSlowReplicas(t *testing.T) {
+	reps := []*memReplica{newMem("a"), newMem("b"), newMem("c")}
+	block := make(chan struct{})
+	defer close(block)
+	reps[1].block, reps[2].block = block, block
+	c := newTestCoordinator(t, 3, 2, 2, reps...)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := c.Update(ctx, []byte("k"), func(*Object) (*Write, error) { return &Write{Value: []byte("v")}, nil }, WriteOptions{})
+	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want ErrUnavailable after the deadline", err)
+	}
+	// W=1 needs only the local replica.
+	if _, err := put(c, "k2", "v", Clock{}, 1); err != nil {
+		t.Fatalf("W=1 write: %v", err)
+	}
+}
+
+func TestReadQuorumAndRepair(t *testing.T) {
+	reps := []*memReplica{newMem("a"), newMem("b"), newMem("c")}
+	c := newTestCoordinator(t, 3, 2, 3, reps...)
+	if _, err := put(c, "k", "v1", Clock{}, 0); err != nil {
+		t.Fatal(err)
+	}
+	// Replica c misses a concurrent write that a and b have.
+	var other *Object
+	other = other.Apply(Dot{Actor: 7, Counter: 1}, 1, Write{Value: []byte("v2")}, 10)
+	for _, r := range reps[:2] {
+		if err := r.Merge(context.Background(), []byte("k"), other); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := c.Get(context.Background(), []byte("k"), ReadOptions{R: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Live(0)) != 2 {
+		t.Fatalf("read returned %d siblings, want 2", len(got.Live(0)))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !reps[2].get("k").Equal(got) {
+		if time.Now().After(deadline) {
+			t.Fatal("read repair did not bring replica c up to date")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// R=2 with two replicas failing is unavailable; with one, it answers.
+	reps[2].fail.Store(true)
+	if _, err := c.Get(context.Background(), []byte("k"), ReadOptions{}); err != nil {
+		t.Fatalf("R=2 with one failure: %v", err)
+	}
+	reps[1].fail.Store(true)
+	if _, err := c.Get(context.Background(), []byte("k"), ReadOptions{}); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("R=2 with two failures: err = %v", err)
+	}
+}
+
+func TestQuorumClampedToMembers(t *testing.T) {
+	a := newMem("a")
+	c := newTestCoordinator(t, 3, 2, 2, a)
+	if n, r, w := c.Quorum([]byte("k")); n != 1 || r != 1 || w != 1 {
+		t.Fatalf("quorum = %d/%d/%d, want 1/1/1", n, r, w)
+	}
+	if _, err := put(c, "k", "v", Clock{}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(context.Background(), []byte("k"), ReadOptions{R: 3}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestConcurrentWritersSameContext: many clients write through one
+// coordinator with the same stale context at once; every write survives.
+func TestConcurrentWritersSameContext(t *testing.T) {
+	a := newMem("a")
+	c := newTestCoordinator(t, 1, 1, 1, a)
+	base, err := put(c, "cart", "base", Clock{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := base.Context()
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := put(c, "cart", fmt.Sprint("item", i), ctx, 0); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := len(a.get("cart").Live(0)); n != 20 {
+		t.Fatalf("%d siblings, want 20 (base replaced, every concurrent write kept)", n)
+	}
+}
