@@ -86,6 +86,7 @@ func build(cfg conf.Config, log *slog.Logger, store Store) (*Node, error) {
 		R:              cfg.R,
 		W:              cfg.W,
 		PruneThreshold: cfg.PruneThreshold,
+		Timeout:        cfg.RequestTimeout,
 		Logger:         log,
 	})
 	if err != nil {

@@ -32,6 +32,10 @@ type Config struct {
 	// PruneThreshold is the most clock entries a write keeps (oldest pruned
 	// first). Default 10, the Dynamo paper's figure.
 	PruneThreshold int
+	// Timeout bounds a request that waits on other replicas when its
+	// context has no earlier deadline; default 2s. Requests served by the
+	// local replica alone never start a timer.
+	Timeout time.Duration
 	// Now is the clock; default time.Now. Tests inject their own.
 	Now func() time.Time
 	// Logger receives structured logs; default slog.Default().
@@ -87,6 +91,9 @@ func NewCoordinator(cfg Config) (*Coordinator, error) {
 	if cfg.PruneThreshold == 0 {
 		cfg.PruneThreshold = 10
 	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 2 * time.Second
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -125,6 +132,8 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opt ReadOptions) (*Ob
 	if len(targets) == 1 && targets[0] == Replica(c.cfg.Local) {
 		return c.cfg.Local.Read(ctx, key)
 	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
 	type answer struct {
 		rep Replica
 		obj *Object
@@ -247,6 +256,8 @@ func (c *Coordinator) Update(ctx context.Context, key []byte, fn func(cur *Objec
 	if acks >= w && len(others) == 0 {
 		return obj, nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
 	results := make(chan error, len(others))
 	for _, rep := range others {
 		c.goTracked(func() {

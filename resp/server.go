@@ -295,7 +295,10 @@ func (s *Server) serveConn(c *Conn) {
 			c.flush()
 			return
 		}
-		if c.rd.Buffered() == 0 || len(c.out.b) >= 64<<10 {
+		// Replies are flushed when the reader must wait for more input
+		// (flushingReader), so a pipeline is answered in one write; a
+		// long pipeline is flushed every 64 KiB of replies.
+		if len(c.out.b) >= 64<<10 {
 			if err := c.flush(); err != nil {
 				return
 			}
@@ -315,20 +318,24 @@ func (s *Server) newConn(nc net.Conn) *Conn {
 		authed:  s.cfg.RequirePass == "",
 	}
 	c.out.proto = 2
-	c.rd = NewReader(&countingReader{r: nc, n: &s.stats.netIn}, s.cfg.Limits)
+	c.rd = NewReader(flushingReader{c}, s.cfg.Limits)
 	c.lastCmd.Store("NULL")
 	c.lastActive.Store(c.created.UnixNano())
 	return c
 }
 
-type countingReader struct {
-	r io.Reader
-	n *atomic.Int64
-}
+// flushingReader is the reader under a connection's Reader: before it
+// reads from the network (which may block) it writes out the replies
+// buffered so far. Replies to pipelined commands thus go out in one write,
+// and a client never waits for a reply while the server waits for input.
+type flushingReader struct{ c *Conn }
 
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
+func (f flushingReader) Read(p []byte) (int, error) {
+	if err := f.c.flush(); err != nil {
+		return 0, err
+	}
+	n, err := f.c.nc.Read(p)
+	f.c.srv.stats.netIn.Add(int64(n))
 	return n, err
 }
 
