@@ -343,16 +343,16 @@ func (f flushingReader) Read(p []byte) (int, error) {
 // connection's goroutine, except the few read by CLIENT LIST from others,
 // which are atomic or guarded by mu.
 type Conn struct {
-	srv     *Server
-	nc      net.Conn
-	rd      *Reader
-	out     Reply
-	id      int64
-	addr    string
-	laddr   string
-	created time.Time
-	authed  bool
-	quit    bool
+	srv      *Server
+	nc       net.Conn
+	rd       *Reader
+	out      Reply
+	id       int64
+	addr     string
+	laddr    string
+	created  time.Time
+	authed   bool
+	quit     bool
 	errCount int // errors replied, for the per-command stats
 
 	mu         sync.Mutex // guards name, libName, libVer

@@ -9,9 +9,11 @@ import (
 func argKey(name string) argDoc { return argDoc{name: name, typ: "key"} }
 func argStr(name string) argDoc { return argDoc{name: name, typ: "string"} }
 func argInt(name string) argDoc { return argDoc{name: name, typ: "integer"} }
-func token(name string) argDoc  { return argDoc{name: strings.ToLower(name), typ: "pure-token", token: name} }
-func opt(a argDoc) argDoc       { a.optional = true; return a }
-func many(a argDoc) argDoc      { a.multiple = true; return a }
+func token(name string) argDoc {
+	return argDoc{name: strings.ToLower(name), typ: "pure-token", token: name}
+}
+func opt(a argDoc) argDoc  { a.optional = true; return a }
+func many(a argDoc) argDoc { a.multiple = true; return a }
 func tokenArg(tok string, a argDoc) argDoc {
 	a.token = tok
 	return a
