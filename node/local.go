@@ -123,8 +123,10 @@ func (l *LocalReplica) Read(ctx context.Context, key []byte) (*replication.Objec
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var kb [128]byte
-	return l.read(AppendDataKey(kb[:0], ring.HashKey(key), key))
+	kb := getBuf()
+	defer putBuf(kb)
+	*kb = AppendDataKey((*kb)[:0], ring.HashKey(key), key)
+	return l.read(*kb)
 }
 
 func (l *LocalReplica) read(dk []byte) (*replication.Object, error) {
@@ -162,8 +164,10 @@ func (l *LocalReplica) Mutate(ctx context.Context, key []byte, fn func(cur *repl
 		return nil, err
 	}
 	h := ring.HashKey(key)
-	var kb [128]byte
-	dk := AppendDataKey(kb[:0], h, key)
+	kb := getBuf()
+	defer putBuf(kb)
+	*kb = AppendDataKey((*kb)[:0], h, key)
+	dk := *kb
 	mu := &l.locks[h.Lo%lockStripes]
 	mu.Lock()
 	defer mu.Unlock()
@@ -175,11 +179,25 @@ func (l *LocalReplica) Mutate(ctx context.Context, key []byte, fn func(cur *repl
 	if next == nil || err != nil {
 		return nil, err
 	}
-	var vb [256]byte
-	if err := l.store.Apply(Op{Key: dk, Value: replication.AppendObject(vb[:0], next)}); err != nil {
+	vb := getBuf()
+	defer putBuf(vb)
+	*vb = replication.AppendObject((*vb)[:0], next)
+	if err := l.store.Apply(Op{Key: dk, Value: *vb}); err != nil {
 		return nil, err
 	}
 	return next, nil
+}
+
+// bufPool recycles the key and value encoding buffers of the hot path (the
+// store copies what it keeps).
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+func putBuf(b *[]byte) {
+	if cap(*b) <= 64<<10 { // don't pin big values in the pool
+		bufPool.Put(b)
+	}
 }
 
 // Scan calls fn for every stored key whose hash position is at least from,

@@ -64,7 +64,8 @@ type Write struct {
 	// Context is what the writer had seen; the siblings it covers are
 	// replaced by the new version, the others stay beside it.
 	Context Clock
-	// Value is the new value; ignored for tombstones.
+	// Value is the new value; ignored for tombstones. The new version keeps
+	// the slice: the caller must not modify it afterwards.
 	Value []byte
 	// Tombstone makes the version a delete.
 	Tombstone bool

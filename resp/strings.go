@@ -43,10 +43,16 @@ func absExpire(arg []byte, unit int, relative, positive bool, nowMs int64, cmd s
 	return v, ""
 }
 
-// plainWrite is the write that replaces everything cur holds.
+// plainWrite is the write that replaces everything cur holds. The write
+// keeps value (replication may still send it after the reply), so callers
+// pass memory they own, never a slice of the request buffer: see own.
 func plainWrite(cur *replication.Object, value []byte, expireAt int64) *replication.Write {
 	return &replication.Write{Context: cur.Context(), Value: value, ExpireAt: expireAt}
 }
+
+// own copies a request argument (which aliases the connection's read
+// buffer) into memory a stored version may keep.
+func own(b []byte) []byte { return append(make([]byte, 0, len(b)), b...) }
 
 // deleteWrite is the tombstone that replaces everything cur holds.
 func deleteWrite(cur *replication.Object) *replication.Write {
@@ -134,7 +140,7 @@ func (c *Conn) set(key, value []byte, opt setOptions, now int64) {
 		if opt.keepTTL && old != nil {
 			exp = old.ExpireAt
 		}
-		return plainWrite(cur, value, exp), nil
+		return plainWrite(cur, own(value), exp), nil
 	})
 	switch {
 	case err != nil:
@@ -154,7 +160,7 @@ func cmdSetNX(c *Conn, args [][]byte) {
 		if cur.Newest(now) != nil {
 			return nil, nil
 		}
-		return plainWrite(cur, args[2], 0), nil
+		return plainWrite(cur, own(args[2]), 0), nil
 	})
 	if err != nil {
 		c.fail(err)
@@ -284,7 +290,7 @@ func cmdMSet(c *Conn, args [][]byte) {
 	for i := 1; i < len(args); i += 2 {
 		val := args[i+1]
 		_, err := c.update(args[i], func(cur *replication.Object) (*replication.Write, error) {
-			return plainWrite(cur, val, 0), nil
+			return plainWrite(cur, own(val), 0), nil
 		})
 		if err != nil {
 			c.fail(err)
@@ -315,7 +321,7 @@ func cmdAppend(c *Conn, args [][]byte) {
 		old := cur.Newest(now)
 		if old == nil {
 			n = len(args[2])
-			return plainWrite(cur, args[2], 0), nil
+			return plainWrite(cur, own(args[2]), 0), nil
 		}
 		if int64(len(old.Value)+len(args[2])) > c.srv.cfg.Limits.MaxBulkLen {
 			tooBig = true

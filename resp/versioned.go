@@ -112,7 +112,7 @@ func versionedWrite(c *Conn, key, token []byte, opts [][]byte, value []byte, tom
 			return
 		}
 	}
-	w := &replication.Write{Context: ctxClock, Value: value, Tombstone: tombstone, ExpireAt: expireAt}
+	w := &replication.Write{Context: ctxClock, Value: own(value), Tombstone: tombstone, ExpireAt: expireAt}
 	ctx, cancel := c.reqCtx()
 	defer cancel()
 	_, err = c.srv.cfg.Backend.Update(ctx, key, func(*replication.Object) (*replication.Write, error) {
