@@ -43,6 +43,33 @@ func absExpire(arg []byte, unit int, relative, positive bool, nowMs int64, cmd s
 	return v, ""
 }
 
+// isExpiryOption reports whether a is EX, PX, EXAT or PXAT.
+func isExpiryOption(a []byte) bool {
+	return eqFold(a, "ex") || eqFold(a, "px") || eqFold(a, "exat") || eqFold(a, "pxat")
+}
+
+// expiryOption turns the expiry option a (EX, PX, EXAT or PXAT) and its
+// argument into an absolute Unix-ms time, or an error reply.
+func expiryOption(a, arg []byte, nowMs int64, cmd string) (int64, string) {
+	unit := unitSeconds
+	if a[0] == 'p' || a[0] == 'P' {
+		unit = unitMillis
+	}
+	return absExpire(arg, unit, len(a) == 2, true, nowMs, cmd)
+}
+
+// replyOld answers with a command's previous value, or null.
+func (c *Conn) replyOld(err error, old *replication.Sibling) {
+	switch {
+	case err != nil:
+		c.fail(err)
+	case old == nil:
+		c.out.Null()
+	default:
+		c.out.Bulk(old.Value)
+	}
+}
+
 // plainWrite is the write that replaces everything cur holds. The write
 // keeps value (replication may still send it after the reply), so callers
 // pass memory they own, never a slice of the request buffer: see own.
@@ -97,15 +124,8 @@ func parseSetOptions(args [][]byte, nowMs int64) (setOptions, string) {
 			o.get = true
 		case eqFold(a, "keepttl") && !o.hasExpire:
 			o.keepTTL = true
-		case (eqFold(a, "ex") || eqFold(a, "px") || eqFold(a, "exat") || eqFold(a, "pxat")) && !o.keepTTL && !o.hasExpire && hasNext:
-			unit, relative := unitSeconds, true
-			if a[0] == 'p' || a[0] == 'P' {
-				unit = unitMillis
-			}
-			if len(a) == 4 {
-				relative = false
-			}
-			at, msg := absExpire(args[i+1], unit, relative, true, nowMs, "set")
+		case isExpiryOption(a) && !o.keepTTL && !o.hasExpire && hasNext:
+			at, msg := expiryOption(a, args[i+1], nowMs, "set")
 			if msg != "" {
 				return o, msg
 			}
@@ -143,11 +163,9 @@ func (c *Conn) set(key, value []byte, opt setOptions, now int64) {
 		return plainWrite(cur, own(value), exp), nil
 	})
 	switch {
-	case err != nil:
-		c.fail(err)
-	case opt.get && old != nil:
-		c.out.Bulk(old.Value)
-	case opt.get, written == nil:
+	case err != nil || opt.get:
+		c.replyOld(err, old)
+	case written == nil:
 		c.out.Null()
 	default:
 		c.out.OK()
@@ -198,14 +216,7 @@ func cmdGetDel(c *Conn, args [][]byte) {
 		}
 		return deleteWrite(cur), nil
 	})
-	switch {
-	case err != nil:
-		c.fail(err)
-	case old == nil:
-		c.out.Null()
-	default:
-		c.out.Bulk(old.Value)
-	}
+	c.replyOld(err, old)
 }
 
 func cmdGetEx(c *Conn, args [][]byte) {
@@ -217,13 +228,9 @@ func cmdGetEx(c *Conn, args [][]byte) {
 	for i := 2; i < len(args); i++ {
 		a := args[i]
 		switch {
-		case (eqFold(a, "ex") || eqFold(a, "px") || eqFold(a, "exat") || eqFold(a, "pxat")) && !setTTL && !persist && i+1 < len(args):
-			unit, relative := unitSeconds, len(a) == 2
-			if a[0] == 'p' || a[0] == 'P' {
-				unit = unitMillis
-			}
+		case isExpiryOption(a) && !setTTL && !persist && i+1 < len(args):
 			var msg string
-			if at, msg = absExpire(args[i+1], unit, relative, true, now, "getex"); msg != "" {
+			if at, msg = expiryOption(a, args[i+1], now, "getex"); msg != "" {
 				c.replyErr(msg)
 				return
 			}
@@ -251,14 +258,7 @@ func cmdGetEx(c *Conn, args [][]byte) {
 		}
 		return nil, nil
 	})
-	switch {
-	case err != nil:
-		c.fail(err)
-	case old == nil:
-		c.out.Null()
-	default:
-		c.out.Bulk(old.Value)
-	}
+	c.replyOld(err, old)
 }
 
 func cmdMGet(c *Conn, args [][]byte) {
