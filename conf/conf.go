@@ -41,6 +41,7 @@ type Config struct {
 	Fsync                  string        `mapstructure:"fsync"`
 	PruneThreshold         int           `mapstructure:"prune_threshold"`
 	RequestTimeout         time.Duration `mapstructure:"request_timeout"`
+	CacheSize              int64         `mapstructure:"cache_size"`
 }
 
 const (
@@ -82,6 +83,7 @@ var settings = []setting{
 	{"fsync", "when the journal is synced: always (each write), everysec or no", ""},
 	{"prune_threshold", "causal clock entries kept per key before the oldest are pruned", ""},
 	{"request_timeout", "deadline of one coordinated request (Go duration)", ""},
+	{"cache_size", "memory for decoded hot keys in front of goleveldb (bytes); 0 disables", ""},
 }
 
 // fieldIndex maps each key to the index of its Config field.
@@ -115,6 +117,7 @@ func Default() Config {
 		Fsync:                  "everysec",
 		PruneThreshold:         10,
 		RequestTimeout:         2 * time.Second,
+		CacheSize:              64 << 20,
 	}
 }
 
@@ -232,6 +235,9 @@ func (c Config) Validate() error {
 	}
 	if r.RequestTimeout <= 0 {
 		return problem("request_timeout", "must be greater than 0, got %s", r.RequestTimeout)
+	}
+	if r.CacheSize < 0 {
+		return problem("cache_size", "must be 0 (no cache) or more, got %d", r.CacheSize)
 	}
 	return nil
 }

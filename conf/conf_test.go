@@ -90,6 +90,7 @@ func TestDefaults(t *testing.T) {
 		"fsync":                     "everysec",
 		"prune_threshold":           "10",
 		"request_timeout":           "2s",
+		"cache_size":                "67108864",
 	}
 	def := Default()
 	if len(want) != len(Keys()) {
@@ -141,6 +142,7 @@ var samples = map[string]string{
 	"fsync":                     "always",
 	"prune_threshold":           "20",
 	"request_timeout":           "1m30s",
+	"cache_size":                "1048576",
 }
 
 // TestEveryKeyFromEveryLayer sets every key at once through each source and

@@ -31,6 +31,7 @@ const (
 type LocalReplica struct {
 	name  string
 	store Store
+	cache *objectCache
 	actor replication.ActorID
 	locks [lockStripes]sync.Mutex
 
@@ -42,10 +43,11 @@ type LocalReplica struct {
 var _ replication.Local = (*LocalReplica)(nil)
 
 // NewLocalReplica returns the local replica over store, named name (the node
-// id). It loads, or on first use creates, the data directory's actor id and
-// reserves a block of dot counters durably.
-func NewLocalReplica(name string, store Store) (*LocalReplica, error) {
-	l := &LocalReplica{name: name, store: store}
+// id), with a cache of about cacheBytes of hot keys' decoded states (0: no
+// cache). It loads, or on first use creates, the data directory's actor id
+// and reserves a block of dot counters durably.
+func NewLocalReplica(name string, store Store, cacheBytes int64) (*LocalReplica, error) {
+	l := &LocalReplica{name: name, store: store, cache: newObjectCache(cacheBytes)}
 	raw, err := store.Get(MetaKey(metaActor))
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -123,10 +125,29 @@ func (l *LocalReplica) Read(ctx context.Context, key []byte) (*replication.Objec
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	h := ring.HashKey(key)
+	if o, ok := l.cache.get(h.Lo, key); ok {
+		return o, nil
+	}
 	kb := getBuf()
 	defer putBuf(kb)
-	*kb = AppendDataKey((*kb)[:0], ring.HashKey(key), key)
-	return l.read(*kb)
+	*kb = AppendDataKey((*kb)[:0], h, key)
+	if l.cache == nil {
+		return l.read(*kb)
+	}
+	// Fill the cache under the key's lock, so a concurrent Mutate cannot
+	// store a newer state between our read and our put.
+	mu := &l.locks[h.Lo%lockStripes]
+	mu.Lock()
+	defer mu.Unlock()
+	if o, ok := l.cache.get(h.Lo, key); ok {
+		return o, nil
+	}
+	o, err := l.read(*kb)
+	if err == nil {
+		l.cache.put(h.Lo, key, o)
+	}
+	return o, err
 }
 
 func (l *LocalReplica) read(dk []byte) (*replication.Object, error) {
@@ -171,9 +192,12 @@ func (l *LocalReplica) Mutate(ctx context.Context, key []byte, fn func(cur *repl
 	mu := &l.locks[h.Lo%lockStripes]
 	mu.Lock()
 	defer mu.Unlock()
-	cur, err := l.read(dk)
-	if err != nil {
-		return nil, err
+	cur, ok := l.cache.get(h.Lo, key)
+	if !ok {
+		var err error
+		if cur, err = l.read(dk); err != nil {
+			return nil, err
+		}
 	}
 	next, err := fn(cur)
 	if next == nil || err != nil {
@@ -185,6 +209,7 @@ func (l *LocalReplica) Mutate(ctx context.Context, key []byte, fn func(cur *repl
 	if err := l.store.Apply(Op{Key: dk, Value: *vb}); err != nil {
 		return nil, err
 	}
+	l.cache.put(h.Lo, key, next)
 	return next, nil
 }
 

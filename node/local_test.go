@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"github.com/dynakv/dynakv/replication"
@@ -46,7 +47,7 @@ func putValue(t *testing.T, l *LocalReplica, key, val string) {
 // 64-bit hash position a page may stop at.
 func TestLocalScanResumesWithoutGaps(t *testing.T) {
 	stores(t, func(t *testing.T, s Store) {
-		l, err := NewLocalReplica("n1", s)
+		l, err := NewLocalReplica("n1", s, 1<<20)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +116,7 @@ func TestLocalCountersNeverRepeat(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		l, err := NewLocalReplica("n1", s)
+		l, err := NewLocalReplica("n1", s, 1<<20)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,7 +144,7 @@ func TestLocalCountersNeverRepeat(t *testing.T) {
 // not seen.
 func TestLocalMergeIsJoin(t *testing.T) {
 	stores(t, func(t *testing.T, s Store) {
-		l, err := NewLocalReplica("n1", s)
+		l, err := NewLocalReplica("n1", s, 1<<20)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -162,6 +163,59 @@ func TestLocalMergeIsJoin(t *testing.T) {
 		}
 		if o.Len() != 2 {
 			t.Fatalf("%d siblings after merge, want 2", o.Len())
+		}
+	})
+}
+
+// TestLocalCacheNeverStale: with readers filling the cache while writers
+// mutate the same keys, the cached state always ends equal to the stored
+// one, and the cache stays within its byte budget.
+func TestLocalCacheNeverStale(t *testing.T) {
+	stores(t, func(t *testing.T, s Store) {
+		l, err := NewLocalReplica("n1", s, 64<<10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		for w := range 4 {
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				for i := range 300 {
+					putValue(t, l, fmt.Sprintf("k%d", i%40), fmt.Sprintf("w%d-%d", w, i))
+				}
+			}()
+			go func() {
+				defer wg.Done()
+				for i := range 600 {
+					if _, err := l.Read(ctx, []byte(fmt.Sprintf("k%d", i%40))); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		for i := range 40 {
+			key := []byte(fmt.Sprintf("k%d", i))
+			got, err := l.Read(ctx, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := l.read(DataKey(ring.HashKey(key), key))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.Equal(want) {
+				t.Fatalf("key %s: cached state differs from the stored one", key)
+			}
+		}
+		for i := range l.cache.shards {
+			sh := &l.cache.shards[i]
+			if sh.used > sh.max {
+				t.Fatalf("shard %d holds %d bytes, budget %d", i, sh.used, sh.max)
+			}
 		}
 	})
 }

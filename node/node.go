@@ -67,7 +67,7 @@ func Open(cfg conf.Config, log *slog.Logger) (*Node, error) {
 // build wires a node over an open store; the store is the node's from here
 // on.
 func build(cfg conf.Config, log *slog.Logger, store Store) (*Node, error) {
-	local, err := NewLocalReplica(cfg.NodeID, store)
+	local, err := NewLocalReplica(cfg.NodeID, store, cfg.CacheSize)
 	if err != nil {
 		return nil, err
 	}
