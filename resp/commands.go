@@ -114,7 +114,11 @@ func (s *Server) lookup(table map[string]*command, a []byte) *command {
 // arity, authentication.
 func (s *Server) dispatch(c *Conn, args [][]byte) {
 	s.stats.commands.Add(1)
-	c.lastActive.Store(time.Now().UnixNano())
+	// One clock reading per command, as Redis's command time snapshot:
+	// expiry decisions within a command all see the same time.
+	begin := s.cfg.Backend.Now()
+	c.cmdTime = begin.UnixMilli()
+	c.lastActive.Store(begin.UnixNano())
 	cmd := s.lookup(s.table, args[0])
 	if cmd == nil {
 		c.out.Error(errUnknownCommand(args))
@@ -141,7 +145,6 @@ func (s *Server) dispatch(c *Conn, args [][]byte) {
 	}
 	c.lastCmd.Store(cmd.fullName())
 	st := s.cmdStat[cmd.name]
-	begin := time.Now()
 	errsBefore := c.errCount
 	cmd.fn(c, args)
 	if st != nil {
@@ -193,8 +196,9 @@ func (c *Conn) update(key []byte, fn func(cur *replication.Object) (*replication
 	return c.srv.cfg.Backend.Update(ctx, key, fn, replication.WriteOptions{})
 }
 
-// nowMs is the coordinator's clock in Unix milliseconds.
-func (c *Conn) nowMs() int64 { return c.srv.cfg.Backend.Now().UnixMilli() }
+// nowMs is the command's time snapshot (the coordinator's clock at
+// dispatch) in Unix milliseconds.
+func (c *Conn) nowMs() int64 { return c.cmdTime }
 
 // parseInt parses a decimal integer exactly as Redis's string2ll does:
 // canonical form only (no '+', no leading zeros, no spaces).

@@ -353,7 +353,8 @@ type Conn struct {
 	created  time.Time
 	authed   bool
 	quit     bool
-	errCount int // errors replied, for the per-command stats
+	errCount int   // errors replied, for the per-command stats
+	cmdTime  int64 // the running command's time snapshot, Unix ms
 
 	mu         sync.Mutex // guards name, libName, libVer
 	name       string
