@@ -1,8 +1,7 @@
-// Package ring decides which nodes hold a key: it hashes keys into a 128-bit
-// space, splits that space into Q equal partitions (the Dynamo paper's
-// partition strategy 3) and maps partitions to nodes. It is pure: no network,
-// no disk, and every node computes the same answer from the same membership.
 package ring
+
+// This file defines the key space: keys hash to 128-bit positions, and the
+// space splits into Q equal partitions (the Dynamo paper's strategy 3).
 
 import (
 	"crypto/md5"
