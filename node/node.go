@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -50,9 +51,7 @@ func Open(cfg conf.Config, log *slog.Logger) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("node: data dir: %w", err)
 	}
-	lopts := DefaultLevelDBOptions()
-	lopts.SyncWrites = cfg.Fsync == "always"
-	store, err := OpenLevelDB(cfg.DataDir, lopts)
+	store, err := openStore(cfg.DataDir, cfg.Fsync == "always")
 	if err != nil {
 		return nil, err
 	}
@@ -62,6 +61,35 @@ func Open(cfg conf.Config, log *slog.Logger) (*Node, error) {
 		return nil, err
 	}
 	return n, nil
+}
+
+// storeShards is the number of goleveldb databases a node's data is spread
+// over (ShardedStore). It is part of the data directory's layout.
+const storeShards = 4
+
+// openStore opens the node's store: storeShards goleveldb databases in
+// dataDir/store-0 ... store-3, each with an equal part of the memory budget
+// of DefaultLevelDBOptions.
+func openStore(dataDir string, syncWrites bool) (Store, error) {
+	if _, err := os.Stat(filepath.Join(dataDir, "CURRENT")); err == nil {
+		return nil, fmt.Errorf("node: %s holds a single goleveldb database (an older layout); this version keeps its data in %s/store-0..%d", dataDir, dataDir, storeShards-1)
+	}
+	opts := DefaultLevelDBOptions()
+	opts.SyncWrites = syncWrites
+	opts.WriteBuffer /= storeShards
+	opts.BlockCacheCapacity /= storeShards
+	shards := make([]Store, 0, storeShards)
+	for i := range storeShards {
+		st, err := OpenLevelDB(filepath.Join(dataDir, fmt.Sprintf("store-%d", i)), opts)
+		if err != nil {
+			for _, o := range shards {
+				o.Close()
+			}
+			return nil, err
+		}
+		shards = append(shards, st)
+	}
+	return NewShardedStore(shards...)
 }
 
 // build wires a node over an open store; the store is the node's from here

@@ -1,0 +1,153 @@
+package node
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/bits"
+)
+
+// ShardedStore spreads one keyspace over several stores by hash position:
+// shard i holds the data keys whose hash.Hi falls in the i-th of len(shards)
+// equal ranges, and shard 0 also holds every non-data key (metadata,
+// hints). Each shard is a separate goleveldb with its own write lock,
+// journal and compactions, so writes to different shards proceed in
+// parallel: goleveldb serialises every write of one database through one
+// lock that also does the memtable insert.
+//
+// Because data keys sort by hash position, each shard's data keys are one
+// contiguous range of the combined keyspace, and Iterate walks the shards in
+// order. Apply is atomic when all its ops fall in one shard (always true for
+// the ops of one key); ops spanning shards are applied shard by shard.
+// Safe for concurrent use.
+type ShardedStore struct {
+	shards []Store
+	shift  uint // hash.Hi >> shift is the shard of a data key
+}
+
+var _ Store = (*ShardedStore)(nil)
+
+// NewShardedStore combines shards (a power of two of them, at least one)
+// into one Store. It owns them from then on: Close closes them all.
+func NewShardedStore(shards ...Store) (*ShardedStore, error) {
+	n := len(shards)
+	if n == 0 || n&(n-1) != 0 {
+		return nil, fmt.Errorf("node: %d store shards, need a power of two", n)
+	}
+	return &ShardedStore{shards: shards, shift: uint(64 - bits.TrailingZeros(uint(n)))}, nil
+}
+
+// shardOf returns the shard holding key.
+func (s *ShardedStore) shardOf(key []byte) int {
+	if len(s.shards) == 1 || len(key) < dataKeyHeader || key[0] != DataPrefix {
+		return 0
+	}
+	return int(binary.BigEndian.Uint64(key[1:dataKeyHeader]) >> s.shift)
+}
+
+// Get implements Store.
+func (s *ShardedStore) Get(key []byte) ([]byte, error) {
+	return s.shards[s.shardOf(key)].Get(key)
+}
+
+// Apply implements Store: atomic within one shard, shard by shard (in
+// shard order) otherwise.
+func (s *ShardedStore) Apply(ops ...Op) error {
+	if len(ops) == 0 {
+		return s.shards[0].Apply() // ErrClosed after Close, else nil
+	}
+	first := s.shardOf(ops[0].Key)
+	same := true
+	for i := 1; i < len(ops) && same; i++ {
+		same = s.shardOf(ops[i].Key) == first
+	}
+	if same {
+		return s.shards[first].Apply(ops...)
+	}
+	for i := range s.shards {
+		var part []Op
+		for _, op := range ops {
+			if s.shardOf(op.Key) == i {
+				part = append(part, op)
+			}
+		}
+		if len(part) > 0 {
+			if err := s.shards[i].Apply(part...); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// segment is a key range [lo, hi) served by one shard; nil bounds are open.
+type segment struct {
+	shard  int
+	lo, hi []byte
+}
+
+// segments lists the combined keyspace in order: shard 0 up to the second
+// shard's first data key, each further shard's data range, then shard 0
+// again from the end of the data kind.
+func (s *ShardedStore) segments() []segment {
+	n := len(s.shards)
+	if n == 1 {
+		return []segment{{0, nil, nil}}
+	}
+	out := make([]segment, 0, n+1)
+	bound := func(i int) []byte { return dataBound(uint64(i) << s.shift) }
+	out = append(out, segment{0, nil, bound(1)})
+	for i := 1; i < n-1; i++ {
+		out = append(out, segment{i, bound(i), bound(i + 1)})
+	}
+	out = append(out, segment{n - 1, bound(n - 1), []byte{DataPrefix + 1}})
+	out = append(out, segment{0, []byte{DataPrefix + 1}, nil})
+	return out
+}
+
+// Iterate implements Store, walking the shards' ranges in key order.
+func (s *ShardedStore) Iterate(start, end []byte, fn func(k, v []byte) bool) error {
+	for _, seg := range s.segments() {
+		lo, hi := seg.lo, seg.hi
+		if start != nil && (lo == nil || bytes.Compare(start, lo) > 0) {
+			lo = start
+		}
+		if end != nil && (hi == nil || bytes.Compare(end, hi) < 0) {
+			hi = end
+		}
+		if lo != nil && hi != nil && bytes.Compare(lo, hi) >= 0 {
+			continue
+		}
+		stopped := false
+		err := s.shards[seg.shard].Iterate(lo, hi, func(k, v []byte) bool {
+			if !fn(k, v) {
+				stopped = true
+				return false
+			}
+			return true
+		})
+		if err != nil || stopped {
+			return err
+		}
+	}
+	return nil
+}
+
+// Sync implements Store.
+func (s *ShardedStore) Sync() error {
+	var errs []error
+	for _, sh := range s.shards {
+		errs = append(errs, sh.Sync())
+	}
+	return errors.Join(errs...)
+}
+
+// Close implements Store: it closes every shard.
+func (s *ShardedStore) Close() error {
+	var errs []error
+	for _, sh := range s.shards {
+		errs = append(errs, sh.Close())
+	}
+	return errors.Join(errs...)
+}

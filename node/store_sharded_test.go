@@ -1,0 +1,117 @@
+package node
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/dynakv/dynakv/ring"
+)
+
+func TestShardedStore(t *testing.T) {
+	testStore(t, func(t *testing.T) Store {
+		s, err := NewShardedStore(NewMemStore(), NewMemStore(), NewMemStore(), NewMemStore())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+func TestShardedStoreNeedsPowerOfTwo(t *testing.T) {
+	if _, err := NewShardedStore(NewMemStore(), NewMemStore(), NewMemStore()); err == nil {
+		t.Fatal("3 shards accepted")
+	}
+	if _, err := NewShardedStore(); err == nil {
+		t.Fatal("0 shards accepted")
+	}
+}
+
+// TestShardedStoreMatchesOneStore applies the same random ops (data keys
+// across every shard, metadata, hints) to a sharded store and to one
+// MemStore, and checks that every Get and every ranged Iterate agrees.
+func TestShardedStoreMatchesOneStore(t *testing.T) {
+	for _, n := range []int{1, 2, 4, 8} {
+		t.Run(fmt.Sprint(n, " shards"), func(t *testing.T) {
+			parts := make([]Store, n)
+			for i := range parts {
+				if i%2 == 0 {
+					parts[i] = NewMemStore()
+				} else {
+					ldb, err := OpenLevelDB(t.TempDir(), DefaultLevelDBOptions())
+					if err != nil {
+						t.Fatal(err)
+					}
+					parts[i] = ldb
+				}
+			}
+			sh, err := NewShardedStore(parts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sh.Close()
+			ref := NewMemStore()
+			defer ref.Close()
+			rng := rand.New(rand.NewPCG(uint64(n), 1))
+			var keys [][]byte
+			for i := range 400 {
+				var k []byte
+				switch rng.IntN(5) {
+				case 0:
+					k = MetaKey(fmt.Sprint("meta", i))
+				case 1:
+					k = append([]byte{HintPrefix}, fmt.Sprint("hint", i)...)
+				default:
+					uk := fmt.Appendf(nil, "user:%d", i)
+					k = DataKey(ring.HashKey(uk), uk)
+				}
+				keys = append(keys, k)
+			}
+			for range 1500 {
+				batch := make([]Op, 1+rng.IntN(3))
+				for j := range batch {
+					batch[j] = Op{Key: keys[rng.IntN(len(keys))], Value: fmt.Appendf(nil, "v%d", rng.Uint32()), Delete: rng.IntN(5) == 0}
+				}
+				if err := sh.Apply(batch...); err != nil {
+					t.Fatal(err)
+				}
+				if err := ref.Apply(batch...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, k := range keys {
+				a, errA := sh.Get(k)
+				b, errB := ref.Get(k)
+				if (errA == nil) != (errB == nil) || !bytes.Equal(a, b) {
+					t.Fatalf("Get(%q): sharded %q %v, one store %q %v", k, a, errA, b, errB)
+				}
+			}
+			collect := func(s Store, lo, hi []byte, limit int) []string {
+				var out []string
+				if err := s.Iterate(lo, hi, func(k, v []byte) bool {
+					out = append(out, string(k)+"="+string(v))
+					return limit == 0 || len(out) < limit
+				}); err != nil {
+					t.Fatal(err)
+				}
+				return out
+			}
+			for range 200 {
+				var lo, hi []byte
+				if rng.IntN(4) > 0 {
+					lo = keys[rng.IntN(len(keys))]
+				}
+				if rng.IntN(4) > 0 {
+					hi = keys[rng.IntN(len(keys))]
+				}
+				limit := rng.IntN(3) * rng.IntN(50)
+				got, want := collect(sh, lo, hi, limit), collect(ref, lo, hi, limit)
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Fatalf("Iterate(%q, %q, limit %d):\n sharded  %d keys\n one store %d keys", lo, hi, limit, len(got), len(want))
+				}
+			}
+		})
+	}
+}
