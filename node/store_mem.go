@@ -12,7 +12,8 @@ import (
 // MemStore is a Store kept in memory, for tests and ephemeral nodes: a
 // goleveldb memdb (skiplist) behind a read-write mutex, with the same
 // ordering and semantics as LevelDB except durability (Sync is a no-op and
-// nothing survives the process). Create one with NewMemStore.
+// nothing survives the process) and Iterate's consistency (below). Create
+// one with NewMemStore.
 //
 // Iterate copies entries out in chunks under the read lock and calls its
 // callback with no lock held, so the callback may call Get and Apply on the

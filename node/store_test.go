@@ -457,6 +457,39 @@ func TestLevelDBLargeBatch(t *testing.T) {
 	check()
 }
 
+func TestLevelDBSyncWhileRotating(t *testing.T) {
+	// A tiny write buffer rotates journals constantly; Sync must keep
+	// working while it does (it also fsyncs the frozen journal, if any).
+	o := DefaultLevelDBOptions()
+	o.WriteBuffer = 32 << 10
+	s, err := OpenLevelDB(t.TempDir(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 5000; i++ {
+			if err := s.Apply(Op{Key: fmt.Appendf(nil, "k%05d", i), Value: bytes.Repeat([]byte{'v'}, 100)}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		if err := s.Sync(); err != nil {
+			t.Fatalf("Sync: %v", err)
+		}
+	}
+	wantValue(t, s, "k04999", strings.Repeat("v", 100))
+}
+
 func TestLevelDBZeroOptions(t *testing.T) {
 	s, err := OpenLevelDB(t.TempDir(), LevelDBOptions{})
 	if err != nil {
