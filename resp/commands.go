@@ -127,9 +127,6 @@ func (s *Server) dispatch(c *Conn, args [][]byte) {
 	if cmd.subs != nil && len(args) >= 2 {
 		if sub := s.lookup(cmd.subs, args[1]); sub != nil {
 			cmd = sub
-		} else if !c.authed {
-			c.out.Error(errNoAuth)
-			return
 		} else {
 			c.out.Error(errUnknownSub(cmd.name, args[1]))
 			return
