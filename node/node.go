@@ -120,7 +120,12 @@ func build(cfg conf.Config, log *slog.Logger, store Store) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	view := &singleView{cfg: cfg, local: local, now: time.Now}
+	rg, err := newSingleRing(cfg)
+	if err != nil {
+		coord.Close()
+		return nil, err
+	}
+	view := &singleView{cfg: cfg, local: local, ring: rg, now: time.Now}
 	srv, err := resp.NewServer(resp.Config{
 		Backend:     coord,
 		View:        view,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dynakv/dynakv/conf"
 	"github.com/dynakv/dynakv/replication"
+	"github.com/dynakv/dynakv/ring"
 )
 
 func testConfig(t *testing.T) conf.Config {
@@ -159,5 +160,49 @@ func TestNodeConcurrentClients(t *testing.T) {
 	info := c.Info(ctx, "keyspace").Val()
 	if !strings.Contains(info, "db0:keys=1601,") {
 		t.Fatalf("INFO keyspace = %q", info)
+	}
+}
+
+// TestNodeRingCommands: RING KEY, PARTITIONS and MEMBERS answer from the
+// ring package on a single node.
+func TestNodeRingCommands(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Partitions = 64
+	n, c := startNode(t, cfg)
+	ctx := context.Background()
+	id := n.cfg.NodeID
+	res, err := c.Do(ctx, "RING", "KEY", "user:42").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A RESP3 map (go-redis sends HELLO 3): key, partition, preference_list.
+	m, ok := res.(map[any]any)
+	if !ok {
+		t.Fatalf("RING KEY reply %T, want a map", res)
+	}
+	if got, want := m["partition"], int64(ring.HashKey([]byte("user:42")).Partition(64)); got != want {
+		t.Fatalf("RING KEY partition = %v, want %d", got, want)
+	}
+	prefs, _ := m["preference_list"].([]any)
+	if len(prefs) != 1 || fmt.Sprint(prefs[0].([]any)[0]) != id || fmt.Sprint(prefs[0].([]any)[3]) != "replica" {
+		t.Fatalf("RING KEY preference_list = %v", m["preference_list"])
+	}
+	parts, err := c.Do(ctx, "RING", "PARTITIONS").Slice()
+	if err != nil || len(parts) != 64 {
+		t.Fatalf("RING PARTITIONS: %d rows, %v", len(parts), err)
+	}
+	for _, row := range parts {
+		r := row.([]any)
+		if reps := r[3].([]any); len(reps) != 1 || reps[0] != id {
+			t.Fatalf("partition %v replicas %v", r[0], reps)
+		}
+	}
+	members, err := c.Do(ctx, "RING", "MEMBERS").Slice()
+	if err != nil || len(members) != 1 {
+		t.Fatalf("RING MEMBERS = %v, %v", members, err)
+	}
+	status, err := c.Do(ctx, "RING", "STATUS").Result()
+	if err != nil || !strings.Contains(fmt.Sprint(status), "ring_version") {
+		t.Fatalf("RING STATUS = %v, %v", status, err)
 	}
 }

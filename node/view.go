@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -22,29 +23,51 @@ var ErrNoSuchNode = errors.New("ring: no such node")
 type singleView struct {
 	cfg   conf.Config
 	local *LocalReplica
+	ring  *ring.Ring
 	now   func() time.Time
+}
+
+// newSingleRing is the ring of a node that is its own cluster: one member,
+// joined at generation 1.
+func newSingleRing(cfg conf.Config) (*ring.Ring, error) {
+	return ring.New(cfg.Partitions, cfg.N, []ring.Member{{ID: cfg.NodeID, Weight: cfg.Weight, Joined: 1}})
 }
 
 var _ resp.NodeView = (*singleView)(nil)
 
-func (v *singleView) self() resp.PrefEntry {
-	return resp.PrefEntry{ID: v.cfg.NodeID, Addr: v.cfg.Listen, Up: true, Replica: true}
+// addr is a member's client address; on one node, only this node's.
+func (v *singleView) addr(id string) string {
+	if id == v.cfg.NodeID {
+		return v.cfg.Listen
+	}
+	return ""
 }
 
 func (v *singleView) Members() []resp.Member {
 	keys, _, _ := v.LocalKeys(context.Background())
-	return []resp.Member{{
-		ID: v.cfg.NodeID, Addr: v.cfg.Listen, State: "alive", Weight: v.cfg.Weight,
-		Partitions: int64(v.cfg.Partitions), Keys: keys,
-	}}
+	var out []resp.Member
+	for _, m := range v.ring.Members() {
+		primaries, _ := v.ring.Load(m.ID)
+		out = append(out, resp.Member{
+			ID: m.ID, Addr: v.addr(m.ID), State: "alive", Weight: m.Weight,
+			Partitions: int64(primaries), Keys: keys,
+		})
+	}
+	return out
 }
 
 func (v *singleView) KeyInfo(key []byte) (int, []resp.PrefEntry) {
-	return ring.HashKey(key).Partition(v.cfg.Partitions), []resp.PrefEntry{v.self()}
+	pl := v.ring.KeyPreferenceList(key)
+	n := len(pl.Replicas())
+	var out []resp.PrefEntry
+	for i, id := range pl.All() {
+		out = append(out, resp.PrefEntry{ID: id, Addr: v.addr(id), Up: true, Replica: i < n})
+	}
+	return pl.Partition(), out
 }
 
 func (v *singleView) Partitions() []resp.PartitionInfo {
-	q := v.cfg.Partitions
+	q := v.ring.Q()
 	out := make([]resp.PartitionInfo, q)
 	for p := range q {
 		end := ^uint64(0)
@@ -55,7 +78,7 @@ func (v *singleView) Partitions() []resp.PartitionInfo {
 			Index:    p,
 			Start:    fmt.Sprintf("%016x", ring.PartitionStart(p, q)),
 			End:      fmt.Sprintf("%016x", end),
-			Replicas: []string{v.cfg.NodeID},
+			Replicas: slices.Clone(v.ring.Replicas(p)),
 		}
 	}
 	return out
@@ -63,7 +86,7 @@ func (v *singleView) Partitions() []resp.PartitionInfo {
 
 func (v *singleView) Status() []resp.Field {
 	return []resp.Field{
-		{Name: "ring_version", Value: "1"},
+		{Name: "ring_version", Value: fmt.Sprintf("%016x", v.ring.Version())},
 		{Name: "members", Value: "1"},
 		{Name: "partitions", Value: strconv.Itoa(v.cfg.Partitions)},
 		{Name: "transfers_in_progress", Value: "0"},
@@ -82,6 +105,7 @@ func (v *singleView) Remove(id string) error {
 
 func (v *singleView) ClusterInfo() []resp.Field {
 	return []resp.Field{
+		{Name: "cluster_ring_version", Value: fmt.Sprintf("%016x", v.ring.Version())},
 		{Name: "cluster_members", Value: "1"},
 		{Name: "cluster_members_alive", Value: "1"},
 		{Name: "cluster_members_suspect", Value: "0"},

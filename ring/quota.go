@@ -1,129 +1,198 @@
 package ring
 
-// This file turns weights into target counts, in exact integer arithmetic.
+// This file holds the integer arithmetic of the targets: each node's ideal
+// primary share and ideal pool share (the replica slots beyond the primary),
+// as exact fractions with a common denominator, and the leveling that
+// decides how many units each node gives or receives in an event.
 
-// Replica load band, in percent of the ideal: a node's replica load stays
-// within [bandLowPct, bandHighPct] percent of its ideal, or within one
-// responsibility of it when the ideal is below 20.
-const (
-	bandLowPct  = 95
-	bandHighPct = 105
-)
-
-// primaryQuotas apportions q partitions to the weights: each node gets the
-// floor of its ideal share q*w/W, and the units left over go one each to the
-// first nodes in index order (the order of their id hashes) whose share is
-// not an integer. Every quota is therefore the floor or the ceiling of the
-// ideal share, and they sum to q. Giving the extra units by a fixed node
-// order rather than by largest remainder keeps the quotas stable: when a
-// node joins or leaves, the nodes that get the extra unit form a prefix of
-// the same order, so few quotas change.
-func primaryQuotas(q int, weights []int) []int32 {
-	var total int64
-	for _, w := range weights {
-		total += int64(w)
-	}
-	k := make([]int32, len(weights))
-	left := int64(q)
-	for i, w := range weights {
-		num := int64(q) * int64(w)
-		k[i] = int32(num / total)
-		left -= num / total
-	}
-	for i, w := range weights {
-		if left == 0 {
-			break
-		}
-		if int64(q)*int64(w)%total != 0 {
-			k[i]++
-			left--
-		}
-	}
-	return k
+// primaryExcess is node d's primaries minus its ideal Q·w/W, times W.
+func (st *replay) primaryExcess(d int32) int64 {
+	return int64(st.k[d])*st.wsum - int64(st.q)*st.w[d]
 }
 
-// replicaIdeal returns each node's ideal replica load as the fraction
-// num[i]/den[i] (responsibilities out of np*q): np*q*w/W, except that a node
-// can hold a partition only once, so a node whose share would exceed q is
-// capped at q and the excess is spread over the others in proportion to
-// their weights (water-filling, repeated until no share exceeds q).
-func replicaIdeal(q, np int, weights []int) (num, den []int64) {
-	s := len(weights)
-	capped := make([]bool, s)
+// roundDiv returns num/den rounded to the nearest integer, halves up; num
+// and den are positive.
+func roundDiv(num, den int64) int64 { return (2*num + den) / (2 * den) }
+
+// poolTargets computes the ideal pool loads of the live nodes: the
+// (L-1)·Q pool slots shared in proportion to weight, each node capped at
+// Q - k (it holds a partition at most once, and its primaries are already
+// counted), the excess of capped nodes spread over the others
+// (water-filling). Node d's ideal is poolNum[d]/poolDen.
+func (st *replay) poolTargets() {
+	total := int64(st.layers-1) * int64(st.q)
+	for _, d := range st.live {
+		st.capped[d] = false
+	}
 	for {
-		rest := int64(np) * int64(q)
-		var wrest int64
-		for i, w := range weights {
-			if capped[i] {
-				rest -= int64(q)
+		rest, wrest := total, int64(0)
+		for _, d := range st.live {
+			if st.capped[d] {
+				rest -= int64(st.q) - int64(st.k[d])
 			} else {
-				wrest += int64(w)
+				wrest += st.w[d]
 			}
 		}
 		changed := false
-		for i, w := range weights {
-			if !capped[i] && rest*int64(w) >= int64(q)*wrest {
-				capped[i], changed = true, true
+		for _, d := range st.live {
+			c := int64(st.q) - int64(st.k[d])
+			if !st.capped[d] && rest*st.w[d] >= c*wrest {
+				st.capped[d], changed = true, true
 			}
 		}
 		if changed {
 			continue
 		}
-		num, den = make([]int64, s), make([]int64, s)
-		for i, w := range weights {
-			if capped[i] {
-				num[i], den[i] = int64(q), 1
+		st.poolDen = max(wrest, 1)
+		for _, d := range st.live {
+			if st.capped[d] {
+				st.poolNum[d] = (int64(st.q) - int64(st.k[d])) * st.poolDen
 			} else {
-				num[i], den[i] = rest*int64(w), wrest
+				st.poolNum[d] = rest * st.w[d]
 			}
 		}
-		return num, den
+		return
 	}
 }
 
-// floorDiv and ceilDiv divide non-negative a by positive b.
-func floorDiv(a, b int64) int64 { return a / b }
-func ceilDiv(a, b int64) int64  { return (a + b - 1) / b }
-
-// replicaBand returns the bounds [lo, hi] of each node's replica load: the
-// 95%..105% band around the ideal, widened to the ideal's floor and ceiling
-// so it always holds an integer, and with lo raised to the node's primary
-// quota (a primary is one of the partition's replicas). With one replica per
-// partition the band is the primary quota itself.
-func replicaBand(q, np int, weights []int, k []int32) (lo, hi []int32) {
-	s := len(weights)
-	lo, hi = make([]int32, s), make([]int32, s)
-	if np == 1 {
-		copy(lo, k)
-		copy(hi, k)
-		return lo, hi
+// totalTargets computes the ideal replica loads of the live nodes: the
+// L·Q slots shared in proportion to weight, each node capped at Q
+// (water-filling). Node d's ideal is totNum[d]/totDen; totCapped[d] tells
+// whether it is capped (heavy: it should hold every partition).
+func (st *replay) totalTargets() {
+	total := int64(st.layers) * int64(st.q)
+	for _, d := range st.live {
+		st.totCapped[d] = false
 	}
-	num, den := replicaIdeal(q, np, weights)
-	var sum int64
-	for i := range weights {
-		l := min(floorDiv(num[i], den[i]), ceilDiv(num[i]*bandLowPct, den[i]*100))
-		h := max(ceilDiv(num[i], den[i]), floorDiv(num[i]*bandHighPct, den[i]*100))
-		if num[i] == int64(q)*den[i] {
-			l, h = int64(q), int64(q) // capped: holds every partition
-		}
-		l = max(l, int64(k[i]))
-		h = min(h, int64(q))
-		lo[i], hi[i] = int32(l), int32(h)
-		sum += l
-	}
-	// Raising lo to the primary quota can only matter for nodes whose
-	// ideal primary share is below one partition; if it made the lower
-	// bounds unsatisfiable, give back the excess from the nodes with the
-	// most slack above their quota.
-	for sum > int64(np)*int64(q) {
-		best := -1
-		for i := range lo {
-			if lo[i] > k[i] && (best < 0 || lo[i]-k[i] > lo[best]-k[best]) {
-				best = i
+	for {
+		rest, wrest := total, int64(0)
+		for _, d := range st.live {
+			if st.totCapped[d] {
+				rest -= int64(st.q)
+			} else {
+				wrest += st.w[d]
 			}
 		}
-		lo[best]--
-		sum--
+		changed := false
+		for _, d := range st.live {
+			if !st.totCapped[d] && rest*st.w[d] >= int64(st.q)*wrest {
+				st.totCapped[d], changed = true, true
+			}
+		}
+		if changed {
+			continue
+		}
+		st.totDen = max(wrest, 1)
+		for _, d := range st.live {
+			if st.totCapped[d] {
+				st.totNum[d] = int64(st.q) * st.totDen
+			} else {
+				st.totNum[d] = rest * st.w[d]
+			}
+		}
+		return
 	}
-	return lo, hi
+}
+
+// totalExcess is node d's replica load minus its ideal, times totDen.
+func (st *replay) totalExcess(d int32) int64 {
+	return int64(st.k[d]+st.pool[d])*st.totDen - st.totNum[d]
+}
+
+// poolExcess is node d's pool load minus its ideal, times poolDen.
+func (st *replay) poolExcess(d int32) int64 {
+	return int64(st.pool[d])*st.poolDen - st.poolNum[d]
+}
+
+// level hands out m units one at a time among the candidates cand (node
+// indexes) with excesses ex (scaled so that one unit is den) and
+// capacities capa (how many units each may still take): with take, each
+// unit comes from the candidate of largest excess, whose excess then drops
+// by den; otherwise each unit goes to the candidate of smallest excess,
+// whose excess then grows by den. Ties go to the smaller node index (the
+// earlier node in id-hash order). It returns the units per candidate
+// (parallel to cand) and how many units were handed out.
+func level(m int, cand []int32, ex []int64, capa []int64, den int64, take bool) ([]int, int) {
+	u := make([]int, len(cand))
+	h := levelHeap{ex: ex, node: cand, take: take}
+	for i := range cand {
+		if capa[i] > 0 {
+			h.push(int32(i))
+		}
+	}
+	done := 0
+	for done < m && len(h.items) > 0 {
+		i := h.items[0]
+		u[i]++
+		capa[i]--
+		done++
+		if take {
+			ex[i] -= den
+		} else {
+			ex[i] += den
+		}
+		if capa[i] == 0 {
+			h.pop()
+		} else {
+			h.fix0()
+		}
+	}
+	return u, done
+}
+
+// levelHeap is a binary heap of candidate positions, best first.
+type levelHeap struct {
+	items []int32
+	ex    []int64
+	node  []int32
+	take  bool
+}
+
+func (h *levelHeap) better(a, b int32) bool {
+	ea, eb := h.ex[a], h.ex[b]
+	if ea != eb {
+		return ea > eb == h.take
+	}
+	return h.node[a] < h.node[b]
+}
+
+func (h *levelHeap) push(i int32) {
+	h.items = append(h.items, i)
+	j := len(h.items) - 1
+	for j > 0 {
+		parent := (j - 1) / 2
+		if !h.better(h.items[j], h.items[parent]) {
+			break
+		}
+		h.items[j], h.items[parent] = h.items[parent], h.items[j]
+		j = parent
+	}
+}
+
+func (h *levelHeap) pop() {
+	last := len(h.items) - 1
+	h.items[0] = h.items[last]
+	h.items = h.items[:last]
+	if last > 0 {
+		h.fix0()
+	}
+}
+
+func (h *levelHeap) fix0() {
+	j, n := 0, len(h.items)
+	for {
+		l := 2*j + 1
+		if l >= n {
+			return
+		}
+		best := l
+		if r := l + 1; r < n && h.better(h.items[r], h.items[l]) {
+			best = r
+		}
+		if !h.better(h.items[best], h.items[j]) {
+			return
+		}
+		h.items[j], h.items[best] = h.items[best], h.items[j]
+		j = best
+	}
 }

@@ -12,7 +12,7 @@ import (
 // internal tables and must not be modified.
 type Ring struct {
 	q, n, np int
-	members  []Member // sorted by id
+	members  []Member // current members, sorted by id
 	ids      []string // by node index: nodes sorted by the hash of their id
 	index    map[string]int32
 
@@ -32,10 +32,12 @@ type Ring struct {
 }
 
 // New builds the ring of q partitions (ValidPartitions(q)) with n replicas
-// per partition over members. The result depends only on q, n and the set
-// of members: not on the order of members, nor on the history of joins and
-// removals that led to it. Building costs O(q·len(members)) time; see the
-// package documentation for the guarantees. New does not retain members.
+// per partition from the membership records: every member that ever
+// joined, removed ones included (their tombstones). The ring is the replay
+// of the history the records describe (see the package documentation), so
+// it depends only on q, n and the set of records: not on their order in
+// members, nor on the order in which a node learnt them. New does not
+// retain members.
 func New(q, n int, members []Member) (*Ring, error) {
 	if !ValidPartitions(q) {
 		return nil, fmt.Errorf("%w: %d", ErrBadPartitions, q)
@@ -43,18 +45,26 @@ func New(q, n int, members []Member) (*Ring, error) {
 	if n < 1 || n > MaxReplicas {
 		return nil, fmt.Errorf("%w: %d, want 1..%d", ErrBadReplicas, n, MaxReplicas)
 	}
-	ms, err := canonicalMembers(members)
+	recs, err := canonicalMembers(members)
 	if err != nil {
 		return nil, err
 	}
-	s := len(ms)
-	np := min(n, s)
-	if int64(q)*int64(s) > MaxWork || int64(q)*int64(np) > MaxTable {
-		return nil, fmt.Errorf("%w: %d partitions x %d members", ErrTooLarge, q, s)
+	evs := events(recs)
+	peak, live := 0, 0
+	for _, ev := range evs {
+		if ev.remove {
+			live--
+		} else {
+			live++
+		}
+		peak = max(peak, live)
 	}
-	// Internally nodes are ordered by the hash of their id: every tie is
-	// broken in that order, which is independent of the other members.
-	byHash := slices.Clone(ms)
+	if int64(q)*int64(len(recs)) > MaxWork || int64(q)*int64(min(n, peak)) > MaxTable {
+		return nil, fmt.Errorf("%w: %d partitions x %d records", ErrTooLarge, q, len(recs))
+	}
+	// Internally records are ordered by the hash of their id: every tie
+	// is broken in that order, which is independent of the other records.
+	byHash := slices.Clone(recs)
 	seed := func(m Member) uint64 { return HashKey([]byte(m.ID)).Hi }
 	slices.SortFunc(byHash, func(a, c Member) int {
 		if sa, sc := seed(a), seed(c); sa != sc {
@@ -62,52 +72,57 @@ func New(q, n int, members []Member) (*Ring, error) {
 		}
 		return strings.Compare(a.ID, c.ID)
 	})
-	b := build(q, np, byHash)
-	r := &Ring{q: q, n: n, np: np, members: ms}
+	st := newReplay(q, min(n, peak), byHash)
+	for _, ev := range events(byHash) {
+		st.apply(ev)
+	}
+	return st.ring(n, recs, byHash), nil
+}
+
+// ring turns the replay's final state into the lookup tables.
+func (st *replay) ring(n int, recs, byHash []Member) *Ring {
+	q, np := st.q, st.layers
+	r := &Ring{q: q, n: n, np: np}
+	for _, m := range recs {
+		if m.Removed == 0 {
+			r.members = append(r.members, m)
+		}
+	}
+	s := len(st.live)
+	compact := make([]int32, len(byHash))
 	r.ids = make([]string, s)
 	r.index = make(map[string]int32, s)
-	for i, m := range byHash {
-		r.ids[i] = m.ID
-		r.index[m.ID] = int32(i)
+	for i, d := range st.live {
+		compact[d] = int32(i)
+		r.ids[i] = byHash[d].ID
+		r.index[byHash[d].ID] = int32(i)
 	}
 	r.replicaIdx = make([]int32, q*np)
 	r.replicas = make([]string, q*np)
-	row := make([]cand, 0, np)
-	for p := range q {
-		row = row[:0]
-		for _, h := range b.hold[p*np : p*np+np] {
-			if h != b.prim[p] {
-				row = append(row, cand{b.key(p, int(h)), h})
-			}
-		}
-		slices.SortFunc(row, candCmp)
-		out := r.replicaIdx[p*np : p*np+np]
-		out[0] = b.prim[p]
-		for j, c := range row {
-			out[j+1] = c.node
-		}
-		for j, i := range out {
-			r.replicas[p*np+j] = r.ids[i]
-		}
-	}
-	r.repLoad = slices.Clone(b.load)
+	r.repLoad = make([]int32, s)
 	r.primOff = make([]int32, s+1)
 	for p := range q {
-		r.primOff[b.prim[p]+1]++
+		for j := range np {
+			i := compact[st.slot[p*st.n+j]]
+			r.replicaIdx[p*np+j] = i
+			r.replicas[p*np+j] = r.ids[i]
+			r.repLoad[i]++
+		}
+		r.primOff[r.replicaIdx[p*np]+1]++
 	}
 	for i := range s {
 		r.primOff[i+1] += r.primOff[i]
 	}
 	r.primaries = make([]int, q)
-	fillPos := slices.Clone(r.primOff[:s])
+	fill := slices.Clone(r.primOff[:s])
 	for p := range q {
-		i := b.prim[p]
-		r.primaries[fillPos[i]] = p
-		fillPos[i]++
+		i := r.replicaIdx[p*np]
+		r.primaries[fill[i]] = p
+		fill[i]++
 	}
-	enc := appendCanonical(nil, q, n, ms)
+	enc := appendCanonical(nil, q, n, recs)
 	r.version, r.size = versionOf(enc), len(enc)
-	return r, nil
+	return r
 }
 
 // Q returns the number of partitions.
@@ -117,20 +132,22 @@ func (r *Ring) Q() int { return r.q }
 // min(N, len(Members())) replicas: see Replicas.
 func (r *Ring) N() int { return r.n }
 
-// Members returns a copy of the members, sorted by id.
+// Members returns a copy of the current members (the records that are not
+// removed), sorted by id.
 func (r *Ring) Members() []Member { return slices.Clone(r.members) }
 
 // Len returns the number of members.
 func (r *Ring) Len() int { return len(r.members) }
 
 // Version returns a hash of the ring's inputs (the placement algorithm's
-// version, Q, N and the members sorted by id): equal inputs, equal rings,
+// version, Q, N and every record, tombstones included, sorted by id: ids,
+// weights and generations): equal inputs, equal rings,
 // equal versions. Nodes compare versions to find out cheaply whether they
 // agree on the ring.
 func (r *Ring) Version() uint64 { return r.version }
 
 // Size returns the size in bytes of the ring's metadata: the canonical
-// encoding of Q, N and the members, which is all that has to be gossiped or
+// encoding of Q, N and the records, which is all that has to be gossiped or
 // persisted for any node to rebuild the identical ring. The lookup tables
 // are derived from it (see TableSize).
 func (r *Ring) Size() int { return r.size }
@@ -193,38 +210,4 @@ func (r *Ring) Load(id string) (primaries, replicas int) {
 		return 0, 0
 	}
 	return int(r.primOff[i+1] - r.primOff[i]), int(r.repLoad[i])
-}
-
-// build computes the placement: see the package documentation.
-func build(q, np int, ms []Member) *builder {
-	b := newBuilder(q, np, ms)
-	s := len(ms)
-	switch {
-	case np == 1:
-		b.assignPrimaries()
-		return b
-	case np == s:
-		// Every node holds every partition.
-		for p := range q {
-			for i := range s {
-				b.addHolder(p, int32(i))
-			}
-		}
-		if !b.primariesAmongHolders() {
-			panic("ring: internal error: no primary assignment with full replication")
-		}
-		return b
-	}
-	// Replicas first, then primaries among them.
-	b.fillFree()
-	b.raise()
-	if b.primariesAmongHolders() {
-		return b
-	}
-	// Degenerate configurations: primaries first, then the other replicas.
-	b = newBuilder(q, np, ms)
-	b.assignPrimaries()
-	b.fill()
-	b.raise()
-	return b
 }
