@@ -1,6 +1,7 @@
 package node
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -120,6 +121,10 @@ func build(cfg conf.Config, log *slog.Logger, store Store) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkPartitions(store, cfg.Partitions); err != nil {
+		coord.Close()
+		return nil, err
+	}
 	rg, err := newSingleRing(cfg)
 	if err != nil {
 		coord.Close()
@@ -151,6 +156,31 @@ func build(cfg conf.Config, log *slog.Logger, store Store) (*Node, error) {
 		cfg: cfg, log: log, store: store, local: local, coord: coord,
 		srv: srv, view: view, done: make(chan struct{}),
 	}, nil
+}
+
+// metaPartitions is the meta entry holding Q, written when the data
+// directory is created.
+const metaPartitions = "partitions"
+
+// checkPartitions records Q in a new data directory and refuses a different
+// one later: the partition count is fixed when the cluster is created.
+func checkPartitions(store Store, q int) error {
+	raw, err := store.Get(MetaKey(metaPartitions))
+	switch {
+	case errors.Is(err, ErrNotFound):
+		if err := store.Apply(Op{Key: MetaKey(metaPartitions), Value: binary.BigEndian.AppendUint64(nil, uint64(q))}); err != nil {
+			return err
+		}
+		return store.Sync()
+	case err != nil:
+		return err
+	case len(raw) != 8:
+		return fmt.Errorf("node: corrupt partitions entry (%d bytes)", len(raw))
+	}
+	if stored := binary.BigEndian.Uint64(raw); stored != uint64(q) {
+		return fmt.Errorf("conf: partitions: this data directory was created with %d partitions, got %d (the partition count is fixed when the cluster is created)", stored, q)
+	}
+	return nil
 }
 
 // settings is CONFIG GET's view of dynakv's own settings.

@@ -206,3 +206,29 @@ func TestNodeRingCommands(t *testing.T) {
 		t.Fatalf("RING STATUS = %v, %v", status, err)
 	}
 }
+
+// TestNodePartitionsFixedAtCreation: a data directory keeps the partition
+// count it was created with, and a node started with another refuses to
+// open, naming the setting.
+func TestNodePartitionsFixedAtCreation(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Partitions = 256
+	n, err := Open(cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Close()
+	cfg.Partitions = 512
+	if n, err := Open(cfg, quiet); err == nil {
+		n.Close()
+		t.Fatal("opened a 256-partition data directory with partitions=512")
+	} else if !strings.Contains(err.Error(), "partitions") {
+		t.Fatalf("error does not name the setting: %v", err)
+	}
+	cfg.Partitions = 256
+	n, err = Open(cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Close()
+}
