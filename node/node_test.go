@@ -232,3 +232,30 @@ func TestNodePartitionsFixedAtCreation(t *testing.T) {
 	}
 	n.Close()
 }
+
+// TestNodeCommandInfoParsesInGoRedis: go-redis parses COMMAND's reply into
+// CommandInfo (cluster and ring clients call it at start), in RESP3 and
+// RESP2, with Redis 7's arity and key positions.
+func TestNodeCommandInfoParsesInGoRedis(t *testing.T) {
+	n, c := startNode(t, testConfig(t))
+	ctx := context.Background()
+	for _, cl := range []*redis.Client{c, redis.NewClient(&redis.Options{Addr: n.Addr(), Protocol: 2})} {
+		cmds, err := cl.Command(ctx).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		get, ok := cmds["get"]
+		if !ok || get.Arity != 2 || get.FirstKeyPos != 1 || get.LastKeyPos != 1 || !get.ReadOnly {
+			t.Fatalf("COMMAND get = %+v", get)
+		}
+		if mset := cmds["mset"]; mset == nil || mset.Arity != -3 || mset.LastKeyPos != -1 || mset.StepCount != 2 {
+			t.Fatalf("COMMAND mset = %+v", mset)
+		}
+		if vset := cmds["vset"]; vset == nil || vset.Arity != -4 {
+			t.Fatalf("COMMAND vset = %+v", vset)
+		}
+		if cl != c {
+			cl.Close()
+		}
+	}
+}
