@@ -3,7 +3,6 @@ package resp
 import (
 	"context"
 	"errors"
-	"strconv"
 	"strings"
 	"time"
 
@@ -196,22 +195,6 @@ func (c *Conn) update(key []byte, fn func(cur *replication.Object) (*replication
 // nowMs is the command's time snapshot (the coordinator's clock at
 // dispatch) in Unix milliseconds.
 func (c *Conn) nowMs() int64 { return c.cmdTime }
-
-// parseInt parses a decimal integer exactly as Redis's string2ll does:
-// canonical form only (no '+', no leading zeros, no spaces).
-func parseInt(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 20 {
-		return 0, false
-	}
-	v, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil {
-		return 0, false
-	}
-	if (b[0] == '0' && len(b) > 1) || (b[0] == '-' && (len(b) == 1 || b[1] == '0')) || b[0] == '+' {
-		return 0, false
-	}
-	return v, true
-}
 
 func eqFold(b []byte, s string) bool {
 	if len(b) != len(s) {

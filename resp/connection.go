@@ -43,7 +43,7 @@ func cmdReset(c *Conn, args [][]byte) {
 }
 
 func cmdSelect(c *Conn, args [][]byte) {
-	n, ok := parseInt(args[1])
+	n, ok := string2ll(args[1])
 	switch {
 	case !ok:
 		c.replyErr(errNotInteger)
@@ -100,7 +100,7 @@ func cmdAuth(c *Conn, args [][]byte) {
 func cmdHello(c *Conn, args [][]byte) {
 	proto := c.out.proto
 	if len(args) >= 2 {
-		v, ok := parseInt(args[1])
+		v, ok := string2ll(args[1])
 		if !ok {
 			c.replyErr("ERR Protocol version is not an integer or out of range")
 			return
@@ -255,7 +255,7 @@ func cmdClientList(c *Conn, args [][]byte) {
 				ids = map[int64]bool{}
 			}
 			for i++; i < len(args); i++ {
-				id, ok := parseInt(args[i])
+				id, ok := string2ll(args[i])
 				if !ok || id <= 0 {
 					c.replyErr("ERR Invalid client ID")
 					return

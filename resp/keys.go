@@ -204,7 +204,7 @@ func cmdScan(c *Conn, args [][]byte) {
 		}
 		switch a, v := args[i], args[i+1]; {
 		case eqFold(a, "count"):
-			n, ok := parseInt(v)
+			n, ok := string2ll(v)
 			if !ok {
 				c.replyErr(errNotInteger)
 				return

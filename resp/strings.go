@@ -21,7 +21,7 @@ const (
 // positive when positive is set (else the command's invalid-expire error),
 // and the result must not overflow.
 func absExpire(arg []byte, unit int, relative, positive bool, nowMs int64, cmd string) (int64, string) {
-	v, ok := parseInt(arg)
+	v, ok := string2ll(arg)
 	if !ok {
 		return 0, errNotInteger
 	}

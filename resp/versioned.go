@@ -9,7 +9,7 @@ import (
 
 // parseQuorum parses the value of an R or W option.
 func parseQuorum(b []byte) (int, string) {
-	n, ok := parseInt(b)
+	n, ok := string2ll(b)
 	if !ok {
 		return 0, errNotInteger
 	}
