@@ -34,6 +34,7 @@ type LocalReplica struct {
 	cache *objectCache
 	actor replication.ActorID
 	locks [lockStripes]sync.Mutex
+	hints hintIndex
 
 	mu       sync.Mutex // guards next and reserved
 	next     uint64
@@ -80,6 +81,9 @@ func NewLocalReplica(name string, store Store, cacheBytes int64) (*LocalReplica,
 		l.next = binary.BigEndian.Uint64(raw)
 	}
 	l.reserved = l.next
+	if err := l.loadHints(); err != nil {
+		return nil, fmt.Errorf("node: counting hints: %w", err)
+	}
 	return l, nil
 }
 
@@ -120,8 +124,24 @@ func (l *LocalReplica) putMetaSync(name string, v uint64) error {
 	return nil
 }
 
-// Read returns the stored state of key, or nil when there is none.
+// Read returns the node's state of key: its own copy merged with any hints
+// it holds for the key, or nil when there is none.
 func (l *LocalReplica) Read(ctx context.Context, key []byte) (*replication.Object, error) {
+	o, err := l.ReadOwn(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return l.hintedState(key, o)
+}
+
+// ReadForWrite returns the node's own copy of key (no hints): the state a
+// write it coordinates applies to.
+func (l *LocalReplica) ReadForWrite(ctx context.Context, key []byte) (*replication.Object, error) {
+	return l.ReadOwn(ctx, key)
+}
+
+// ReadOwn returns the node's own stored copy of key, without hints, or nil.
+func (l *LocalReplica) ReadOwn(ctx context.Context, key []byte) (*replication.Object, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -17,6 +17,8 @@ type memReplica struct {
 	name    string
 	mu      sync.Mutex
 	data    map[string]*Object
+	hints   map[string]map[string]*Object // owner -> key -> state
+	coord   *Coordinator                  // set: the replica coordinates forwarded writes
 	counter atomic.Uint64
 	fail    atomic.Bool
 	block   chan struct{} // when non-nil, calls wait for it to close
@@ -24,7 +26,9 @@ type memReplica struct {
 
 var _ Local = (*memReplica)(nil)
 
-func newMem(name string) *memReplica { return &memReplica{name: name, data: map[string]*Object{}} }
+func newMem(name string) *memReplica {
+	return &memReplica{name: name, data: map[string]*Object{}, hints: map[string]map[string]*Object{}}
+}
 
 func (m *memReplica) Name() string { return m.name }
 
@@ -48,7 +52,51 @@ func (m *memReplica) Read(ctx context.Context, key []byte) (*Object, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	o := m.data[string(key)]
+	for _, h := range m.hints {
+		o = o.Merge(h[string(key)])
+	}
+	return o, nil
+}
+
+func (m *memReplica) ReadForWrite(ctx context.Context, key []byte) (*Object, error) {
+	if err := m.gate(ctx); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	return m.data[string(key)], nil
+}
+
+func (m *memReplica) Coordinate(ctx context.Context, key []byte, w *Write, basis Clock, check bool, opt WriteOptions) (*Object, error) {
+	if err := m.gate(ctx); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrReplicaDown, err)
+	}
+	return m.coord.Update(ctx, key, func(cur *Object) (*Write, error) {
+		if check && !cur.Context().Equal(basis) {
+			return nil, ErrConflict
+		}
+		return w, nil
+	}, opt)
+}
+
+func (m *memReplica) Hint(ctx context.Context, owner string, key []byte, o *Object) error {
+	if err := m.gate(ctx); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.hints[owner] == nil {
+		m.hints[owner] = map[string]*Object{}
+	}
+	m.hints[owner][string(key)] = m.hints[owner][string(key)].Merge(o)
+	return nil
+}
+
+func (m *memReplica) hint(owner, key string) *Object {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.hints[owner][key]
 }
 
 func (m *memReplica) Merge(ctx context.Context, key []byte, o *Object) error {

@@ -1,0 +1,111 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Get reads key from the first N live replicas of its preference list,
+// waits for R of them, and returns the merge of their states (nil when none
+// has the key). A replica that fails is replaced by the next live node of
+// the list. Replicas seen to be stale are repaired in the background,
+// without delaying the reply: home replicas get the merged state, stand-ins
+// get it as a hint for the home they stand in for.
+func (c *Coordinator) Get(ctx context.Context, key []byte, opt ReadOptions) (*Object, error) {
+	if c.closed() {
+		return nil, ErrClosed
+	}
+	prefs, n := c.prefs(key)
+	r := quorum(opt.R, c.cfg.R, n)
+	if n == 1 && prefs[0] == Replica(c.cfg.Local) {
+		return c.cfg.Local.Read(ctx, key)
+	}
+	p := c.makePlan(prefs, n, nil)
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	type answer struct {
+		s   slot
+		obj *Object
+		err error
+	}
+	answers := make(chan answer, len(prefs))
+	inflight := 0
+	start := func(s slot) {
+		inflight++
+		c.goTracked(func() {
+			o, err := s.rep.Read(ctx, key)
+			answers <- answer{s, o, err}
+		})
+	}
+	for _, s := range p.slots {
+		start(s)
+	}
+	var (
+		merged *Object
+		got    []answer
+		errs   []error
+	)
+	for len(got) < r {
+		if inflight == 0 {
+			return nil, fmt.Errorf("%w: read needs R=%d, %d of %d replicas answered: %w",
+				ErrUnavailable, r, len(got), n, errors.Join(errs...))
+		}
+		select {
+		case a := <-answers:
+			inflight--
+			if a.err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", a.s.rep.Name(), a.err))
+				if sp := p.nextSpare(); sp != nil {
+					start(slot{rep: sp, owner: a.s.home()})
+				}
+				continue
+			}
+			got = append(got, a)
+			merged = merged.Merge(a.obj)
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: read needs R=%d, got %d before the deadline: %w",
+				ErrUnavailable, r, len(got), ctx.Err())
+		case <-c.done:
+			return nil, ErrClosed
+		}
+	}
+	// Read repair: send the merged state to every replica that answered
+	// with less, and to the stragglers once they answer.
+	c.goTracked(func() {
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		final := merged
+		for ; inflight > 0; inflight-- {
+			select {
+			case a := <-answers:
+				if a.err == nil {
+					got = append(got, a)
+					final = final.Merge(a.obj)
+				}
+			case <-rctx.Done():
+				inflight = 1 // stop waiting; repair what answered
+			case <-c.done:
+				return
+			}
+		}
+		for _, a := range got {
+			if a.obj.Equal(final) {
+				continue
+			}
+			var err error
+			if a.s.owner == nil {
+				err = a.s.rep.Merge(rctx, key, final)
+			} else {
+				err = a.s.rep.Hint(rctx, a.s.owner.Name(), key, final)
+			}
+			if err != nil {
+				c.log.Debug("read repair failed", "replica", a.s.rep.Name(), "err", err)
+			} else {
+				c.repairs.Add(1)
+			}
+		}
+	})
+	return merged, nil
+}
