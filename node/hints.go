@@ -183,12 +183,13 @@ func (l *LocalReplica) HintBatch(owner string, after []byte, limit, maxBytes int
 		if !ok || o != owner {
 			return true
 		}
-		obj, err := replication.DecodeObject(v)
+		raw := bytes.Clone(v) // v is the store's, valid during this call only
+		obj, err := replication.DecodeObject(raw)
 		if err != nil {
 			dErr = fmt.Errorf("node: hint of %q for %s: %w", key, owner, err)
 			return false
 		}
-		out = append(out, Hinted{Key: bytes.Clone(key), Obj: obj, raw: bytes.Clone(v)})
+		out = append(out, Hinted{Key: bytes.Clone(key), Obj: obj, raw: raw})
 		size += len(v)
 		return len(out) < limit && size < maxBytes
 	})

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -288,4 +289,65 @@ func (l *LocalReplica) Scan(ctx context.Context, from uint64, fn func(key []byte
 		return 0, err
 	}
 	return next, nil
+}
+
+// ReadRange returns up to about limit of the node's own keys with positions
+// in [from, to], in storage order (position, then key), never splitting the
+// keys of one position between calls. It implements
+// replication.RangeReader.
+func (l *LocalReplica) ReadRange(ctx context.Context, from, to uint64, limit int) ([]replication.KeyState, uint64, bool, error) {
+	start := dataBound(from)
+	end := []byte{DataPrefix + 1}
+	if to != ^uint64(0) {
+		end = dataBound(to + 1)
+	}
+	var (
+		out     []replication.KeyState
+		next    uint64
+		more    bool
+		lastPos uint64
+		err     error
+	)
+	iterErr := l.store.Iterate(start, end, func(k, v []byte) bool {
+		pos, key, ok := ParseDataKey(k)
+		if !ok {
+			return true
+		}
+		if len(out) >= limit && pos != lastPos {
+			next, more = pos, true
+			return false
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			err = cerr
+			return false
+		}
+		o, derr := replication.DecodeObject(bytes.Clone(v)) // v is valid during this call only
+		if derr != nil {
+			err = fmt.Errorf("node: key %q: %w", key, derr)
+			return false
+		}
+		out = append(out, replication.KeyState{Pos: pos, Key: bytes.Clone(key), Obj: o})
+		lastPos = pos
+		return true
+	})
+	if iterErr != nil {
+		return nil, 0, false, iterErr
+	}
+	if err != nil {
+		return nil, 0, false, err
+	}
+	return out, next, !more, nil
+}
+
+// LiveKeys counts the keys of the node's own copy with a live value at
+// nowMs (Unix milliseconds), by scanning the store.
+func (l *LocalReplica) LiveKeys(ctx context.Context, nowMs int64) (int64, error) {
+	var n int64
+	_, err := l.Scan(ctx, 0, func(_ []byte, o *replication.Object) bool {
+		if o.Newest(nowMs) != nil {
+			n++
+		}
+		return true
+	})
+	return n, err
 }

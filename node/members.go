@@ -125,6 +125,10 @@ func mergeRecord(a, b MemberRecord) MemberRecord {
 	return a
 }
 
+func equalSets(a, b MemberSet) bool {
+	return bytes.Equal(AppendMemberSet(nil, a), AppendMemberSet(nil, b))
+}
+
 // Ring builds the ring of the set with q partitions and n replicas.
 func (s MemberSet) Ring(q, n int) (*ring.Ring, error) {
 	ms := make([]ring.Member, len(s.recs))

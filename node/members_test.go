@@ -25,10 +25,6 @@ func randomSet(rng *rand.Rand) MemberSet {
 	return NewMemberSet(recs...)
 }
 
-func equalSets(a, b MemberSet) bool {
-	return bytes.Equal(AppendMemberSet(nil, a), AppendMemberSet(nil, b))
-}
-
 func TestMemberSetMergeLaws(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	for range 2000 {

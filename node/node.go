@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dynakv/dynakv/conf"
+	"github.com/dynakv/dynakv/node/peer"
 	"github.com/dynakv/dynakv/replication"
 	"github.com/dynakv/dynakv/resp"
 )
@@ -29,13 +30,22 @@ type Node struct {
 	local *LocalReplica
 	coord *replication.Coordinator
 	srv   *resp.Server
-	view  *singleView
+	view  *clusterView
+
+	cluster    *cluster
+	client     *peer.Client
+	peerSrv    *peer.Server
+	members    *Membership
+	kick       chan struct{} // wakes the hint delivery loop
+	quorumMu   sync.Mutex
+	lastQuorum [3]int // the last N, R, W logged
 
 	wg        sync.WaitGroup
 	done      chan struct{}
 	closeOnce sync.Once
 	closeErr  error
 	ln        net.Listener
+	peerLn    net.Listener
 }
 
 // Open opens (creating if needed) the node's data directory and builds its
@@ -94,22 +104,33 @@ func openStore(dataDir string, syncWrites bool) (Store, error) {
 }
 
 // build wires a node over an open store; the store is the node's from here
-// on.
+// on. The node routes by the member set persisted in the store (or, on a
+// first start, by a ring of itself alone) until Start joins the gossip.
 func build(cfg conf.Config, log *slog.Logger, store Store) (*Node, error) {
 	local, err := NewLocalReplica(cfg.NodeID, store, cfg.CacheSize)
 	if err != nil {
 		return nil, err
 	}
-	members := 1
-	qn, qr, qw := min(cfg.N, members), min(cfg.R, members), min(cfg.W, members)
-	if qn != cfg.N || qr != cfg.R || qw != cfg.W {
-		log.Info("quorum clamped to the member count", "members", members,
-			"n", cfg.N, "r", cfg.R, "w", cfg.W, "effective_n", qn, "effective_r", qr, "effective_w", qw)
+	if err := checkPartitions(store, cfg.Partitions); err != nil {
+		return nil, err
 	}
-	self := []replication.Replica{local}
+	set, err := LoadMemberSet(store)
+	if err != nil {
+		return nil, err
+	}
+	if rec, ok := set.Get(cfg.NodeID); !ok || rec.Removed != 0 {
+		set = NewMemberSet(MemberRecord{ID: cfg.NodeID, Addr: cfg.Listen, PeerAddr: cfg.PeerListen, GossipAddr: cfg.GossipListen, Weight: cfg.Weight, Joined: 1})
+	}
+	client := peer.NewClient(peer.Config{Secret: cfg.ClusterSecret, Logger: log})
+	cl := newCluster(cfg.NodeID, cfg.Partitions, cfg.N, local, client, log)
+	cl.r, cl.w = cfg.R, cfg.W
+	if err := cl.setMembers(set); err != nil {
+		client.Close()
+		return nil, err
+	}
 	coord, err := replication.NewCoordinator(replication.Config{
 		Local:          local,
-		Router:         replication.RouterFunc(func([]byte) []replication.Replica { return self }),
+		Router:         cl,
 		Actor:          local.Actor(),
 		N:              cfg.N,
 		R:              cfg.R,
@@ -119,18 +140,11 @@ func build(cfg conf.Config, log *slog.Logger, store Store) (*Node, error) {
 		Logger:         log,
 	})
 	if err != nil {
+		client.Close()
 		return nil, err
 	}
-	if err := checkPartitions(store, cfg.Partitions); err != nil {
-		coord.Close()
-		return nil, err
-	}
-	rg, err := newSingleRing(cfg)
-	if err != nil {
-		coord.Close()
-		return nil, err
-	}
-	view := &singleView{cfg: cfg, local: local, ring: rg, now: time.Now}
+	cl.coord.Store(coord)
+	view := &clusterView{c: cl, now: time.Now}
 	srv, err := resp.NewServer(resp.Config{
 		Backend:     coord,
 		View:        view,
@@ -150,12 +164,36 @@ func build(cfg conf.Config, log *slog.Logger, store Store) (*Node, error) {
 	})
 	if err != nil {
 		coord.Close()
+		client.Close()
 		return nil, err
 	}
-	return &Node{
+	n := &Node{
 		cfg: cfg, log: log, store: store, local: local, coord: coord,
-		srv: srv, view: view, done: make(chan struct{}),
-	}, nil
+		srv: srv, view: view, cluster: cl, client: client, done: make(chan struct{}),
+		kick: make(chan struct{}, 1),
+	}
+	n.logQuorum(set)
+	return n, nil
+}
+
+// logQuorum says in the log when N, R or W are clamped to the member count.
+func (n *Node) logQuorum(set MemberSet) {
+	members := len(set.Members())
+	qn := min(n.cfg.N, members)
+	qr, qw := min(n.cfg.R, qn), min(n.cfg.W, qn)
+	key := [3]int{qn, qr, qw}
+	n.quorumMu.Lock()
+	defer n.quorumMu.Unlock()
+	if n.lastQuorum == key {
+		return
+	}
+	n.lastQuorum = key
+	if qn != n.cfg.N || qr != n.cfg.R || qw != n.cfg.W {
+		n.log.Info("quorum clamped to the member count", "members", members,
+			"n", n.cfg.N, "r", n.cfg.R, "w", n.cfg.W, "effective_n", qn, "effective_r", qr, "effective_w", qw)
+	} else {
+		n.log.Info("quorum", "members", members, "n", qn, "r", qr, "w", qw)
+	}
 }
 
 // metaPartitions is the meta entry holding Q, written when the data
@@ -193,25 +231,98 @@ func settings(cfg conf.Config) []resp.Field {
 	return out
 }
 
-// Start listens on the client address and serves in the background. It
-// returns once the listener is open, so a client may connect right away.
+// Start listens on the client and peer addresses, joins the gossip through
+// the seeds and serves in the background. It returns once the listeners are
+// open, so a client may connect right away.
 func (n *Node) Start() error {
 	ln, err := net.Listen("tcp", n.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("node: listen %s: %w", n.cfg.Listen, err)
 	}
-	n.ln = ln
+	pln, err := net.Listen("tcp", n.cfg.PeerListen)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("node: peer_listen %s: %w", n.cfg.PeerListen, err)
+	}
+	n.ln, n.peerLn = ln, pln
+	n.peerSrv = peer.NewServer(peer.Config{Secret: n.cfg.ClusterSecret, Logger: n.log}, n.cluster.handle)
+	n.goTracked(func() {
+		if err := n.peerSrv.Serve(pln); err != nil && !errors.Is(err, peer.ErrClosed) {
+			n.log.Error("peer listener failed", "err", err)
+		}
+	})
+	m, err := StartMembership(MembershipConfig{
+		Self: MemberRecord{
+			ID: n.cfg.NodeID, Addr: ln.Addr().String(), PeerAddr: pln.Addr().String(), Weight: n.cfg.Weight,
+		},
+		GossipListen: n.cfg.GossipListen,
+		Seeds:        n.cfg.Seeds,
+		Secret:       n.cfg.ClusterSecret,
+		Store:        n.store,
+		Logger:       n.log,
+		OnChange:     n.onMembership,
+	})
+	if err != nil {
+		n.peerSrv.Close()
+		ln.Close()
+		return err
+	}
+	n.members = m
+	n.cluster.members.Store(m)
+	n.onMembership()
 	n.log.Info("dynakv node serving", "node_id", n.cfg.NodeID, "listen", ln.Addr().String(),
+		"peer_listen", pln.Addr().String(), "gossip_listen", m.GossipAddr(), "seeds", n.cfg.Seeds,
 		"data_dir", n.cfg.DataDir, "actor", fmt.Sprintf("%016x", uint64(n.local.Actor())), "fsync", n.cfg.Fsync)
 	n.goTracked(func() {
 		if err := n.srv.Serve(ln); err != nil && !errors.Is(err, resp.ErrServerClosed) {
 			n.log.Error("client listener failed", "err", err)
 		}
 	})
+	n.goTracked(func() { n.cluster.handoffLoop(n.done, n.kick, time.Second) })
 	if n.cfg.Fsync == "everysec" {
 		n.goTracked(n.syncLoop)
 	}
 	return nil
+}
+
+// onMembership follows a change of the member set or of a liveness: it
+// rebuilds the ring view and wakes the hint delivery.
+func (n *Node) onMembership() {
+	m := n.cluster.members.Load()
+	if m == nil {
+		return
+	}
+	set := m.Set()
+	if err := n.cluster.setMembers(set); err != nil {
+		n.log.Error("member set rejected", "err", err)
+		return
+	}
+	n.logQuorum(set)
+	n.onLiveness()
+}
+
+// onLiveness wakes the hint delivery loop: an owner may be back.
+func (n *Node) onLiveness() {
+	select {
+	case n.kick <- struct{}{}:
+	default:
+	}
+}
+
+// PeerAddr returns the peer listener's address once started.
+func (n *Node) PeerAddr() string {
+	if n.peerLn == nil {
+		return ""
+	}
+	return n.peerLn.Addr().String()
+}
+
+// GossipAddr returns the gossip address once started.
+func (n *Node) GossipAddr() string {
+	if n.members == nil {
+		return ""
+	}
+	return n.members.GossipAddr()
 }
 
 // Addr returns the client listener's address once started.
@@ -255,9 +366,17 @@ func (n *Node) Close() error {
 		close(n.done)
 		n.srv.Close()
 		n.coord.Close()
+		var errs []error
+		if n.members != nil {
+			errs = append(errs, n.members.Close())
+		}
+		if n.peerSrv != nil {
+			n.peerSrv.Close()
+		}
+		n.client.Close()
 		n.wg.Wait()
 		err := n.store.Sync()
-		n.closeErr = errors.Join(err, n.store.Close())
+		n.closeErr = errors.Join(append(errs, err, n.store.Close())...)
 	})
 	return n.closeErr
 }

@@ -19,6 +19,7 @@ import (
 func testConfig(t *testing.T) conf.Config {
 	cfg := conf.Default()
 	cfg.Listen = "127.0.0.1:0"
+	cfg.GossipListen = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	return cfg
 }

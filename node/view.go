@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
-	"github.com/dynakv/dynakv/conf"
 	"github.com/dynakv/dynakv/replication"
 	"github.com/dynakv/dynakv/resp"
 	"github.com/dynakv/dynakv/ring"
@@ -17,57 +17,101 @@ import (
 // ErrNoSuchNode is returned by RING REMOVE for an unknown node id.
 var ErrNoSuchNode = errors.New("ring: no such node")
 
-// singleView answers the RING commands and INFO's cluster figures for a
-// node that is its own whole ring: one member owning every partition. The
-// cluster replaces it with the gossiped membership.
-type singleView struct {
-	cfg   conf.Config
-	local *LocalReplica
-	ring  *ring.Ring
-	now   func() time.Time
+// clusterView answers the RING commands and INFO's cluster figures from the
+// node's ring view, the failure detector and the replication counters.
+type clusterView struct {
+	c   *cluster
+	now func() time.Time
 }
 
-// newSingleRing is the ring of a node that is its own cluster: one member,
-// joined at generation 1.
-func newSingleRing(cfg conf.Config) (*ring.Ring, error) {
-	return ring.New(cfg.Partitions, cfg.N, []ring.Member{{ID: cfg.NodeID, Weight: cfg.Weight, Joined: 1}})
+var _ resp.NodeView = (*clusterView)(nil)
+
+// liveness returns the state RING shows for id: alive, suspect, dead or
+// removed.
+func (v *clusterView) liveness(id string) string {
+	if id == v.c.self {
+		return "alive"
+	}
+	if rec, ok := v.c.state.Load().set.Get(id); ok && rec.Removed != 0 {
+		return "removed"
+	}
+	if v.c.liveness != nil {
+		if v.c.liveness(id) {
+			return "alive"
+		}
+		return "dead"
+	}
+	if m := v.c.members.Load(); m != nil {
+		return m.Liveness(id).String()
+	}
+	return "dead"
 }
 
-var _ resp.NodeView = (*singleView)(nil)
-
-// addr is a member's client address; on one node, only this node's.
-func (v *singleView) addr(id string) string {
-	if id == v.cfg.NodeID {
-		return v.cfg.Listen
+// addr returns id's client address.
+func (v *clusterView) addr(id string) string {
+	if m := v.c.members.Load(); m != nil {
+		if a, _, ok := m.Addrs(id); ok {
+			return a
+		}
+	}
+	if r, ok := v.c.state.Load().set.Get(id); ok {
+		return r.Addr
 	}
 	return ""
 }
 
-func (v *singleView) Members() []resp.Member {
-	keys, _, _ := v.LocalKeys(context.Background())
-	var out []resp.Member
-	for _, m := range v.ring.Members() {
-		primaries, _ := v.ring.Load(m.ID)
-		out = append(out, resp.Member{
-			ID: m.ID, Addr: v.addr(m.ID), State: "alive", Weight: m.Weight,
-			Partitions: int64(primaries), Keys: keys,
-		})
+// Members lists every record of the member set, removed ones included,
+// with the keys each live node holds (asked of it, in parallel, with a
+// short deadline; -1 when it did not answer).
+func (v *clusterView) Members() []resp.Member {
+	st := v.c.state.Load()
+	recs := st.set.Records()
+	out := make([]resp.Member, len(recs))
+	var wg sync.WaitGroup
+	for i, r := range recs {
+		primaries, _ := st.ring.Load(r.ID)
+		state := v.liveness(r.ID)
+		out[i] = resp.Member{ID: r.ID, Addr: v.addr(r.ID), State: state, Weight: r.Weight, Partitions: int64(primaries), Keys: -1}
+		if state == "removed" || state == "dead" {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			var (
+				n   int64
+				err error
+			)
+			if r.ID == v.c.self {
+				n, err = v.c.local.LiveKeys(ctx, v.now().UnixMilli())
+			} else {
+				n, err = v.c.replica(r.ID).(*remoteReplica).keyCount(ctx)
+			}
+			if err == nil {
+				out[i].Keys = n
+			}
+		}()
 	}
+	wg.Wait()
 	return out
 }
 
-func (v *singleView) KeyInfo(key []byte) (int, []resp.PrefEntry) {
-	pl := v.ring.KeyPreferenceList(key)
+func (v *clusterView) KeyInfo(key []byte) (int, []resp.PrefEntry) {
+	st := v.c.state.Load()
+	pl := st.ring.KeyPreferenceList(key)
 	n := len(pl.Replicas())
 	var out []resp.PrefEntry
 	for i, id := range pl.All() {
-		out = append(out, resp.PrefEntry{ID: id, Addr: v.addr(id), Up: true, Replica: i < n})
+		out = append(out, resp.PrefEntry{ID: id, Addr: v.addr(id), Up: v.liveness(id) != "dead", Replica: i < n})
 	}
 	return pl.Partition(), out
 }
 
-func (v *singleView) Partitions() []resp.PartitionInfo {
-	q := v.ring.Q()
+func (v *clusterView) Partitions() []resp.PartitionInfo {
+	rg := v.c.state.Load().ring
+	q := rg.Q()
 	out := make([]resp.PartitionInfo, q)
 	for p := range q {
 		end := ^uint64(0)
@@ -78,52 +122,122 @@ func (v *singleView) Partitions() []resp.PartitionInfo {
 			Index:    p,
 			Start:    fmt.Sprintf("%016x", ring.PartitionStart(p, q)),
 			End:      fmt.Sprintf("%016x", end),
-			Replicas: slices.Clone(v.ring.Replicas(p)),
+			Replicas: slices.Clone(rg.Replicas(p)),
 		}
 	}
 	return out
 }
 
-func (v *singleView) Status() []resp.Field {
+// counts returns the member counts by liveness.
+func (v *clusterView) counts() (members, alive, suspect, dead int) {
+	for _, r := range v.c.state.Load().set.Members() {
+		members++
+		switch v.liveness(r.ID) {
+		case "alive":
+			alive++
+		case "suspect":
+			suspect++
+		default:
+			dead++
+		}
+	}
+	return
+}
+
+func (v *clusterView) lastHandoff() string {
+	ms := v.c.lastHandoff.Load()
+	if ms == 0 {
+		return "never"
+	}
+	return time.UnixMilli(ms).UTC().Format(time.RFC3339)
+}
+
+func (v *clusterView) stats() replication.Stats {
+	if co := v.c.coord.Load(); co != nil {
+		return co.Stats()
+	}
+	return replication.Stats{}
+}
+
+func (v *clusterView) Status() []resp.Field {
+	rg := v.c.state.Load().ring
+	members, alive, suspect, dead := v.counts()
+	st := v.stats()
 	return []resp.Field{
-		{Name: "ring_version", Value: fmt.Sprintf("%016x", v.ring.Version())},
-		{Name: "members", Value: "1"},
-		{Name: "partitions", Value: strconv.Itoa(v.cfg.Partitions)},
+		{Name: "ring_version", Value: fmt.Sprintf("%016x", rg.Version())},
+		{Name: "members", Value: strconv.Itoa(members)},
+		{Name: "members_alive", Value: strconv.Itoa(alive)},
+		{Name: "members_suspect", Value: strconv.Itoa(suspect)},
+		{Name: "members_dead", Value: strconv.Itoa(dead)},
+		{Name: "partitions", Value: strconv.Itoa(rg.Q())},
+		{Name: "n", Value: strconv.Itoa(min(v.c.n, members))},
 		{Name: "transfers_in_progress", Value: "0"},
-		{Name: "hints_pending", Value: "0"},
+		{Name: "hints_pending", Value: strconv.FormatInt(v.c.local.HintsTotal(), 10)},
+		{Name: "hints_pending_by_owner", Value: v.hintsByOwner()},
+		{Name: "hints_delivered", Value: strconv.FormatInt(v.c.handoffs.Load(), 10)},
+		{Name: "hints_last_delivery", Value: v.lastHandoff()},
+		{Name: "hinted_writes", Value: strconv.FormatInt(st.Hinted, 10)},
+		{Name: "forwarded_writes", Value: strconv.FormatInt(st.Forwarded, 10)},
+		{Name: "stand_in_writes", Value: strconv.FormatInt(st.StandIns, 10)},
+		{Name: "read_repairs", Value: strconv.FormatInt(st.ReadRepairs, 10)},
 		{Name: "anti_entropy_last_round", Value: "never"},
 		{Name: "anti_entropy_repaired", Value: "0"},
 	}
 }
 
-func (v *singleView) Remove(id string) error {
-	if id == v.cfg.NodeID {
-		return fmt.Errorf("cannot remove %q: it is the only member of the ring", id)
+// hintsByOwner renders the pending hints per owner as "a=3,b=1".
+func (v *clusterView) hintsByOwner() string {
+	counts := v.c.local.HintsPending()
+	var b []byte
+	for _, o := range v.c.local.HintOwners() {
+		if len(b) > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Appendf(b, "%s=%d", o, counts[o])
 	}
-	return fmt.Errorf("%w: %q", ErrNoSuchNode, id)
+	return string(b)
 }
 
-func (v *singleView) ClusterInfo() []resp.Field {
+func (v *clusterView) Remove(id string) error {
+	m := v.c.members.Load()
+	if m == nil {
+		if id == v.c.self {
+			return fmt.Errorf("cannot remove %q: it is the only member of the ring", id)
+		}
+		return fmt.Errorf("%w: %q", ErrNoSuchNode, id)
+	}
+	return m.Remove(id)
+}
+
+func (v *clusterView) ClusterInfo() []resp.Field {
+	rg := v.c.state.Load().ring
+	members, alive, suspect, dead := v.counts()
+	n := min(v.c.n, members)
+	st := v.stats()
 	return []resp.Field{
-		{Name: "cluster_ring_version", Value: fmt.Sprintf("%016x", v.ring.Version())},
-		{Name: "cluster_members", Value: "1"},
-		{Name: "cluster_members_alive", Value: "1"},
-		{Name: "cluster_members_suspect", Value: "0"},
-		{Name: "cluster_members_dead", Value: "0"},
-		{Name: "cluster_partitions", Value: strconv.Itoa(v.cfg.Partitions)},
-		{Name: "cluster_n", Value: strconv.Itoa(min(v.cfg.N, 1))},
-		{Name: "cluster_r", Value: strconv.Itoa(min(v.cfg.R, 1))},
-		{Name: "cluster_w", Value: strconv.Itoa(min(v.cfg.W, 1))},
-		{Name: "hints_pending", Value: "0"},
+		{Name: "cluster_ring_version", Value: fmt.Sprintf("%016x", rg.Version())},
+		{Name: "cluster_members", Value: strconv.Itoa(members)},
+		{Name: "cluster_members_alive", Value: strconv.Itoa(alive)},
+		{Name: "cluster_members_suspect", Value: strconv.Itoa(suspect)},
+		{Name: "cluster_members_dead", Value: strconv.Itoa(dead)},
+		{Name: "cluster_partitions", Value: strconv.Itoa(rg.Q())},
+		{Name: "cluster_n", Value: strconv.Itoa(n)},
+		{Name: "cluster_r", Value: strconv.Itoa(min(v.c.r, n))},
+		{Name: "cluster_w", Value: strconv.Itoa(min(v.c.w, n))},
+		{Name: "hints_pending", Value: strconv.FormatInt(v.c.local.HintsTotal(), 10)},
+		{Name: "hints_delivered", Value: strconv.FormatInt(v.c.handoffs.Load(), 10)},
+		{Name: "hinted_writes", Value: strconv.FormatInt(st.Hinted, 10)},
+		{Name: "forwarded_writes", Value: strconv.FormatInt(st.Forwarded, 10)},
+		{Name: "read_repairs", Value: strconv.FormatInt(st.ReadRepairs, 10)},
 		{Name: "transfers_in_progress", Value: "0"},
 	}
 }
 
 // LocalKeys counts the live keys in the local store, and those with an
 // expiry, by scanning it.
-func (v *singleView) LocalKeys(ctx context.Context) (keys, expires int64, err error) {
+func (v *clusterView) LocalKeys(ctx context.Context) (keys, expires int64, err error) {
 	now := v.now().UnixMilli()
-	_, err = v.local.Scan(ctx, 0, func(_ []byte, o *replication.Object) bool {
+	_, err = v.c.local.Scan(ctx, 0, func(_ []byte, o *replication.Object) bool {
 		if s := o.Newest(now); s != nil {
 			keys++
 			if s.ExpireAt != 0 {

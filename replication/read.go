@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,9 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opt ReadOptions) (*Ob
 	if n == 1 && prefs[0] == Replica(c.cfg.Local) {
 		return c.cfg.Local.Read(ctx, key)
 	}
+	// Read repair outlives the call: own the key, which the caller may
+	// reuse once Get returned.
+	key = bytes.Clone(key)
 	p := c.makePlan(prefs, n, nil)
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()

@@ -145,4 +145,3 @@ func mergeRanges(batches [][]KeyState, cut uint64) []KeyState {
 	}
 	return out
 }
-

@@ -287,3 +287,26 @@ func TestReadReplacesFailedReplicaAndRepairsStandInByHint(t *testing.T) {
 		t.Fatal("read repair stored the stand-in's copy as its own")
 	}
 }
+
+// TestUpdateOwnsKeyForBackgroundSends is the regression test of a bug the
+// multi-process kill -9 test found: sends that finish after the quorum read
+// the caller's key buffer, which the RESP server reuses for the next
+// command, so a slow replica stored one key's version under another key.
+func TestUpdateOwnsKeyForBackgroundSends(t *testing.T) {
+	mc := newMemCluster(t, 3, 2, 2, "a", "b", "c")
+	block := make(chan struct{})
+	mc.nodes["c"].block = block
+	buf := []byte("key-1")
+	_, err := mc.nodes["a"].coord.Update(context.Background(), buf, func(cur *Object) (*Write, error) {
+		return &Write{Value: []byte("v1")}, nil
+	}, WriteOptions{W: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(buf, "key-2") // the caller reuses its buffer
+	close(block)
+	eventually(t, "c to store the version", func() bool { return hasValue(mc.nodes["c"].get("key-1"), "v1") })
+	if o := mc.nodes["c"].get("key-2"); o != nil {
+		t.Fatalf("c stored the version under the reused buffer's new key: %v", o)
+	}
+}

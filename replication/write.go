@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -74,7 +75,12 @@ const forwardAttempts = 4
 func (c *Coordinator) forward(ctx context.Context, r Coordinating, key []byte, fn func(cur *Object) (*Write, error), opt WriteOptions) (*Object, error) {
 	opt.NoForward = true
 	for attempt := 1; ; attempt++ {
-		cur, err := r.ReadForWrite(ctx, key)
+		// A home that does not answer the read promptly (paused, or
+		// partitioned away while the failure detector still trusts it)
+		// leaves time for the next one.
+		rctx, cancel := context.WithTimeout(ctx, c.cfg.SloppyAfter)
+		cur, err := r.ReadForWrite(rctx, key)
+		cancel()
 		if err != nil {
 			if !errors.Is(err, ErrReplicaDown) {
 				// Nothing was written: the next home may take it.
@@ -121,6 +127,9 @@ func (c *Coordinator) coordinate(ctx context.Context, key []byte, fn func(cur *O
 	if w <= 1 && n == 1 {
 		return obj, nil
 	}
+	// Sends may outlive the call (they finish after the quorum): own the
+	// key, which the caller may reuse once Update returned.
+	key = bytes.Clone(key)
 	local := Replica(c.cfg.Local)
 	p := c.makePlan(prefs, n, local)
 	if w <= 1 && len(p.slots) == 0 && len(p.orphans) == 0 {
@@ -150,6 +159,7 @@ func (c *Coordinator) standIn(ctx context.Context, key []byte, fn func(cur *Obje
 		actor = ActorID(binary.BigEndian.Uint64(b[:]))
 	}
 	obj := cur.Apply(Dot{Actor: actor, Counter: 1}, c.cfg.Now().UnixNano(), *wr, c.cfg.PruneThreshold)
+	key = bytes.Clone(key) // see coordinate
 	c.standIns.Add(1)
 	return obj, c.replicate(ctx, key, obj, c.makePlan(prefs, n, nil), nil, w)
 }

@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# Benchmark driver: redis-benchmark against a local dynakv node and against redis-server, in the
-# same run, alternating targets, SET and GET at pipeline depths 1 and 16. Prints a markdown table
-# of the median round (by rps) for each target, test and depth, and the dynakv/redis rps ratio.
+# Benchmark driver: redis-benchmark against a local dynakv node (or a local dynakv cluster) and
+# against redis-server, in the same run, alternating targets, SET and GET at pipeline depths 1 and
+# 16. Prints which mode ran and a markdown table of the median round (by rps) for each target, test
+# and depth, and the dynakv/redis rps ratio.
 #
-# Run from the repo root:   scripts/bench.sh
+# Run from the repo root:   scripts/bench.sh                   (one node)
+#                           BENCH_CLUSTER=3 scripts/bench.sh   (a 3-node cluster, N=3 R=2 W=2)
 #
 # Environment:
 #   BENCH_N       requests per redis-benchmark run          (default 200000)
 #   BENCH_ROUNDS  runs per (target, test, pipeline depth)    (default 3)
 #   BENCH_CLIENTS parallel connections                       (default 50)
 #   DYNAKV_BIN    use this dynakv binary instead of building one
+#   BENCH_CLUSTER nodes of a local cluster to benchmark instead of one node (default 0: one node).
+#                 The cluster runs with --n 3 --r 2 --w 2, is started by scripts/cluster.sh in the
+#                 temporary directory on a free range of ports and stopped at the end; redis-benchmark
+#                 targets node-1
+#   BENCH_CLUSTER_ARGS extra flags for every cluster node (e.g. "--cluster-secret s")
+#   BENCH_JOIN_WAIT    seconds to wait for the cluster's nodes to see each other (default 15)
 #   DYNAKV_CMD    start the "dynakv" target with this shell command instead; it sees $PORT (the
 #                 client port to listen on), $DIR (an empty data directory), $GOSSIP_PORT and
 #                 $PEER_PORT. For trying the script without dynakv, e.g.
@@ -24,6 +32,22 @@ N=${BENCH_N:-200000}
 ROUNDS=${BENCH_ROUNDS:-3}
 CLIENTS=${BENCH_CLIENTS:-50}
 RUN_TIMEOUT=${BENCH_RUN_TIMEOUT:-900} # seconds, per redis-benchmark run
+CLUSTER=${BENCH_CLUSTER:-0}
+JOIN_WAIT=${BENCH_JOIN_WAIT:-15}
+CLUSTER_FLAGS="--n 3 --r 2 --w 2"
+if ! [[ $CLUSTER =~ ^[0-9]+$ ]] || [ "$CLUSTER" -gt 100 ]; then
+  echo "bench: BENCH_CLUSTER must be a number of nodes from 0 (one node, no cluster) to 100, not '$CLUSTER'" >&2
+  exit 1
+fi
+if ! [[ $JOIN_WAIT =~ ^[0-9]+$ ]]; then
+  echo "bench: BENCH_JOIN_WAIT must be a number of seconds, not '$JOIN_WAIT'" >&2
+  exit 1
+fi
+if [ "$CLUSTER" -gt 0 ] && [ -n "${DYNAKV_CMD:-}" ]; then
+  echo "bench: BENCH_CLUSTER and DYNAKV_CMD cannot be combined" >&2
+  exit 1
+fi
+cluster_sh="$PWD/scripts/cluster.sh"
 
 for tool in redis-server redis-cli redis-benchmark awk timeout; do
   command -v "$tool" >/dev/null || { echo "bench: $tool not found (apt-get install redis-server redis-tools)" >&2; exit 1; }
@@ -31,8 +55,13 @@ done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dynakv-bench.XXXXXX")
 pids=()
+cluster_env=() # the environment of scripts/cluster.sh, once a cluster is being started
 cleanup() {
   local pid
+  if [ ${#cluster_env[@]} -gt 0 ]; then
+    env "${cluster_env[@]}" "$cluster_sh" stop >/dev/null ||
+      echo "bench: scripts/cluster.sh stop failed; check for dynakv processes under $tmp/cluster" >&2
+  fi
   for pid in "${pids[@]}"; do
     kill -TERM "$pid" 2>/dev/null || true
   done
@@ -53,7 +82,9 @@ trap 'exit 130' INT TERM
 log() { echo "bench: $*" >&2; }
 
 used_ports=" "
-# free_port prints a TCP port on 127.0.0.1 that nothing answers on, below the ephemeral range.
+redis_port="" dyn_port="" gossip_port="" peer_port="" # set by take_port and take_cluster_base
+# free_port prints a TCP port on 127.0.0.1 that nothing answers on, below the ephemeral range and
+# not yet taken.
 free_port() {
   local p
   for _ in $(seq 1 500); do
@@ -66,6 +97,38 @@ free_port() {
     fi
   done
   echo "bench: no free port found" >&2
+  return 1
+}
+
+# take_port VAR: sets VAR to a free port and records it as taken (free_port runs in a subshell).
+take_port() {
+  local p
+  p=$(free_port) || return 1
+  used_ports="$used_ports$p "
+  printf -v "$1" '%s' "$p"
+}
+
+# take_cluster_base VAR COUNT: sets VAR to a base port B such that the COUNT nodes' client
+# (B+i), gossip (B+100+i) and peer (B+200+i) ports are free, as scripts/cluster.sh lays them out.
+take_cluster_base() {
+  local b i p ok
+  for _ in $(seq 1 300); do
+    b=$((20000 + RANDOM % 11500))
+    ok=1
+    for ((i = 0; i < $2 && ok; i++)); do
+      for p in $((b + i)) $((b + 100 + i)) $((b + 200 + i)); do
+        case "$used_ports" in *" $p "*) ok=0 ;; esac
+        if [ "$ok" = 1 ] && (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then ok=0; fi
+        if [ "$ok" = 0 ]; then break; fi
+      done
+    done
+    if [ "$ok" = 1 ]; then
+      for ((i = 0; i < $2; i++)); do used_ports="$used_ports$((b + i)) $((b + 100 + i)) $((b + 200 + i)) "; done
+      printf -v "$1" '%s' "$b"
+      return 0
+    fi
+  done
+  echo "bench: no free range of ports found for $2 nodes" >&2
   return 1
 }
 
@@ -89,7 +152,7 @@ wait_ready() {
 }
 
 # --- start redis-server ---
-redis_port=$(free_port)
+take_port redis_port
 mkdir -p "$tmp/redis"
 redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$tmp/redis" --save '' --appendonly no \
   --daemonize no >"$tmp/redis.log" 2>&1 &
@@ -97,25 +160,51 @@ pids+=($!)
 wait_ready "$redis_port" "$!" redis-server "$tmp/redis.log"
 
 # --- start dynakv ---
-dyn_port=$(free_port)
-mkdir -p "$tmp/dynakv-data"
-if [ -n "${DYNAKV_CMD:-}" ]; then
-  log "starting the dynakv target with DYNAKV_CMD: $DYNAKV_CMD"
-  PORT=$dyn_port DIR="$tmp/dynakv-data" GOSSIP_PORT=$(free_port) PEER_PORT=$(free_port) \
-    bash -c "$DYNAKV_CMD" >"$tmp/dynakv.log" 2>&1 &
-else
+if [ -z "${DYNAKV_CMD:-}" ]; then
   bin=${DYNAKV_BIN:-}
   if [ -z "$bin" ]; then
     log "building dynakv"
     go build -o "$tmp/dynakv" .
     bin="$tmp/dynakv"
   fi
-  "$bin" --listen "127.0.0.1:$dyn_port" --data-dir "$tmp/dynakv-data" \
-    --gossip-listen "127.0.0.1:$(free_port)" --peer-listen "127.0.0.1:$(free_port)" \
-    --log-level warn >"$tmp/dynakv.log" 2>&1 &
 fi
-pids+=($!)
-wait_ready "$dyn_port" "$!" dynakv "$tmp/dynakv.log"
+if [ "$CLUSTER" -gt 0 ]; then
+  # a local cluster through scripts/cluster.sh; cleanup stops it (cluster_env is set first, so
+  # that even a start interrupted half-way is stopped)
+  take_cluster_base dyn_port "$CLUSTER"
+  cluster_env=(DYNAKV_BIN="$bin" DYNAKV_CLUSTER_DIR="$tmp/cluster" DYNAKV_CLUSTER_PORT="$dyn_port"
+    DYNAKV_CLUSTER_ARGS="$CLUSTER_FLAGS --log-level warn ${BENCH_CLUSTER_ARGS:-}"
+    DYNAKV_CLUSTER_WAIT=30 DYNAKV_CLUSTER_JOIN_WAIT="$JOIN_WAIT")
+  log "starting a local cluster of $CLUSTER nodes with scripts/cluster.sh (ports from $dyn_port)"
+  env "${cluster_env[@]}" "$cluster_sh" start "$CLUSTER" >&2
+  info=$(timeout 5 redis-cli -h 127.0.0.1 -p "$dyn_port" INFO cluster 2>/dev/null | tr -d '\r' || true)
+  field() { awk -F: -v k="$1" '$1 == k { v = $2 } END { print v }' <<<"$info"; }
+  alive=$(field cluster_members_alive)
+  mode="cluster of $CLUSTER dynakv nodes ($CLUSTER_FLAGS), redis-benchmark against node-1, which sees"
+  mode="$mode ${alive:-?} of $CLUSTER members alive and quorums N=$(field cluster_n) R=$(field cluster_r) W=$(field cluster_w)"
+  if ! [[ $alive =~ ^[0-9]+$ ]] || [ "$alive" -lt "$CLUSTER" ]; then
+    mode="$mode; WARNING: the nodes do not form one cluster, so the dynakv figures are those of single nodes"
+  fi
+else
+  take_port dyn_port
+  take_port gossip_port
+  take_port peer_port
+  mkdir -p "$tmp/dynakv-data"
+  if [ -n "${DYNAKV_CMD:-}" ]; then
+    log "starting the dynakv target with DYNAKV_CMD: $DYNAKV_CMD"
+    PORT=$dyn_port DIR="$tmp/dynakv-data" GOSSIP_PORT=$gossip_port PEER_PORT=$peer_port \
+      bash -c "$DYNAKV_CMD" >"$tmp/dynakv.log" 2>&1 &
+    mode="one node started by DYNAKV_CMD"
+  else
+    "$bin" --listen "127.0.0.1:$dyn_port" --data-dir "$tmp/dynakv-data" \
+      --gossip-listen "127.0.0.1:$gossip_port" --peer-listen "127.0.0.1:$peer_port" \
+      --log-level warn >"$tmp/dynakv.log" 2>&1 &
+    mode="one dynakv node"
+  fi
+  pids+=($!)
+  wait_ready "$dyn_port" "$!" dynakv "$tmp/dynakv.log"
+fi
+log "mode: $mode"
 log "redis-server on $redis_port, dynakv on $dyn_port; $ROUNDS rounds of $N requests, $CLIENTS clients"
 
 # bench TARGET PORT TEST P ROUND: one redis-benchmark run; appends its CSV row to a results file.
@@ -159,7 +248,13 @@ median() {
   sort -g -k2,2 "$tmp/rows.$1.$2.$3" | awk '{ rows[NR] = $0 } END { print rows[int((NR + 1) / 2)] }'
 }
 
+if [ "$CLUSTER" -gt 0 ] && ! env "${cluster_env[@]}" "$cluster_sh" status >"$tmp/status" 2>&1; then
+  cat "$tmp/status" >&2
+  mode="$mode; WARNING: not every node was running at the end"
+fi
+
 echo
+echo "mode: $mode"
 echo "redis-benchmark -c $CLIENTS -d 100 -r 100000 -n $N, median of $ROUNDS rounds by rps (latencies in ms)"
 echo
 echo "| test | pipeline | redis rps | redis p50 | redis p99 | dynakv rps | dynakv p50 | dynakv p99 | ratio |"

@@ -1,0 +1,331 @@
+package node
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/bits"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dynakv/dynakv/node/peer"
+	"github.com/dynakv/dynakv/replication"
+	"github.com/dynakv/dynakv/ring"
+)
+
+// cluster is a node's view of the other nodes: the ring built from the
+// gossiped member set, a replica handle per member, the failure detector's
+// verdicts, and the internode transport. It implements replication's
+// Router and RangeRouter, serves peers' requests (handle), and hands hints
+// back to their owners (handoffLoop).
+type cluster struct {
+	self      string
+	q, n      int
+	r, w      int
+	log       *slog.Logger
+	local     *LocalReplica
+	transport peer.Transport
+	coord     atomic.Pointer[replication.Coordinator]
+
+	// members is nil until the node joined the gossip; until then the
+	// node is its own ring.
+	members atomic.Pointer[Membership]
+	// liveness overrides Membership for in-process tests (nil: use it).
+	liveness func(id string) bool
+	// addrs overrides the peer address lookup for in-process tests.
+	addrs func(id string) (string, bool)
+
+	state atomic.Pointer[clusterState]
+
+	mu      sync.Mutex
+	remotes map[string]*remoteReplica
+
+	handoffs    atomic.Int64 // hints delivered to their owners
+	lastHandoff atomic.Int64 // Unix ms of the last delivery, 0 never
+}
+
+// clusterState is one immutable ring view: swapped whole when the member
+// set changes.
+type clusterState struct {
+	set   MemberSet
+	ring  *ring.Ring
+	prefs [][]replication.Replica // per partition: the extended preference list
+	shift uint                    // a position's partition is pos >> shift
+}
+
+// maxStandIns bounds the stand-ins kept per partition beyond the N homes.
+const maxStandIns = 16
+
+func newCluster(self string, q, n int, local *LocalReplica, tr peer.Transport, log *slog.Logger) *cluster {
+	return &cluster{self: self, q: q, n: n, local: local, transport: tr, log: log, remotes: map[string]*remoteReplica{}}
+}
+
+// replica returns the handle of node id.
+func (c *cluster) replica(id string) replication.Replica {
+	if id == c.self {
+		return c.local
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.remotes[id]
+	if !ok {
+		r = &remoteReplica{id: id, c: c}
+		c.remotes[id] = r
+	}
+	return r
+}
+
+// setMembers rebuilds the ring view from set. An invalid set (which gossip
+// validation should make impossible) keeps the previous view.
+func (c *cluster) setMembers(set MemberSet) error {
+	if cur := c.state.Load(); cur != nil && equalSets(cur.set, set) {
+		return nil
+	}
+	rg, err := set.Ring(c.q, c.n)
+	if err != nil {
+		return fmt.Errorf("node: building the ring: %w", err)
+	}
+	st := &clusterState{set: set, ring: rg, prefs: make([][]replication.Replica, c.q), shift: uint(64 - bits.TrailingZeros(uint(c.q)))}
+	if c.q == 1 {
+		st.shift = 64
+	}
+	limit := c.n + maxStandIns
+	for p := range c.q {
+		pl := rg.PreferenceList(p)
+		list := make([]replication.Replica, 0, min(pl.Len(), limit))
+		for _, id := range pl.All() {
+			if len(list) == limit {
+				break
+			}
+			list = append(list, c.replica(id))
+		}
+		st.prefs[p] = list
+	}
+	c.state.Store(st)
+	return nil
+}
+
+// PreferenceList implements replication.Router.
+func (c *cluster) PreferenceList(key []byte) []replication.Replica {
+	st := c.state.Load()
+	return st.prefs[ring.HashKey(key).Partition(c.q)]
+}
+
+// Alive implements replication.Router: a node is alive unless the failure
+// detector declared it dead (a suspect still gets requests; the
+// coordinator's per-request deadlines and stand-ins cover a slow one).
+func (c *cluster) Alive(r replication.Replica) bool {
+	id := r.Name()
+	if id == c.self {
+		return true
+	}
+	if c.liveness != nil {
+		return c.liveness(id)
+	}
+	m := c.members.Load()
+	return m != nil && m.Liveness(id) != LiveDead
+}
+
+// RangePreferenceList implements replication.RangeRouter.
+func (c *cluster) RangePreferenceList(pos uint64) (uint64, []replication.Replica) {
+	st := c.state.Load()
+	p := 0
+	if st.shift < 64 {
+		p = int(pos >> st.shift)
+	}
+	end := ^uint64(0)
+	if p < c.q-1 {
+		end = ring.PartitionStart(p+1, c.q) - 1
+	}
+	return end, st.prefs[p]
+}
+
+// peerAddr returns the internode address of node id.
+func (c *cluster) peerAddr(id string) (string, bool) {
+	if c.addrs != nil {
+		return c.addrs(id)
+	}
+	if m := c.members.Load(); m != nil {
+		if _, p, ok := m.Addrs(id); ok && p != "" {
+			return p, true
+		}
+	}
+	if r, ok := c.state.Load().set.Get(id); ok && r.PeerAddr != "" {
+		return r.PeerAddr, true
+	}
+	return "", false
+}
+
+// handle serves one request of a peer.
+func (c *cluster) handle(ctx context.Context, op byte, req []byte) ([]byte, error) {
+	resp, err := c.serve(ctx, op, req)
+	if err != nil {
+		return errResponse(err), nil
+	}
+	return okResponse(resp), nil
+}
+
+func (c *cluster) serve(ctx context.Context, op byte, req []byte) ([]byte, error) {
+	switch op {
+	case opRead, opReadOwn:
+		r := wreader{buf: req}
+		key := r.bytes(maxWireKey)
+		if err := r.done(); err != nil {
+			return nil, err
+		}
+		var (
+			o   *replication.Object
+			err error
+		)
+		if op == opRead {
+			o, err = c.local.Read(ctx, key)
+		} else {
+			o, err = c.local.ReadOwn(ctx, key)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return appendKeyObject(nil, "", nil, o), nil
+	case opMerge, opHint:
+		m, err := decodeKeyObject(req)
+		if err != nil {
+			return nil, err
+		}
+		if m.obj == nil {
+			return nil, fmt.Errorf("%w: no state to store", errBadFrame)
+		}
+		if op == opMerge {
+			return nil, c.local.Merge(ctx, m.key, m.obj)
+		}
+		if m.owner == "" {
+			return nil, fmt.Errorf("%w: hint without an owner", errBadFrame)
+		}
+		if m.owner == c.self {
+			// The owner is this node: it is no stand-in for itself.
+			return nil, c.local.Merge(ctx, m.key, m.obj)
+		}
+		return nil, c.local.Hint(ctx, m.owner, m.key, m.obj)
+	case opCoordinate:
+		m, err := decodeCoordinate(req)
+		if err != nil {
+			return nil, err
+		}
+		coord := c.coord.Load()
+		if coord == nil {
+			return nil, errors.New("node: not serving yet")
+		}
+		w := m.write
+		o, err := coord.Update(ctx, m.key, func(cur *replication.Object) (*replication.Write, error) {
+			if m.check && !cur.Context().Equal(m.basis) {
+				return nil, replication.ErrConflict
+			}
+			return &w, nil
+		}, replication.WriteOptions{W: m.w, NoForward: true})
+		if err != nil {
+			return nil, err
+		}
+		return appendKeyObject(nil, "", nil, o), nil
+	case opHandoff:
+		batch, err := decodeHandoff(req)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range batch {
+			if m.obj == nil {
+				continue
+			}
+			if err := c.local.Merge(ctx, m.key, m.obj); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	case opReadRange:
+		m, err := decodeRange(req)
+		if err != nil {
+			return nil, err
+		}
+		keys, next, done, err := c.local.ReadRange(ctx, m.from, m.to, m.limit)
+		if err != nil {
+			return nil, err
+		}
+		return appendRangeResult(nil, keys, next, done), nil
+	case opKeyCount:
+		n, err := c.local.LiveKeys(ctx, time.Now().UnixMilli())
+		if err != nil {
+			return nil, err
+		}
+		return binary.AppendUvarint(nil, uint64(n)), nil
+	}
+	return nil, fmt.Errorf("%w: unknown operation %d", errBadFrame, op)
+}
+
+// handoffBatch bounds one delivery: hints and encoded bytes.
+const (
+	handoffBatch      = 256
+	handoffBatchBytes = 4 << 20
+)
+
+// handoffLoop delivers hints to their owners while they are alive, in
+// batches, deleting each hint only after the owner acknowledged it. It
+// checks every interval and at once when kick fires (a liveness change).
+func (c *cluster) handoffLoop(done <-chan struct{}, kick <-chan struct{}, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		case <-kick:
+		}
+		for _, owner := range c.local.HintOwners() {
+			r := c.replica(owner)
+			if owner == c.self || !c.Alive(r) {
+				continue
+			}
+			if err := c.deliver(done, owner, r.(*remoteReplica)); err != nil {
+				c.log.Debug("hint delivery paused", "owner", owner, "err", err)
+			}
+		}
+	}
+}
+
+// deliver hands all of owner's hints to it, batch by batch.
+func (c *cluster) deliver(done <-chan struct{}, owner string, r *remoteReplica) error {
+	var after []byte
+	start, sent := time.Now(), 0
+	defer func() {
+		if sent > 0 {
+			c.log.Info("hints delivered", "owner", owner, "hints", sent, "took", time.Since(start).Round(time.Millisecond))
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			return nil
+		default:
+		}
+		batch, err := c.local.HintBatch(owner, after, handoffBatch, handoffBatchBytes)
+		if err != nil || len(batch) == 0 {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err = r.handoff(ctx, batch)
+		cancel()
+		if err != nil {
+			return err
+		}
+		for _, h := range batch {
+			if err := c.local.DropHint(owner, h); err != nil {
+				return err
+			}
+		}
+		sent += len(batch)
+		c.handoffs.Add(int64(len(batch)))
+		c.lastHandoff.Store(time.Now().UnixMilli())
+		after = batch[len(batch)-1].Key
+	}
+}

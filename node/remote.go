@@ -1,0 +1,105 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/dynakv/dynakv/node/peer"
+	"github.com/dynakv/dynakv/replication"
+)
+
+// remoteReplica is another node's replica as the coordinator sees it: every
+// call is a request over the peer transport to the node's peer address,
+// looked up when the call is made (a restarted node may have moved).
+type remoteReplica struct {
+	id string
+	c  *cluster
+}
+
+var (
+	_ replication.Coordinating = (*remoteReplica)(nil)
+	_ replication.RangeReader  = (*remoteReplica)(nil)
+)
+
+func (r *remoteReplica) Name() string { return r.id }
+
+// call sends one request and returns the ok payload. Transport failures
+// wrap replication.ErrReplicaDown.
+func (r *remoteReplica) call(ctx context.Context, op byte, req []byte) ([]byte, error) {
+	addr, ok := r.c.peerAddr(r.id)
+	if !ok {
+		return nil, fmt.Errorf("%w: no peer address known for %s", replication.ErrReplicaDown, r.id)
+	}
+	resp, err := r.c.transport.Call(ctx, addr, op, req)
+	if err != nil {
+		var re *peer.RemoteError
+		if errors.As(err, &re) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %w", replication.ErrReplicaDown, err)
+	}
+	return splitResponse(resp)
+}
+
+func (r *remoteReplica) readOp(ctx context.Context, op byte, key []byte) (*replication.Object, error) {
+	resp, err := r.call(ctx, op, appendBytes(nil, key))
+	if err != nil {
+		return nil, err
+	}
+	m, err := decodeKeyObject(resp)
+	return m.obj, err
+}
+
+func (r *remoteReplica) Read(ctx context.Context, key []byte) (*replication.Object, error) {
+	return r.readOp(ctx, opRead, key)
+}
+
+func (r *remoteReplica) ReadForWrite(ctx context.Context, key []byte) (*replication.Object, error) {
+	return r.readOp(ctx, opReadOwn, key)
+}
+
+func (r *remoteReplica) Merge(ctx context.Context, key []byte, o *replication.Object) error {
+	_, err := r.call(ctx, opMerge, appendKeyObject(nil, "", key, o))
+	return err
+}
+
+func (r *remoteReplica) Hint(ctx context.Context, owner string, key []byte, o *replication.Object) error {
+	_, err := r.call(ctx, opHint, appendKeyObject(nil, owner, key, o))
+	return err
+}
+
+func (r *remoteReplica) Coordinate(ctx context.Context, key []byte, w *replication.Write, basis replication.Clock, check bool, opt replication.WriteOptions) (*replication.Object, error) {
+	req := appendCoordinate(nil, coordinateMsg{key: key, check: check, basis: basis, w: opt.W, write: *w})
+	resp, err := r.call(ctx, opCoordinate, req)
+	if err != nil {
+		return nil, err
+	}
+	m, err := decodeKeyObject(resp)
+	return m.obj, err
+}
+
+func (r *remoteReplica) ReadRange(ctx context.Context, from, to uint64, limit int) ([]replication.KeyState, uint64, bool, error) {
+	resp, err := r.call(ctx, opReadRange, appendRange(nil, rangeMsg{from: from, to: to, limit: limit}))
+	if err != nil {
+		return nil, 0, false, err
+	}
+	return decodeRangeResult(resp)
+}
+
+// handoff delivers a batch of hints to the node.
+func (r *remoteReplica) handoff(ctx context.Context, hs []Hinted) error {
+	_, err := r.call(ctx, opHandoff, appendHandoff(nil, hs))
+	return err
+}
+
+// keyCount asks the node how many live keys it holds.
+func (r *remoteReplica) keyCount(ctx context.Context) (int64, error) {
+	resp, err := r.call(ctx, opKeyCount, nil)
+	if err != nil {
+		return 0, err
+	}
+	rd := wreader{buf: resp}
+	n := rd.uvarint()
+	return int64(n), rd.done()
+}
