@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/dynakv/dynakv/conf"
@@ -32,6 +33,23 @@ func run(args, environ []string) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.SlogLevel()}))
+	// DYNAKV_CPUPROFILE=FILE writes a CPU profile of the whole run (for the
+	// benchmark driver's profiles; see README, Performance).
+	if path := os.Getenv("DYNAKV_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			log.Error("cpu profile", "err", err)
+			return 1
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Error("cpu profile", "err", err)
+			return 1
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
 	n, err := node.Open(cfg, log)
 	if err != nil {
 		log.Error("cannot open node", "err", err)

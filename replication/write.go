@@ -173,152 +173,192 @@ func (c *Coordinator) standIn(ctx context.Context, key []byte, fn func(cur *Obje
 // running when the quorum is reached finish in the background, with their
 // own deadline.
 func (c *Coordinator) replicate(ctx context.Context, key []byte, obj *Object, p plan, stored Replica, w int) error {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
-	progress := make(chan error, 1)
-	c.goTracked(func() { c.fanOut(key, obj, p, stored, w, progress) })
-	select {
-	case err := <-progress:
-		return err
-	case <-ctx.Done():
-		return fmt.Errorf("%w: write needs W=%d, not enough acknowledgements before the deadline: %w",
-			ErrUnavailable, w, ctx.Err())
-	case <-c.done:
-		return ErrClosed
+	f := &fanOut{c: c, key: key, obj: obj, plan: p, stored: stored, w: w, acked: map[string]bool{}}
+	f.start()
+	err := f.wait(ctx)
+	if f.inflight > 0 {
+		c.goTracked(func() { f.wait(nil) })
+	} else {
+		f.finish()
 	}
+	return err
 }
 
-// fanOut does replicate's sends and reports once on progress: nil when w
-// nodes stored obj, an error when that became impossible. It returns when
-// every send finished.
-func (c *Coordinator) fanOut(key []byte, obj *Object, p plan, stored Replica, w int, progress chan<- error) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
-	defer cancel()
-	local := Replica(c.cfg.Local)
-	type result struct {
-		id  int
-		err error
-	}
-	var (
-		slots    []slot
-		answered []bool
-		replaced []bool
-		counts   []bool // whether the slot's success counts towards w
-		acked    = map[string]bool{}
-		errs     []error
-		inflight int
-		reported bool
-	)
+// fanOut is one write's replication: its sends, their results, and the
+// stand-ins it took. It is driven by one goroutine at a time (the caller
+// until the quorum, then a background one).
+type fanOut struct {
+	c      *Coordinator
+	key    []byte
+	obj    *Object
+	plan   plan
+	stored Replica
+	w      int
+
+	ctx      context.Context // the sends' context: Timeout from the start
+	cancel   context.CancelFunc
+	timer    *time.Timer
+	results  chan fanResult
+	late     chan struct{}
+	slots    []fanSlot
+	acked    map[string]bool
+	hinted   map[string]bool
+	errs     []error
+	inflight int
+	reported bool
+	err      error
+}
+
+type fanSlot struct {
+	slot
+	count    bool // success counts towards w
+	answered bool
+	replaced bool
+}
+
+type fanResult struct {
+	id  int
+	err error
+}
+
+func (f *fanOut) start() {
+	p := f.plan
 	// Every slot, spare and orphan starts at most one send, and each home
 	// at most one hint on this node.
 	maxSends := 2*(len(p.slots)+len(p.orphans)) + len(p.spares) + 1
-	results := make(chan result, maxSends)
-	late := make(chan int, maxSends)
-	var timers []*time.Timer
-	defer func() {
-		for _, t := range timers {
-			t.Stop()
+	f.results = make(chan fanResult, maxSends)
+	f.late = make(chan struct{}, 1)
+	f.ctx, f.cancel = context.WithTimeout(context.Background(), f.c.cfg.Timeout)
+	f.timer = time.AfterFunc(f.c.cfg.SloppyAfter, func() {
+		select {
+		case f.late <- struct{}{}:
+		default:
 		}
-	}()
-	report := func(err error) {
-		if !reported {
-			reported = true
-			progress <- err
-		}
-	}
-	if stored != nil {
-		acked[stored.Name()] = true
-	}
-	start := func(s slot, count bool) {
-		id := len(slots)
-		slots = append(slots, s)
-		answered = append(answered, false)
-		replaced = append(replaced, false)
-		counts = append(counts, count)
-		inflight++
-		c.goTracked(func() {
-			var err error
-			if s.owner == nil {
-				err = s.rep.Merge(ctx, key, obj)
-			} else {
-				err = s.rep.Hint(ctx, s.owner.Name(), key, obj)
-			}
-			results <- result{id, err}
-		})
-		if count {
-			t := time.AfterFunc(c.cfg.SloppyAfter, func() {
-				select {
-				case late <- id:
-				default:
-				}
-			})
-			timers = append(timers, t)
-		}
-	}
-	hinted := map[string]bool{}
-	// replace gives the home of slot id a stand-in: the next spare, or a
-	// hint on this node when none is left.
-	replace := func(id int) {
-		if replaced[id] {
-			return
-		}
-		replaced[id] = true
-		home := slots[id].home()
-		if sp := p.nextSpare(); sp != nil {
-			start(slot{rep: sp, owner: home}, true)
-			return
-		}
-		if home != local && !hinted[home.Name()] && stored == local {
-			hinted[home.Name()] = true
-			start(slot{rep: local, owner: home}, false)
-		}
+	})
+	if f.stored != nil {
+		f.acked[f.stored.Name()] = true
 	}
 	for _, s := range p.slots {
-		start(s, true)
+		f.send(s, true)
 	}
+	local := Replica(f.c.cfg.Local)
 	for _, o := range p.orphans {
-		if stored == local && o != local && !hinted[o.Name()] {
-			hinted[o.Name()] = true
-			start(slot{rep: local, owner: o}, false)
+		f.hintLocally(o, local)
+	}
+	if len(f.acked) >= f.w {
+		f.report(nil)
+	}
+}
+
+func (f *fanOut) send(s slot, count bool) {
+	id := len(f.slots)
+	f.slots = append(f.slots, fanSlot{slot: s, count: count})
+	f.inflight++
+	key, obj, ctx, results := f.key, f.obj, f.ctx, f.results
+	f.c.goTracked(func() {
+		var err error
+		if s.owner == nil {
+			err = s.rep.Merge(ctx, key, obj)
+		} else {
+			err = s.rep.Hint(ctx, s.owner.Name(), key, obj)
 		}
+		results <- fanResult{id, err}
+	})
+}
+
+// hintLocally stores a hint for home on this node, when this node holds
+// the version itself (a home replica coordinating) and has not yet.
+func (f *fanOut) hintLocally(home, local Replica) {
+	if f.stored != local || home == local || f.hinted[home.Name()] {
+		return
 	}
-	if len(acked) >= w {
-		report(nil)
+	if f.hinted == nil {
+		f.hinted = map[string]bool{}
 	}
-	for inflight > 0 {
+	f.hinted[home.Name()] = true
+	f.send(slot{rep: local, owner: home}, false)
+}
+
+// replace gives the home of slot id a stand-in: the next spare, or a hint
+// on this node when none is left.
+func (f *fanOut) replace(id int) {
+	if f.slots[id].replaced {
+		return
+	}
+	f.slots[id].replaced = true
+	home := f.slots[id].home()
+	if sp := f.plan.nextSpare(); sp != nil {
+		f.send(slot{rep: sp, owner: home}, true)
+		return
+	}
+	f.hintLocally(home, Replica(f.c.cfg.Local))
+}
+
+func (f *fanOut) report(err error) {
+	if !f.reported {
+		f.reported, f.err = true, err
+	}
+}
+
+// wait handles results until the write is reported (ctx non-nil: the
+// caller's wait, bounded by ctx) or until every send finished (ctx nil:
+// the background wait).
+func (f *fanOut) wait(ctx context.Context) error {
+	var done <-chan struct{}
+	if ctx != nil {
+		// f.ctx bounds the wait by the request timeout as well.
+		done = ctx.Done()
+	} else {
+		defer f.finish()
+	}
+	for f.inflight > 0 && (ctx == nil || !f.reported) {
 		select {
-		case r := <-results:
-			inflight--
-			answered[r.id] = true
-			s := slots[r.id]
+		case r := <-f.results:
+			f.inflight--
+			s := &f.slots[r.id]
+			s.answered = true
 			if r.err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", s.rep.Name(), r.err))
-				c.log.Debug("replica write failed", "replica", s.rep.Name(), "err", r.err)
-				if counts[r.id] {
-					replace(r.id)
+				f.errs = append(f.errs, fmt.Errorf("%s: %w", s.rep.Name(), r.err))
+				f.c.log.Debug("replica write failed", "replica", s.rep.Name(), "err", r.err)
+				if s.count {
+					f.replace(r.id)
 				}
-			} else if counts[r.id] {
+			} else if s.count {
 				if s.owner != nil {
-					c.sloppy.Add(1)
+					f.c.sloppy.Add(1)
 				}
-				acked[s.rep.Name()] = true
-				if len(acked) >= w {
-					report(nil)
+				f.acked[s.rep.Name()] = true
+				if len(f.acked) >= f.w {
+					f.report(nil)
 				}
 			}
-		case id := <-late:
-			if !answered[id] {
-				replace(id)
+		case <-f.late:
+			for id := range f.slots {
+				if s := f.slots[id]; s.count && !s.answered {
+					f.replace(id)
+				}
 			}
-		case <-ctx.Done():
-			report(fmt.Errorf("%w: write needs W=%d, got %d before the deadline: %w",
-				ErrUnavailable, w, len(acked), ctx.Err()))
-			return
-		case <-c.done:
-			report(ErrClosed)
-			return
+		case <-done:
+			return fmt.Errorf("%w: write needs W=%d, got %d before the deadline: %w",
+				ErrUnavailable, f.w, len(f.acked), ctx.Err())
+		case <-f.ctx.Done():
+			f.report(fmt.Errorf("%w: write needs W=%d, got %d before the deadline: %w",
+				ErrUnavailable, f.w, len(f.acked), f.ctx.Err()))
+			return f.err
+		case <-f.c.done:
+			f.report(ErrClosed)
+			return f.err
 		}
 	}
-	report(fmt.Errorf("%w: write needs W=%d, %d nodes stored it: %w",
-		ErrUnavailable, w, len(acked), errors.Join(errs...)))
+	if !f.reported {
+		f.report(fmt.Errorf("%w: write needs W=%d, %d nodes stored it: %w",
+			ErrUnavailable, f.w, len(f.acked), errors.Join(f.errs...)))
+	}
+	return f.err
+}
+
+// finish releases the fan-out's timer and context.
+func (f *fanOut) finish() {
+	f.timer.Stop()
+	f.cancel()
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"net"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -96,13 +97,23 @@ func (w *wireConn) writeLoop() {
 		case <-w.done:
 			return
 		}
-		for {
+		for yielded := false; ; {
 			w.mu.Lock()
 			batch, w.queue = w.queue, batch[:0]
 			w.mu.Unlock()
 			if len(batch) == 0 {
-				break
+				if yielded {
+					break
+				}
+				// Before paying for a system call, let the goroutines
+				// made runnable by the last responses queue their frames:
+				// woken by the first of them, the writer would otherwise
+				// run before the rest and flush one frame at a time.
+				yielded = true
+				runtime.Gosched()
+				continue
 			}
+			yielded = false
 			for i := range batch {
 				f := &batch[i]
 				var err error

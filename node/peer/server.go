@@ -239,8 +239,7 @@ func (s *Server) serve(ctx context.Context, f frame) outFrame {
 // runHandler calls the handler, logging and answering a panic as an error.
 func (s *Server) runHandler(ctx context.Context, op byte, req []byte) ([]byte, error) {
 	resp, err := safeCall(ctx, s.h, op, req)
-	var p *handlerPanic
-	if errors.As(err, &p) {
+	if p, ok := err.(*handlerPanic); ok {
 		s.log.Error("peer: handler panicked", "op", op, "panic", p.val, "stack", string(p.stack))
 	}
 	return resp, err
