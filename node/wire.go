@@ -60,7 +60,7 @@ func (r *wreader) uvarint() uint64 {
 		return 0
 	}
 	v, n := binary.Uvarint(r.buf)
-	if n <= 0 {
+	if n <= 0 || (n > 1 && r.buf[n-1] == 0) { // overlong encodings are not canonical
 		r.fail("bad varint")
 		return 0
 	}

@@ -173,7 +173,7 @@ func DecodeContext(tok string) (Clock, error) {
 	if len(tok) > maxContextToken {
 		return Clock{}, fmt.Errorf("%w: token too long", ErrInvalidContext)
 	}
-	buf, err := base64.RawURLEncoding.DecodeString(tok)
+	buf, err := base64.RawURLEncoding.Strict().DecodeString(tok) // strict: one token per clock
 	if err != nil {
 		return Clock{}, fmt.Errorf("%w: %v", ErrInvalidContext, err)
 	}

@@ -157,7 +157,6 @@ func (c *Client) connect(addr string) (net.Conn, error) {
 	case c.ctx.Err() != nil:
 		err = ErrClosed
 	case errors.Is(err, ErrAuth):
-		c.log.Warn("peer: handshake refused", "peer", addr, "err", err)
 		err = fmt.Errorf("%w (peer %s)", err, addr)
 	default:
 		err = fmt.Errorf("%w: handshake with %s: %v", ErrUnreachable, addr, err)
@@ -240,6 +239,10 @@ func (p *peerConns) dial(i int, d *pendingDial) {
 	p.slots[i].dial = nil
 	switch {
 	case err != nil:
+		if errors.Is(err, ErrAuth) && !errors.Is(p.failErr, ErrAuth) {
+			// Once per run of refusals, not on every redial.
+			p.c.log.Warn("peer: handshake refused", "peer", p.addr, "err", err)
+		}
 		if !errors.Is(err, ErrClosed) {
 			p.failedAt, p.failErr = p.c.now(), err
 		}

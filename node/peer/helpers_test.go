@@ -116,6 +116,9 @@ func startServer(t *testing.T, cfg Config, h Handler, addr ...string) *testServe
 	if err != nil {
 		t.Fatal(err)
 	}
+	if cfg.Logger == nil {
+		cfg.Logger, _ = testLogger()
+	}
 	ts := &testServer{
 		Server: NewServer(cfg, h),
 		addr:   ln.Addr().String(),
@@ -143,6 +146,9 @@ func (ts *testServer) stop(t *testing.T) {
 // newTestClient returns a Client closed at the end of the test.
 func newTestClient(t *testing.T, cfg Config) *Client {
 	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger, _ = testLogger()
+	}
 	c := NewClient(cfg)
 	t.Cleanup(func() {
 		if err := c.Close(); err != nil {
