@@ -58,11 +58,16 @@ func NewClient(cfg Config) *Client {
 }
 
 // Call sends op and req to the Server at addr and waits for the response;
-// see Transport.Call for ownership and errors. It dials addr if none of the
-// connections to it is up, unless a dial to addr failed less than 200 ms
-// ago, in which case it fails at once with ErrUnreachable (or ErrAuth if
-// that dial was refused). It blocks until the response arrives, ctx ends,
-// the connection breaks or the Client is closed.
+// see Transport.Call for ownership and errors. Calls take the peer's
+// connections in turn; if the one picked is down, Call dials it, using
+// another live connection to addr meanwhile if there is one. If a dial to
+// addr failed less than 200 ms ago, Call fails at once with that dial's
+// error (ErrUnreachable, or ErrAuth if the peer refused our secret).
+//
+// Call blocks until the response arrives, ctx ends, the connection breaks
+// or the Client is closed; ctx's deadline is the request's only deadline.
+// The peer's handler does not see ctx: a call abandoned by its caller still
+// runs to completion there, and its response is discarded.
 func (c *Client) Call(ctx context.Context, addr string, op byte, req []byte) ([]byte, error) {
 	if c.cfgErr != nil {
 		return nil, c.cfgErr

@@ -19,9 +19,10 @@ var (
 	// ErrAuth means the peer refused our cluster secret, or we refused its.
 	ErrAuth = errors.New("peer: authentication failed")
 
-	// ErrFrameTooLarge means a request or response payload is larger than
-	// Config.MaxFrame. A request that is too large is refused before it is
-	// sent; a response that is too large reaches the caller as this error.
+	// ErrFrameTooLarge means a request payload is larger than
+	// Config.MaxFrame; Call refuses it before sending anything. (A response
+	// over the server's limit is replaced by a *RemoteError saying so; one
+	// over the client's limit breaks the connection: ErrUnreachable.)
 	ErrFrameTooLarge = errors.New("peer: frame too large")
 
 	// errProtocol marks a malformed frame or handshake from the other end.
