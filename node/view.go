@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -13,9 +12,6 @@ import (
 	"github.com/dynakv/dynakv/resp"
 	"github.com/dynakv/dynakv/ring"
 )
-
-// ErrNoSuchNode is returned by RING REMOVE for an unknown node id.
-var ErrNoSuchNode = errors.New("ring: no such node")
 
 // clusterView answers the RING commands and INFO's cluster figures from the
 // node's ring view, the failure detector and the replication counters.
@@ -202,9 +198,9 @@ func (v *clusterView) Remove(id string) error {
 	m := v.c.members.Load()
 	if m == nil {
 		if id == v.c.self {
-			return fmt.Errorf("cannot remove %q: it is the only member of the ring", id)
+			return ErrRemoveSelf
 		}
-		return fmt.Errorf("%w: %q", ErrNoSuchNode, id)
+		return fmt.Errorf("%w '%s'", ErrUnknownMember, id)
 	}
 	return m.Remove(id)
 }
