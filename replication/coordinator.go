@@ -41,6 +41,11 @@ type Config struct {
 	// sends the version to a stand-in with a hint (sloppy quorum), without
 	// giving up on the slow replica; default Timeout/4.
 	SloppyAfter time.Duration
+	// ReadRepairChance is the share of reads that ask all N replicas
+	// instead of R, so that read repair reaches the replicas a quorum did
+	// not need (Cassandra's read_repair_chance). Default 0.1; negative
+	// means never, 1 always.
+	ReadRepairChance float64
 	// Now is the clock; default time.Now. Tests inject their own.
 	Now func() time.Time
 	// Logger receives structured logs; default slog.Default().
@@ -110,6 +115,9 @@ func NewCoordinator(cfg Config) (*Coordinator, error) {
 	}
 	if cfg.SloppyAfter <= 0 {
 		cfg.SloppyAfter = cfg.Timeout / 4
+	}
+	if cfg.ReadRepairChance == 0 {
+		cfg.ReadRepairChance = 0.1
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -5,11 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"time"
 )
 
-// Get reads key from the first N live replicas of its preference list,
-// waits for R of them, and returns the merge of their states (nil when none
+// Get reads key from R of the first N live replicas of its preference list
+// (this node first; all N for a share ReadRepairChance of reads), waits for
+// R answers, and returns the merge of their states (nil when none
 // has the key). A replica that fails is replaced by the next live node of
 // the list. Replicas seen to be stale are repaired in the background,
 // without delaying the reply: home replicas get the merged state, stand-ins
@@ -36,14 +39,39 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opt ReadOptions) (*Ob
 	}
 	answers := make(chan answer, len(prefs))
 	inflight := 0
+	local := Replica(c.cfg.Local)
 	start := func(s slot) {
 		inflight++
+		if s.rep == local {
+			o, err := s.rep.Read(ctx, key)
+			answers <- answer{s, o, err}
+			return
+		}
 		c.goTracked(func() {
 			o, err := s.rep.Read(ctx, key)
 			answers <- answer{s, o, err}
 		})
 	}
-	for _, s := range p.slots {
+	// Ask R replicas, this node first when it is one; the others of the N
+	// are held in reserve for a failure or a slow answer. A share
+	// ReadRepairChance of reads asks all N, so that read repair also
+	// reaches replicas the quorum did not need.
+	slots := p.slots
+	if i := slices.IndexFunc(slots, func(s slot) bool { return s.rep == local }); i > 0 {
+		slots = slices.Clone(slots)
+		slots[0], slots[i] = slots[i], slots[0]
+	}
+	var reserve []slot
+	if len(slots) > r && rand.Float64() >= c.cfg.ReadRepairChance {
+		slots, reserve = slots[:r], slots[r:]
+	}
+	var late <-chan time.Time
+	if len(reserve) > 0 {
+		t := time.NewTimer(c.cfg.SloppyAfter)
+		defer t.Stop()
+		late = t.C
+	}
+	for _, s := range slots {
 		start(s)
 	}
 	var (
@@ -52,6 +80,10 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opt ReadOptions) (*Ob
 		errs   []error
 	)
 	for len(got) < r {
+		if inflight == 0 && len(reserve) > 0 {
+			start(reserve[0])
+			reserve = reserve[1:]
+		}
 		if inflight == 0 {
 			return nil, fmt.Errorf("%w: read needs R=%d, %d of %d replicas answered: %w",
 				ErrUnavailable, r, len(got), n, errors.Join(errs...))
@@ -61,13 +93,21 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opt ReadOptions) (*Ob
 			inflight--
 			if a.err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", a.s.rep.Name(), a.err))
-				if sp := p.nextSpare(); sp != nil {
+				if len(reserve) > 0 {
+					start(reserve[0])
+					reserve = reserve[1:]
+				} else if sp := p.nextSpare(); sp != nil {
 					start(slot{rep: sp, owner: a.s.home()})
 				}
 				continue
 			}
 			got = append(got, a)
 			merged = merged.Merge(a.obj)
+		case <-late:
+			for _, s := range reserve {
+				start(s)
+			}
+			reserve = nil
 		case <-ctx.Done():
 			return nil, fmt.Errorf("%w: read needs R=%d, got %d before the deadline: %w",
 				ErrUnavailable, r, len(got), ctx.Err())
