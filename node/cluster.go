@@ -118,15 +118,25 @@ func (c *cluster) PreferenceList(key []byte) []replication.Replica {
 // detector declared it dead (a suspect still gets requests; the
 // coordinator's per-request deadlines and stand-ins cover a slow one).
 func (c *cluster) Alive(r replication.Replica) bool {
-	id := r.Name()
-	if id == c.self {
-		return true
+	return c.livenessOf(r.Name()) != LiveDead
+}
+
+// livenessOf returns the failure detector's verdict on id: this node is
+// always alive; before the node joined the gossip every other is dead.
+func (c *cluster) livenessOf(id string) Liveness {
+	switch {
+	case id == c.self:
+		return LiveAlive
+	case c.liveness != nil:
+		if c.liveness(id) {
+			return LiveAlive
+		}
+		return LiveDead
 	}
-	if c.liveness != nil {
-		return c.liveness(id)
+	if m := c.members.Load(); m != nil {
+		return m.Liveness(id)
 	}
-	m := c.members.Load()
-	return m != nil && m.Liveness(id) != LiveDead
+	return LiveDead
 }
 
 // RangePreferenceList implements replication.RangeRouter.

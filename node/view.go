@@ -25,22 +25,10 @@ var _ resp.NodeView = (*clusterView)(nil)
 // liveness returns the state RING shows for id: alive, suspect, dead or
 // removed.
 func (v *clusterView) liveness(id string) string {
-	if id == v.c.self {
-		return "alive"
-	}
-	if rec, ok := v.c.state.Load().set.Get(id); ok && rec.Removed != 0 {
+	if rec, ok := v.c.state.Load().set.Get(id); ok && rec.Removed != 0 && id != v.c.self {
 		return "removed"
 	}
-	if v.c.liveness != nil {
-		if v.c.liveness(id) {
-			return "alive"
-		}
-		return "dead"
-	}
-	if m := v.c.members.Load(); m != nil {
-		return m.Liveness(id).String()
-	}
-	return "dead"
+	return v.c.livenessOf(id).String()
 }
 
 // addr returns id's client address.
