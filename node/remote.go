@@ -19,6 +19,7 @@ type remoteReplica struct {
 
 var (
 	_ replication.Coordinating = (*remoteReplica)(nil)
+	_ replication.AsyncReplica = (*remoteReplica)(nil)
 	_ replication.RangeReader  = (*remoteReplica)(nil)
 )
 
@@ -33,13 +34,61 @@ func (r *remoteReplica) call(ctx context.Context, op byte, req []byte) ([]byte, 
 	}
 	resp, err := r.c.transport.Call(ctx, addr, op, req)
 	if err != nil {
-		var re *peer.RemoteError
-		if errors.As(err, &re) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("%w: %w", replication.ErrReplicaDown, err)
+		return nil, transportError(err)
 	}
 	return splitResponse(resp)
+}
+
+// transportError is a failed call's error for the coordinator: a remote
+// handler's error as it is, a transport failure wrapping
+// replication.ErrReplicaDown.
+func transportError(err error) error {
+	var re *peer.RemoteError
+	if errors.As(err, &re) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", replication.ErrReplicaDown, err)
+}
+
+// goCall starts one request and hands the ok payload, or the error as
+// call would return it, to done from another goroutine.
+func (r *remoteReplica) goCall(ctx context.Context, op byte, req []byte, done func([]byte, error)) {
+	addr, ok := r.c.peerAddr(r.id)
+	if !ok {
+		go done(nil, fmt.Errorf("%w: no peer address known for %s", replication.ErrReplicaDown, r.id))
+		return
+	}
+	at, ok := r.c.transport.(peer.AsyncTransport)
+	if !ok {
+		go func() { done(r.call(ctx, op, req)) }()
+		return
+	}
+	at.Go(ctx, addr, op, req, func(resp []byte, err error) {
+		if err != nil {
+			done(nil, transportError(err))
+			return
+		}
+		done(splitResponse(resp))
+	})
+}
+
+func (r *remoteReplica) ReadAsync(ctx context.Context, key []byte, done func(*replication.Object, error)) {
+	r.goCall(ctx, opRead, appendBytes(nil, key), func(resp []byte, err error) {
+		if err != nil {
+			done(nil, err)
+			return
+		}
+		m, err := decodeKeyObject(resp)
+		done(m.obj, err)
+	})
+}
+
+func (r *remoteReplica) MergeAsync(ctx context.Context, key []byte, o *replication.Object, done func(error)) {
+	r.goCall(ctx, opMerge, appendKeyObject(nil, "", key, o), func(_ []byte, err error) { done(err) })
+}
+
+func (r *remoteReplica) HintAsync(ctx context.Context, owner string, key []byte, o *replication.Object, done func(error)) {
+	r.goCall(ctx, opHint, appendKeyObject(nil, owner, key, o), func(_ []byte, err error) { done(err) })
 }
 
 func (r *remoteReplica) readOp(ctx context.Context, op byte, key []byte) (*replication.Object, error) {

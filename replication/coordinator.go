@@ -188,3 +188,34 @@ func (c *Coordinator) goTracked(f func()) {
 		f()
 	}()
 }
+
+// store starts storing obj under key on s.rep (a merge, or a hint for
+// s.owner) and hands the outcome to done, from another goroutine: without
+// one of its own when the replica is an AsyncReplica.
+func (c *Coordinator) store(ctx context.Context, s slot, key []byte, obj *Object, done func(error)) {
+	if a, ok := s.rep.(AsyncReplica); ok {
+		if s.owner == nil {
+			a.MergeAsync(ctx, key, obj, done)
+		} else {
+			a.HintAsync(ctx, s.owner.Name(), key, obj, done)
+		}
+		return
+	}
+	c.goTracked(func() {
+		if s.owner == nil {
+			done(s.rep.Merge(ctx, key, obj))
+		} else {
+			done(s.rep.Hint(ctx, s.owner.Name(), key, obj))
+		}
+	})
+}
+
+// read starts reading key from rep and hands the outcome to done, from
+// another goroutine; see store.
+func (c *Coordinator) read(ctx context.Context, rep Replica, key []byte, done func(*Object, error)) {
+	if a, ok := rep.(AsyncReplica); ok {
+		a.ReadAsync(ctx, key, done)
+		return
+	}
+	c.goTracked(func() { done(rep.Read(ctx, key)) })
+}

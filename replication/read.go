@@ -47,9 +47,8 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opt ReadOptions) (*Ob
 			answers <- answer{s, o, err}
 			return
 		}
-		c.goTracked(func() {
-			o, err := s.rep.Read(ctx, key)
-			answers <- answer{s, o, err}
+		c.read(ctx, s.rep, key, func(o *Object, err error) {
+			answers <- answer{s, o, err} // buffered for every start
 		})
 	}
 	// Ask R replicas, this node first when it is one; the others of the N
@@ -117,6 +116,9 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opt ReadOptions) (*Ob
 	}
 	// Read repair: send the merged state to every replica that answered
 	// with less, and to the stragglers once they answer.
+	if inflight == 0 && !slices.ContainsFunc(got, func(a answer) bool { return !a.obj.Equal(merged) }) {
+		return merged, nil
+	}
 	c.goTracked(func() {
 		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -35,6 +35,19 @@ type Replica interface {
 	Hint(ctx context.Context, owner string, key []byte, o *Object) error
 }
 
+// AsyncReplica is a Replica that can start its calls without blocking the
+// caller (a peer reached over a pipelined connection), so the coordinator
+// needs no goroutine per replica it asks. Each method starts what the
+// Replica method of the same name does and returns at once; done gets its
+// result exactly once, from another goroutine than the caller's, and must
+// not block.
+type AsyncReplica interface {
+	Replica
+	ReadAsync(ctx context.Context, key []byte, done func(*Object, error))
+	MergeAsync(ctx context.Context, key []byte, o *Object, done func(error))
+	HintAsync(ctx context.Context, owner string, key []byte, o *Object, done func(error))
+}
+
 // Local is the replica on the coordinating node itself: besides reading and
 // merging it can mint new versions, atomically with respect to every other
 // Mutate and Merge of the same key.

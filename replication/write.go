@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -171,22 +172,32 @@ func (c *Coordinator) standIn(ctx context.Context, key []byte, fn func(cur *Obje
 // the spares; a home with no stand-in left gets a hint on this node, which
 // does not count towards w (this node already counts once). Sends still
 // running when the quorum is reached finish in the background, with their
-// own deadline.
+// own deadline: their results are handled by whichever goroutine delivers
+// them, so a write costs no goroutine of its own.
 func (c *Coordinator) replicate(ctx context.Context, key []byte, obj *Object, p plan, stored Replica, w int) error {
-	f := &fanOut{c: c, key: key, obj: obj, plan: p, stored: stored, w: w, acked: map[string]bool{}}
+	f := &fanOut{c: c, key: key, obj: obj, plan: p, stored: stored, w: w, acked: map[string]bool{}, done: make(chan struct{})}
+	f.mu.Lock()
 	f.start()
-	err := f.wait(ctx)
-	if f.inflight > 0 {
-		c.goTracked(func() { f.wait(nil) })
-	} else {
-		f.finish()
+	f.mu.Unlock()
+	select {
+	case <-f.done:
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.err
+	case <-ctx.Done():
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return fmt.Errorf("%w: write needs W=%d, got %d before the deadline: %w",
+			ErrUnavailable, f.w, len(f.acked), ctx.Err())
+	case <-c.done:
+		return ErrClosed
 	}
-	return err
 }
 
 // fanOut is one write's replication: its sends, their results, and the
-// stand-ins it took. It is driven by one goroutine at a time (the caller
-// until the quorum, then a background one).
+// stand-ins it took. Its state is guarded by mu and advanced by whoever
+// holds it: the caller starting the sends, the sends' completions, and
+// the SloppyAfter and Timeout timers.
 type fanOut struct {
 	c      *Coordinator
 	key    []byte
@@ -194,12 +205,14 @@ type fanOut struct {
 	plan   plan
 	stored Replica
 	w      int
+	done   chan struct{} // closed once the outcome is reported
 
-	ctx      context.Context // the sends' context: Timeout from the start
-	cancel   context.CancelFunc
-	timer    *time.Timer
-	results  chan fanResult
-	late     chan struct{}
+	ctx       context.Context // the sends' context: Timeout from the start
+	cancel    context.CancelFunc
+	stopTimer func() bool // unregisters the Timeout report
+	late      *time.Timer // SloppyAfter: give unanswered slots a stand-in
+
+	mu       sync.Mutex
 	slots    []fanSlot
 	acked    map[string]bool
 	hinted   map[string]bool
@@ -216,23 +229,26 @@ type fanSlot struct {
 	replaced bool
 }
 
-type fanResult struct {
-	id  int
-	err error
-}
-
+// start sends to every slot and orphan. f.mu is held.
 func (f *fanOut) start() {
 	p := f.plan
-	// Every slot, spare and orphan starts at most one send, and each home
-	// at most one hint on this node.
-	maxSends := 2*(len(p.slots)+len(p.orphans)) + len(p.spares) + 1
-	f.results = make(chan fanResult, maxSends)
-	f.late = make(chan struct{}, 1)
 	f.ctx, f.cancel = context.WithTimeout(context.Background(), f.c.cfg.Timeout)
-	f.timer = time.AfterFunc(f.c.cfg.SloppyAfter, func() {
-		select {
-		case f.late <- struct{}{}:
-		default:
+	f.stopTimer = context.AfterFunc(f.ctx, func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.report(fmt.Errorf("%w: write needs W=%d, got %d before the deadline: %w",
+			ErrUnavailable, f.w, len(f.acked), f.ctx.Err()))
+	})
+	f.late = time.AfterFunc(f.c.cfg.SloppyAfter, func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.inflight == 0 || f.ctx.Err() != nil {
+			return
+		}
+		for id := range f.slots {
+			if s := f.slots[id]; s.count && !s.answered {
+				f.replace(id)
+			}
 		}
 	})
 	if f.stored != nil {
@@ -248,22 +264,57 @@ func (f *fanOut) start() {
 	if len(f.acked) >= f.w {
 		f.report(nil)
 	}
+	f.settled()
 }
 
+// send starts storing the write on s.rep: a merge, or a hint for s.owner.
+// f.mu is held; the result arrives through result.
 func (f *fanOut) send(s slot, count bool) {
 	id := len(f.slots)
 	f.slots = append(f.slots, fanSlot{slot: s, count: count})
 	f.inflight++
-	key, obj, ctx, results := f.key, f.obj, f.ctx, f.results
-	f.c.goTracked(func() {
-		var err error
-		if s.owner == nil {
-			err = s.rep.Merge(ctx, key, obj)
-		} else {
-			err = s.rep.Hint(ctx, s.owner.Name(), key, obj)
-		}
-		results <- fanResult{id, err}
+	f.c.store(f.ctx, s, f.key, f.obj, func(err error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.result(id, err)
 	})
+}
+
+// result handles the outcome of send id. f.mu is held.
+func (f *fanOut) result(id int, err error) {
+	f.inflight--
+	s := &f.slots[id]
+	s.answered = true
+	switch {
+	case err != nil:
+		f.errs = append(f.errs, fmt.Errorf("%s: %w", s.rep.Name(), err))
+		f.c.log.Debug("replica write failed", "replica", s.rep.Name(), "err", err)
+		if s.count && f.ctx.Err() == nil && !f.c.closed() {
+			f.replace(id)
+		}
+	case s.count:
+		if s.owner != nil {
+			f.c.sloppy.Add(1)
+		}
+		f.acked[s.rep.Name()] = true
+		if len(f.acked) >= f.w {
+			f.report(nil)
+		}
+	}
+	f.settled()
+}
+
+// settled reports failure and releases the timers once no send is left
+// running. f.mu is held.
+func (f *fanOut) settled() {
+	if f.inflight > 0 {
+		return
+	}
+	f.report(fmt.Errorf("%w: write needs W=%d, %d nodes stored it: %w",
+		ErrUnavailable, f.w, len(f.acked), errors.Join(f.errs...)))
+	f.late.Stop()
+	f.stopTimer()
+	f.cancel()
 }
 
 // hintLocally stores a hint for home on this node, when this node holds
@@ -294,71 +345,10 @@ func (f *fanOut) replace(id int) {
 	f.hintLocally(home, Replica(f.c.cfg.Local))
 }
 
+// report records the write's outcome, the first time only.
 func (f *fanOut) report(err error) {
 	if !f.reported {
 		f.reported, f.err = true, err
+		close(f.done)
 	}
-}
-
-// wait handles results until the write is reported (ctx non-nil: the
-// caller's wait, bounded by ctx) or until every send finished (ctx nil:
-// the background wait).
-func (f *fanOut) wait(ctx context.Context) error {
-	var done <-chan struct{}
-	if ctx != nil {
-		// f.ctx bounds the wait by the request timeout as well.
-		done = ctx.Done()
-	} else {
-		defer f.finish()
-	}
-	for f.inflight > 0 && (ctx == nil || !f.reported) {
-		select {
-		case r := <-f.results:
-			f.inflight--
-			s := &f.slots[r.id]
-			s.answered = true
-			if r.err != nil {
-				f.errs = append(f.errs, fmt.Errorf("%s: %w", s.rep.Name(), r.err))
-				f.c.log.Debug("replica write failed", "replica", s.rep.Name(), "err", r.err)
-				if s.count {
-					f.replace(r.id)
-				}
-			} else if s.count {
-				if s.owner != nil {
-					f.c.sloppy.Add(1)
-				}
-				f.acked[s.rep.Name()] = true
-				if len(f.acked) >= f.w {
-					f.report(nil)
-				}
-			}
-		case <-f.late:
-			for id := range f.slots {
-				if s := f.slots[id]; s.count && !s.answered {
-					f.replace(id)
-				}
-			}
-		case <-done:
-			return fmt.Errorf("%w: write needs W=%d, got %d before the deadline: %w",
-				ErrUnavailable, f.w, len(f.acked), ctx.Err())
-		case <-f.ctx.Done():
-			f.report(fmt.Errorf("%w: write needs W=%d, got %d before the deadline: %w",
-				ErrUnavailable, f.w, len(f.acked), f.ctx.Err()))
-			return f.err
-		case <-f.c.done:
-			f.report(ErrClosed)
-			return f.err
-		}
-	}
-	if !f.reported {
-		f.report(fmt.Errorf("%w: write needs W=%d, %d nodes stored it: %w",
-			ErrUnavailable, f.w, len(f.acked), errors.Join(f.errs...)))
-	}
-	return f.err
-}
-
-// finish releases the fan-out's timer and context.
-func (f *fanOut) finish() {
-	f.timer.Stop()
-	f.cancel()
 }

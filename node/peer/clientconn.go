@@ -29,8 +29,24 @@ type clientConn struct {
 
 	mu      sync.Mutex
 	nextID  uint64
-	pending map[uint64]chan result // nil once broken
-	broken  error                  // why the connection failed
+	pending map[uint64]waiter // nil once broken
+	broken  error             // why the connection failed
+}
+
+// waiter is whoever waits for one call's response: a blocked Call on ch,
+// or a Go call's callback fn.
+type waiter struct {
+	ch chan result
+	fn func([]byte, error)
+}
+
+// deliver hands r to the waiter. ch is buffered and has no other sender.
+func (w waiter) deliver(r result) {
+	if w.fn != nil {
+		w.fn(r.payload, r.err)
+		return
+	}
+	w.ch <- r
 }
 
 // newClientConn wraps an authenticated connection and starts its reader and
@@ -41,7 +57,7 @@ func newClientConn(p *peerConns, slot int, nc net.Conn) *clientConn {
 		peer:    p,
 		slot:    slot,
 		w:       newWireConn(nc),
-		pending: make(map[uint64]chan result),
+		pending: make(map[uint64]waiter),
 	}
 	wg := &p.c.wg
 	wg.Add(2)
@@ -73,7 +89,7 @@ func (cc *clientConn) call(ctx context.Context, op byte, req []byte) ([]byte, er
 	}
 	cc.nextID++
 	id := cc.nextID
-	cc.pending[id] = ch
+	cc.pending[id] = waiter{ch: ch}
 	cc.mu.Unlock()
 
 	f := outFrame{id: id, kind: op, payload: req}
@@ -145,11 +161,11 @@ func (cc *clientConn) readResponses() error {
 			return fmt.Errorf("%w: response status %d", errProtocol, f.kind)
 		}
 		cc.mu.Lock()
-		ch, ok := cc.pending[f.id]
+		w, ok := cc.pending[f.id]
 		delete(cc.pending, f.id)
 		cc.mu.Unlock()
 		if ok {
-			ch <- r // buffered, and we are its only sender
+			w.deliver(r)
 		}
 	}
 }
@@ -161,7 +177,45 @@ func (cc *clientConn) fail(err error) {
 	cc.pending = nil
 	cc.broken = err
 	cc.mu.Unlock()
-	for _, ch := range pending {
-		ch <- result{err: err}
+	for _, w := range pending {
+		w.deliver(result{err: err})
 	}
+}
+
+// goCall sends one request on cc and returns at once; done gets the
+// response, the connection's failure, or ctx's error, exactly once, from
+// another goroutine (the reader's, fail's caller's, or ctx's AfterFunc).
+func (cc *clientConn) goCall(ctx context.Context, op byte, req []byte, done func([]byte, error)) {
+	cc.mu.Lock()
+	if cc.broken != nil {
+		err := cc.broken
+		cc.mu.Unlock()
+		go done(nil, err)
+		return
+	}
+	cc.nextID++
+	id := cc.nextID
+	f := outFrame{id: id, kind: op, payload: req}
+	if ctx.Done() != nil {
+		f.ctx = ctx
+		// Whoever removes the entry from pending delivers: the reader,
+		// fail, or this cancellation, never two of them.
+		stop := context.AfterFunc(ctx, func() {
+			cc.mu.Lock()
+			_, waiting := cc.pending[id]
+			delete(cc.pending, id)
+			cc.mu.Unlock()
+			if waiting {
+				done(nil, ctx.Err())
+			}
+		})
+		fn := done
+		done = func(b []byte, err error) {
+			stop()
+			fn(b, err)
+		}
+	}
+	cc.pending[id] = waiter{fn: done}
+	cc.mu.Unlock()
+	cc.w.send(f)
 }
