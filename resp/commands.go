@@ -23,9 +23,13 @@ type command struct {
 	since    string
 	args     []argDoc
 	noAuth   bool
-	fn       func(c *Conn, args [][]byte)
-	subs     map[string]*command // container commands (CLIENT, CONFIG, ...)
-	parent   *command
+	// concurrent: a data command, which reads or writes its keys and
+	// touches no connection state; pipelined, it may run alongside other
+	// commands of its connection (see pipeline).
+	concurrent bool
+	fn         func(c *Conn, args [][]byte)
+	subs       map[string]*command // container commands (CLIENT, CONFIG, ...)
+	parent     *command
 }
 
 // fullName is "parent|sub" for subcommands, as Redis names them in errors.
@@ -109,37 +113,59 @@ func (s *Server) lookup(table map[string]*command, a []byte) *command {
 	return table[string(lower)]
 }
 
-// dispatch runs one command, in Redis's order of checks: unknown command,
-// arity, authentication.
-func (s *Server) dispatch(c *Conn, args [][]byte) {
+// dispatch runs one command read from c. A client that does not pipeline
+// has nothing else in flight and no more input buffered: its command runs
+// inline. A data command of a pipeline runs concurrently with the
+// commands around it (see pipeline). Anything else is a barrier: it runs
+// inline once every earlier command of the connection has finished, so it
+// sees, and later commands see, the connection state in command order.
+func (s *Server) dispatch(c *client, args [][]byte) {
 	s.stats.commands.Add(1)
-	// One clock reading per command, as Redis's command time snapshot:
-	// expiry decisions within a command all see the same time.
 	begin := s.cfg.Backend.Now()
-	c.cmdTime = begin.UnixMilli()
 	c.lastActive.Store(begin.UnixNano())
+	cmd, msg := s.resolve(c, args)
+	if cmd != nil && c.pipe.accepts(cmd, args) {
+		c.pipe.start(cmd, args)
+		return
+	}
+	c.pipe.drain()
+	if cmd == nil {
+		c.main.out.Error(msg)
+		return
+	}
+	s.call(&c.main, cmd, args, begin)
+}
+
+// resolve finds the command args names, with Redis's checks in Redis's
+// order: unknown command, arity, authentication. It returns the command,
+// or nil and the error to reply.
+func (s *Server) resolve(c *client, args [][]byte) (*command, string) {
 	cmd := s.lookup(s.table, args[0])
 	if cmd == nil {
-		c.out.Error(errUnknownCommand(args))
-		return
+		return nil, errUnknownCommand(args)
 	}
 	if cmd.subs != nil && len(args) >= 2 {
-		if sub := s.lookup(cmd.subs, args[1]); sub != nil {
-			cmd = sub
-		} else {
-			c.out.Error(errUnknownSub(cmd.name, args[1]))
-			return
+		sub := s.lookup(cmd.subs, args[1])
+		if sub == nil {
+			return nil, errUnknownSub(cmd.name, args[1])
 		}
+		cmd = sub
 	}
 	if (cmd.arity > 0 && len(args) != cmd.arity) || (cmd.arity < 0 && len(args) < -cmd.arity) {
-		c.out.Error(errArity(cmd))
-		return
+		return nil, errArity(cmd)
 	}
 	if !c.authed && !cmd.noAuth {
-		c.out.Error(errNoAuth)
-		return
+		return nil, errNoAuth
 	}
 	c.lastCmd.Store(cmd.fullName())
+	return cmd, ""
+}
+
+// call runs cmd on c and counts it in the per-command statistics. begin is
+// the command's one clock reading, as Redis's command time snapshot: expiry
+// decisions within a command all see the same time.
+func (s *Server) call(c *Conn, cmd *command, args [][]byte, begin time.Time) {
+	c.cmdTime = begin.UnixMilli()
 	st := s.cmdStat[cmd.name]
 	errsBefore := c.errCount
 	cmd.fn(c, args)

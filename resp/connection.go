@@ -223,7 +223,7 @@ func cmdClientSetInfo(c *Conn, args [][]byte) {
 }
 
 // info returns CLIENT LIST's line for c.
-func (c *Conn) info() string {
+func (c *client) info() string {
 	c.mu.Lock()
 	name, lib, ver := c.name, c.libName, c.libVer
 	c.mu.Unlock()
@@ -231,7 +231,7 @@ func (c *Conn) info() string {
 	idle := now.Sub(time.Unix(0, c.lastActive.Load()))
 	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=%d argv-mem=0 obl=0 oll=0 omem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
 		c.id, c.addr, c.laddr, name, int64(now.Sub(c.created).Seconds()), int64(idle.Seconds()),
-		c.rd.Buffered(), c.lastCmd.Load().(string), c.out.proto, lib, ver)
+		c.rd.Buffered(), c.lastCmd.Load().(string), c.main.out.proto, lib, ver)
 }
 
 func cmdClientInfo(c *Conn, args [][]byte) { c.out.Verbatim(c.info() + "\n") }
@@ -268,7 +268,7 @@ func cmdClientList(c *Conn, args [][]byte) {
 		}
 	}
 	c.srv.mu.Lock()
-	conns := make([]*Conn, 0, len(c.srv.conns))
+	conns := make([]*client, 0, len(c.srv.conns))
 	for o := range c.srv.conns {
 		if ids == nil || ids[o.id] {
 			conns = append(conns, o)

@@ -108,7 +108,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	lns     map[net.Listener]struct{}
-	conns   map[*Conn]struct{}
+	conns   map[*client]struct{}
 	closed  bool
 	wg      sync.WaitGroup
 	nextID  atomic.Int64
@@ -165,7 +165,7 @@ func NewServer(cfg Config) (*Server, error) {
 		log:     cfg.Logger,
 		start:   time.Now(),
 		lns:     make(map[net.Listener]struct{}),
-		conns:   make(map[*Conn]struct{}),
+		conns:   make(map[*client]struct{}),
 		cmdStat: make(map[string]*cmdStat),
 	}
 	s.table = commandTable()
@@ -267,8 +267,11 @@ func (s *Server) isClosed() bool {
 
 // serveConn reads commands and writes replies, flushing whenever no more
 // input is buffered, so pipelined requests are answered in one write.
-func (s *Server) serveConn(c *Conn) {
+// Commands run in dispatch; pipelined data commands may run concurrently
+// (see pipeline), and serveConn waits for them before it returns.
+func (s *Server) serveConn(c *client) {
 	defer func() {
+		c.pipe.drain()
 		s.mu.Lock()
 		delete(s.conns, c)
 		s.mu.Unlock()
@@ -277,11 +280,12 @@ func (s *Server) serveConn(c *Conn) {
 	for {
 		args, err := c.rd.ReadCommand()
 		if err != nil {
+			// The replies of the commands before the error go out first.
+			c.pipe.drain()
 			var pe *ProtocolError
 			if errors.As(err, &pe) {
 				s.stats.protoErrors.Add(1)
-				c.out.Error("ERR " + pe.Error())
-				c.flush()
+				c.main.out.Error("ERR " + pe.Error())
 				s.log.Debug("protocol error; closing client", "client", c.addr, "err", pe)
 			}
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && pe == nil {
@@ -295,20 +299,17 @@ func (s *Server) serveConn(c *Conn) {
 			c.flush()
 			return
 		}
-		// Replies are flushed when the reader must wait for more input
-		// (flushingReader), so a pipeline is answered in one write; a
-		// long pipeline is flushed every 64 KiB of replies.
-		if len(c.out.b) >= 64<<10 {
-			if err := c.flush(); err != nil {
-				return
-			}
+		c.pipe.collect()
+		c.flushIfFull()
+		if c.werr != nil {
+			return
 		}
 	}
 }
 
 // newConn wraps an accepted connection.
-func (s *Server) newConn(nc net.Conn) *Conn {
-	c := &Conn{
+func (s *Server) newConn(nc net.Conn) *client {
+	c := &client{
 		srv:     s,
 		nc:      nc,
 		id:      s.nextID.Add(1),
@@ -317,7 +318,9 @@ func (s *Server) newConn(nc net.Conn) *Conn {
 		created: time.Now(),
 		authed:  s.cfg.RequirePass == "",
 	}
-	c.out.proto = 2
+	c.main.client = c
+	c.main.out.proto = 2
+	c.pipe.c = c
 	c.rd = NewReader(flushingReader{c}, s.cfg.Limits)
 	c.lastCmd.Store("NULL")
 	c.lastActive.Store(c.created.UnixNano())
@@ -325,12 +328,14 @@ func (s *Server) newConn(nc net.Conn) *Conn {
 }
 
 // flushingReader is the reader under a connection's Reader: before it
-// reads from the network (which may block) it writes out the replies
-// buffered so far. Replies to pipelined commands thus go out in one write,
-// and a client never waits for a reply while the server waits for input.
-type flushingReader struct{ c *Conn }
+// reads from the network (which may block) it waits for the commands in
+// flight and writes out the replies buffered so far. Replies to pipelined
+// commands thus go out in one write, and a client never waits for a reply
+// while the server waits for input.
+type flushingReader struct{ c *client }
 
 func (f flushingReader) Read(p []byte) (int, error) {
+	f.c.pipe.drain()
 	if err := f.c.flush(); err != nil {
 		return 0, err
 	}
@@ -339,22 +344,22 @@ func (f flushingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Conn is one client connection's state. Its fields are owned by the
+// client is one client connection's state. Its fields are owned by the
 // connection's goroutine, except the few read by CLIENT LIST from others,
-// which are atomic or guarded by mu.
-type Conn struct {
-	srv      *Server
-	nc       net.Conn
-	rd       *Reader
-	out      Reply
-	id       int64
-	addr     string
-	laddr    string
-	created  time.Time
-	authed   bool
-	quit     bool
-	errCount int   // errors replied, for the per-command stats
-	cmdTime  int64 // the running command's time snapshot, Unix ms
+// which are atomic or guarded by mu. Commands see it through a Conn.
+type client struct {
+	srv     *Server
+	nc      net.Conn
+	rd      *Reader
+	id      int64
+	addr    string
+	laddr   string
+	created time.Time
+	authed  bool
+	quit    bool
+	werr    error    // the first failed write; replies are discarded after it
+	main    Conn     // the commands run inline; main.out buffers the replies to write
+	pipe    pipeline // the commands running concurrently
 
 	mu         sync.Mutex // guards name, libName, libVer
 	name       string
@@ -364,16 +369,43 @@ type Conn struct {
 	lastActive atomic.Int64 // unix nanos
 }
 
-func (c *Conn) flush() error {
-	if len(c.out.b) == 0 {
-		return nil
+// Conn is what one command's handler sees of its connection: the
+// connection's state (client), and the command's own reply buffer, error
+// count and time snapshot. Commands run inline on the connection's main
+// Conn, whose out is the connection's reply buffer; pipelined commands
+// running concurrently each have their own (see op). A Conn is used by one
+// goroutine at a time; only commands run inline may change the client.
+type Conn struct {
+	*client
+	out      Reply // the reply, in the connection's protocol version
+	errCount int   // errors replied, for the per-command stats
+	cmdTime  int64 // the running command's time snapshot, Unix ms
+}
+
+// flushThreshold is how many bytes of replies make serveConn write them
+// out without waiting for the pipeline to be read to its end.
+const flushThreshold = 64 << 10
+
+// flushIfFull writes the buffered replies once they reach flushThreshold,
+// so a long pipeline is answered in pieces.
+func (c *client) flushIfFull() {
+	if len(c.main.out.b) >= flushThreshold {
+		c.flush()
 	}
-	n, err := c.nc.Write(c.out.b)
-	c.srv.stats.netOut.Add(int64(n))
-	if cap(c.out.b) > 1<<20 {
-		c.out.b = nil
+}
+
+// flush writes the buffered replies. After a failed write it discards
+// replies and returns the first error.
+func (c *client) flush() error {
+	if c.werr == nil && len(c.main.out.b) > 0 {
+		n, err := c.nc.Write(c.main.out.b)
+		c.srv.stats.netOut.Add(int64(n))
+		c.werr = err
+	}
+	if cap(c.main.out.b) > 1<<20 {
+		c.main.out.b = nil
 	} else {
-		c.out.Reset()
+		c.main.out.Reset()
 	}
-	return err
+	return c.werr
 }

@@ -1,6 +1,7 @@
 package resp
 
 import (
+	"slices"
 	"sort"
 	"strings"
 )
@@ -218,6 +219,7 @@ func commandTable() map[string]*command {
 				sub.group, sub.since = cmd.group, cmd.since
 			}
 		}
+		cmd.concurrent = cmd.firstKey > 0 && (slices.Contains(cmd.flags, "readonly") || slices.Contains(cmd.flags, "write"))
 		if cmd.subs != nil && cmd.fn == nil {
 			name := cmd.name
 			cmd.fn = func(c *Conn, args [][]byte) {
