@@ -34,6 +34,12 @@ type Config struct {
 	// connection until one finishes. Default 256.
 	MaxInFlight int
 
+	// Batch, when set, serves a Server's batchable requests (those whose
+	// op Batch.Batchable accepts) several at a time, from one goroutine
+	// per connection; see BatchHandler. A Client ignores it. Default nil:
+	// every request runs the Server's Handler in a goroutine of its own.
+	Batch BatchHandler
+
 	// Logger receives warnings (refused secrets, protocol errors). Default
 	// slog.Default().
 	Logger *slog.Logger

@@ -85,6 +85,34 @@ func (w *wireConn) send(f outFrame) bool {
 	return true
 }
 
+// sendMany queues fs for writeLoop in one go, waking it at most once. Like
+// send, it reports false, having released every frame, if the connection
+// is closed, and never blocks on the network. fs is copied: the caller may
+// reuse it.
+func (w *wireConn) sendMany(fs []outFrame) bool {
+	if len(fs) == 0 {
+		return true
+	}
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		for i := range fs {
+			fs[i].release()
+		}
+		return false
+	}
+	first := len(w.queue) == 0
+	w.queue = append(w.queue, fs...)
+	w.mu.Unlock()
+	if first {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
 // writeLoop writes queued frames until the connection closes. It takes the
 // whole queue at once, writes it into the buffer, and flushes only when no
 // more frames arrived meanwhile, so concurrent calls share system calls.

@@ -23,3 +23,15 @@ func safeCall(ctx context.Context, h Handler, op byte, req []byte) (resp []byte,
 	}()
 	return h(ctx, op, req)
 }
+
+// safeServeBatch runs b.ServeBatch, returning the panic, if any, as a
+// *handlerPanic.
+func safeServeBatch(ctx context.Context, b BatchHandler, reqs []Request) (p *handlerPanic) {
+	defer func() {
+		if r := recover(); r != nil {
+			p = &handlerPanic{val: r, stack: debug.Stack()}
+		}
+	}()
+	b.ServeBatch(ctx, reqs)
+	return nil
+}

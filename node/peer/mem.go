@@ -19,14 +19,34 @@ import (
 //
 // A call runs the handler on the caller's goroutine, with a context derived
 // from the caller's; a handler that ignores its context delays the caller.
+// At an address registered with ListenBatch, a call of a batchable op runs
+// the BatchHandler instead, with a batch of that one request.
 type MemNetwork struct {
 	mu     sync.Mutex
 	rng    *rand.Rand
-	nodes  map[string]Handler
+	nodes  map[string]memService
 	groups map[string]int // address -> partition group; absent: reaches all
 	delays map[link]time.Duration
 	drops  map[link]float64
 	calls  map[link]int64
+}
+
+// memService is what serves one address of a MemNetwork.
+type memService struct {
+	h Handler
+	b BatchHandler // nil: h serves every op
+}
+
+// serve runs the request on the service, recovering a panic as an error.
+func (s memService) serve(ctx context.Context, op byte, req []byte) ([]byte, error) {
+	if s.b == nil || !s.b.Batchable(op) {
+		return safeCall(ctx, s.h, op, req)
+	}
+	reqs := []Request{{Op: op, Payload: req}}
+	if p := safeServeBatch(ctx, s.b, reqs); p != nil {
+		return nil, p
+	}
+	return reqs[0].Resp, reqs[0].Err
 }
 
 // link is a directed pair of addresses; "" in a rule matches any address.
@@ -37,7 +57,7 @@ type link struct{ from, to string }
 func NewMemNetwork(seed int64) *MemNetwork {
 	return &MemNetwork{
 		rng:    rand.New(rand.NewSource(seed)),
-		nodes:  make(map[string]Handler),
+		nodes:  make(map[string]memService),
 		groups: make(map[string]int),
 		delays: make(map[link]time.Duration),
 		drops:  make(map[link]float64),
@@ -48,9 +68,16 @@ func NewMemNetwork(seed int64) *MemNetwork {
 // Listen registers h as the node at addr, replacing any previous handler
 // and bringing the address back up after Down.
 func (n *MemNetwork) Listen(addr string, h Handler) {
+	n.ListenBatch(addr, h, nil)
+}
+
+// ListenBatch is Listen with a BatchHandler, the twin of a Server with
+// Config.Batch set: b serves the calls of the ops it declares batchable,
+// each in a batch of its own, and h serves the others. A nil b is Listen.
+func (n *MemNetwork) ListenBatch(addr string, h Handler, b BatchHandler) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.nodes[addr] = h
+	n.nodes[addr] = memService{h: h, b: b}
 }
 
 // Down marks the node at addr as crashed: calls to it fail at once with
@@ -148,28 +175,30 @@ func rule[V any](m map[link]V, from, to string) (V, bool) {
 }
 
 // route decides the fate of one call under n.mu: whether it is lost, how
-// long it is delayed, and the handler, if the destination is up.
-func (n *MemNetwork) route(from, to string) (lost bool, delay time.Duration, h Handler) {
+// long it is delayed, and the service, if the destination is up.
+func (n *MemNetwork) route(from, to string) (lost bool, delay time.Duration, svc memService, up bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.calls[link{from, to}]++
 	gf, okf := n.groups[from]
 	gt, okt := n.groups[to]
 	if okf && okt && gf != gt {
-		return true, 0, nil
+		return true, 0, memService{}, false
 	}
 	if p, ok := rule(n.drops, from, to); ok && (p >= 1 || n.rng.Float64() < p) {
-		return true, 0, nil
+		return true, 0, memService{}, false
 	}
 	delay, _ = rule(n.delays, from, to)
-	return false, delay, n.nodes[to]
+	svc, up = n.nodes[to]
+	return false, delay, svc, up
 }
 
-// handler returns the handler at addr, or nil if it is down.
-func (n *MemNetwork) handler(addr string) Handler {
+// service returns the service at addr, if it is up.
+func (n *MemNetwork) service(addr string) (memService, bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.nodes[addr]
+	svc, ok := n.nodes[addr]
+	return svc, ok
 }
 
 // memEndpoint is the Transport of one node on a MemNetwork.
@@ -181,7 +210,7 @@ type memEndpoint struct {
 // Call delivers a copy of req to the handler at addr and returns a copy of
 // its response, subject to the network's faults.
 func (e *memEndpoint) Call(ctx context.Context, addr string, op byte, req []byte) ([]byte, error) {
-	lost, delay, h := e.n.route(e.from, addr) // counts the call
+	lost, delay, svc, up := e.n.route(e.from, addr) // counts the call
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -189,7 +218,7 @@ func (e *memEndpoint) Call(ctx context.Context, addr string, op byte, req []byte
 		<-ctx.Done()
 		return nil, fmt.Errorf("%w: %s -> %s: %w", ErrUnreachable, e.from, addr, ctx.Err())
 	}
-	if h == nil {
+	if !up {
 		return nil, fmt.Errorf("%w: %s is down", ErrUnreachable, addr)
 	}
 	if delay > 0 {
@@ -201,13 +230,13 @@ func (e *memEndpoint) Call(ctx context.Context, addr string, op byte, req []byte
 			return nil, ctx.Err()
 		}
 		// The node may have crashed while the call was on its way.
-		if h = e.n.handler(addr); h == nil {
+		if svc, up = e.n.service(addr); !up {
 			return nil, fmt.Errorf("%w: %s is down", ErrUnreachable, addr)
 		}
 	}
 
 	hctx, cancel := context.WithCancel(ctx)
-	resp, err := safeCall(hctx, h, op, bytes.Clone(req))
+	resp, err := svc.serve(hctx, op, bytes.Clone(req))
 	cancel()
 	if ctx.Err() != nil {
 		// The caller gave up before the response: it is lost, as on TCP.

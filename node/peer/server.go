@@ -1,8 +1,10 @@
 package peer
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -18,8 +20,9 @@ import (
 const maxWarned = 1024
 
 // Server accepts connections from Clients, authenticates them and serves
-// their requests with a Handler. Serve may be called on several listeners;
-// all methods are safe for concurrent use.
+// their requests with a Handler, and the batchable ones with Config.Batch
+// if set. Serve may be called on several listeners; all methods are safe
+// for concurrent use.
 type Server struct {
 	cfg    Config
 	cfgErr error
@@ -198,11 +201,25 @@ func (s *Server) serveConn(nc net.Conn) {
 	}
 }
 
-// readRequests reads request frames from w and starts a goroutine for each,
-// at most MaxInFlight unanswered at a time: when that many are running or
-// waiting to be written, it stops reading. It returns the read error.
+// readRequests reads request frames from w and serves them, at most
+// MaxInFlight unanswered at a time: when that many are being served or
+// waiting to be written, it stops reading. After each frame it waited for,
+// it also takes the complete frames already buffered (up to maxBatch),
+// without waiting on the network. Requests that Config.Batch accepts go to
+// the connection's batch worker, together; every other request runs the
+// Handler in a goroutine of its own. It returns the read error.
 func (s *Server) readRequests(ctx context.Context, w *wireConn) error {
 	sem := make(chan struct{}, s.cfg.MaxInFlight)
+	var bw *batchWorker
+	if s.cfg.Batch != nil {
+		bw = newBatchWorker(s, ctx, w, sem)
+		s.wg.Add(1) // counted under serveConn's own count
+		go func() {
+			defer s.wg.Done()
+			bw.run()
+		}()
+	}
+	var batch []frame
 	for {
 		select {
 		case sem <- struct{}{}:
@@ -210,30 +227,83 @@ func (s *Server) readRequests(ctx context.Context, w *wireConn) error {
 			return ErrClosed
 		}
 		f, err := readFrame(w.br, s.cfg.MaxFrame)
+		for n := 1; err == nil; n++ {
+			if bw != nil && bw.b.Batchable(f.kind) {
+				batch = append(batch, f)
+			} else {
+				s.goServe(ctx, w, sem, f)
+			}
+			if n == maxBatch || !frameBuffered(w.br, s.cfg.MaxFrame) || !tryAcquire(sem) {
+				break
+			}
+			// A complete frame is buffered: this does not wait.
+			f, err = readFrame(w.br, s.cfg.MaxFrame)
+		}
+		if len(batch) > 0 {
+			bw.push(batch)
+			clear(batch) // drop the payload references
+			batch = batch[:0]
+		}
 		if err != nil {
 			return err
 		}
-		s.wg.Add(1) // counted under serveConn's own count
-		go func() {
-			defer s.wg.Done()
-			out := s.serve(ctx, f)
-			out.sem = sem
-			w.send(out)
-		}()
 	}
+}
+
+// goServe serves f in a goroutine of its own.
+func (s *Server) goServe(ctx context.Context, w *wireConn, sem chan struct{}, f frame) {
+	s.wg.Add(1) // counted under serveConn's own count
+	go func() {
+		defer s.wg.Done()
+		out := s.serve(ctx, f)
+		out.sem = sem
+		w.send(out)
+	}()
+}
+
+// tryAcquire takes a slot of sem if one is free, without waiting.
+func tryAcquire(sem chan struct{}) bool {
+	select {
+	case sem <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// frameBuffered reports whether br holds a whole frame of a valid size,
+// which readFrame can then return without reading from the network. A
+// frame of an invalid size is left to the next, waiting, readFrame to
+// report.
+func frameBuffered(br *bufio.Reader, max int) bool {
+	if br.Buffered() < lenPrefixLen {
+		return false
+	}
+	hdr, err := br.Peek(lenPrefixLen)
+	if err != nil {
+		return false
+	}
+	n := uint64(binary.BigEndian.Uint32(hdr))
+	return n >= frameHeaderLen && n-frameHeaderLen <= uint64(max) && uint64(br.Buffered()) >= lenPrefixLen+n
 }
 
 // serve runs the handler for one request and builds the response frame.
 func (s *Server) serve(ctx context.Context, f frame) outFrame {
 	resp, err := s.runHandler(ctx, f.kind, f.payload)
+	return s.respond(f.id, resp, err)
+}
+
+// respond builds the response frame of request id: err's message if err
+// is set, an error if resp is over MaxFrame, otherwise resp.
+func (s *Server) respond(id uint64, resp []byte, err error) outFrame {
 	switch {
 	case err != nil:
-		return outFrame{id: f.id, kind: statusError, payload: []byte(truncateMsg(err.Error()))}
+		return outFrame{id: id, kind: statusError, payload: []byte(truncateMsg(err.Error()))}
 	case len(resp) > s.cfg.MaxFrame:
 		msg := fmt.Sprintf("frame too large: response of %d bytes, limit %d", len(resp), s.cfg.MaxFrame)
-		return outFrame{id: f.id, kind: statusError, payload: []byte(msg)}
+		return outFrame{id: id, kind: statusError, payload: []byte(msg)}
 	}
-	return outFrame{id: f.id, kind: statusOK, payload: resp}
+	return outFrame{id: id, kind: statusOK, payload: resp}
 }
 
 // runHandler calls the handler, logging and answering a panic as an error.

@@ -37,7 +37,7 @@ func TestTransport(t *testing.T) {
 	for _, impl := range []struct {
 		name string
 		env  transportEnv
-	}{{"tcp", tcpEnv}, {"mem", memEnv}} {
+	}{{"tcp", tcpEnv}, {"mem", memEnv}, {"tcp-batch", tcpBatchEnv}, {"mem-batch", memBatchEnv}} {
 		t.Run(impl.name, func(t *testing.T) {
 			for _, tc := range []struct {
 				name string
