@@ -114,3 +114,18 @@ func objectSize(key []byte, o *replication.Object) int64 {
 	}
 	return n
 }
+
+// drop forgets key's cached state, so the next read goes to the store.
+func (c *objectCache) drop(hashLo uint64, key []byte) {
+	if c == nil {
+		return
+	}
+	s := c.shard(hashLo)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if el, ok := s.items[string(key)]; ok {
+		s.lru.Remove(el)
+		delete(s.items, string(key))
+		s.used -= el.Value.(*cacheEntry).size
+	}
+}

@@ -178,6 +178,58 @@ func (c *cluster) handle(ctx context.Context, op byte, req []byte) ([]byte, erro
 	return okResponse(resp), nil
 }
 
+var _ peer.BatchHandler = (*cluster)(nil)
+
+// Batchable reports whether op is one of a replica's cheap requests, which
+// the peer server hands to ServeBatch: point reads, merges and hints.
+func (c *cluster) Batchable(op byte) bool {
+	switch op {
+	case opRead, opReadOwn, opMerge, opHint:
+		return true
+	}
+	return false
+}
+
+// ServeBatch serves a batch of one connection's cheap requests: the merges
+// in one LocalReplica.MergeBatch (one store write), then the others one by
+// one, so a read sees the merges that arrived with it.
+func (c *cluster) ServeBatch(ctx context.Context, reqs []peer.Request) {
+	var (
+		merges []KeyObject
+		at     []int // the request of each merge
+	)
+	for i := range reqs {
+		r := &reqs[i]
+		if r.Op != opMerge {
+			continue
+		}
+		m, err := decodeKeyObject(r.Payload)
+		if err == nil && m.obj == nil {
+			err = fmt.Errorf("%w: no state to store", errBadFrame)
+		}
+		if err != nil {
+			r.Resp = errResponse(err)
+			continue
+		}
+		merges = append(merges, KeyObject{Key: m.key, Obj: m.obj})
+		at = append(at, i)
+	}
+	if len(merges) > 0 {
+		resp := okResponse(nil)
+		if err := c.local.MergeBatch(ctx, merges); err != nil {
+			resp = errResponse(err)
+		}
+		for _, i := range at {
+			reqs[i].Resp = resp
+		}
+	}
+	for i := range reqs {
+		if r := &reqs[i]; r.Op != opMerge {
+			r.Resp, r.Err = c.handle(ctx, r.Op, r.Payload)
+		}
+	}
+}
+
 func (c *cluster) serve(ctx context.Context, op byte, req []byte) ([]byte, error) {
 	switch op {
 	case opRead, opReadOwn:

@@ -59,7 +59,7 @@ func newMemCluster(t *testing.T, n, r, w int, ids ...string) *memCluster {
 		nd.cluster.transport = mc.net.Endpoint(peerAddrOf(id))
 		nd.cluster.addrs = func(id string) (string, bool) { return peerAddrOf(id), true }
 		nd.cluster.liveness = mc.alive
-		mc.net.Listen(peerAddrOf(id), nd.cluster.handle)
+		mc.net.ListenBatch(peerAddrOf(id), nd.cluster.handle, nd.cluster)
 		nd.goTracked(func() { nd.cluster.handoffLoop(nd.done, nd.kick, 10*time.Millisecond) })
 		mc.nodes[id] = nd
 		t.Cleanup(func() { nd.Close() })
@@ -88,7 +88,7 @@ func (mc *memCluster) kill(id string) {
 
 // revive brings a killed node back.
 func (mc *memCluster) revive(id string) {
-	mc.net.Listen(peerAddrOf(id), mc.nodes[id].cluster.handle)
+	mc.net.ListenBatch(peerAddrOf(id), mc.nodes[id].cluster.handle, mc.nodes[id].cluster)
 	mc.mu.Lock()
 	delete(mc.dead, id)
 	mc.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/dynakv/dynakv/replication"
@@ -197,6 +198,96 @@ func (l *LocalReplica) Merge(ctx context.Context, key []byte, o *replication.Obj
 		return m, nil
 	})
 	return err
+}
+
+// KeyObject is one key's state, an item of MergeBatch.
+type KeyObject struct {
+	Key []byte
+	Obj *replication.Object
+}
+
+// MergeBatch merges each item's state into the stored state of its key, as
+// Merge does for one, with one store write for all the changed keys: the
+// replica side of many concurrent replicated writes costs one journal
+// write. Items of one key are merged in order. It holds the lock stripes
+// of every key meanwhile (taken in stripe order, so batches and single
+// mutations never deadlock) and returns the first error, which then
+// applies to every item.
+func (l *LocalReplica) MergeBatch(ctx context.Context, items []KeyObject) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	type pending struct {
+		hashLo uint64
+		dk     []byte
+		cur    *replication.Object // the merged state so far
+		dirty  bool
+	}
+	byKey := make(map[string]*pending, len(items))
+	order := make([]string, 0, len(items))
+	stripes := make([]int, 0, len(items))
+	for _, it := range items {
+		if _, ok := byKey[string(it.Key)]; ok {
+			continue
+		}
+		h := ring.HashKey(it.Key)
+		byKey[string(it.Key)] = &pending{hashLo: h.Lo, dk: AppendDataKey(nil, h, it.Key)}
+		order = append(order, string(it.Key))
+		stripes = append(stripes, int(h.Lo%lockStripes))
+	}
+	slices.Sort(stripes)
+	stripes = slices.Compact(stripes)
+	for _, i := range stripes {
+		l.locks[i].Lock()
+	}
+	defer func() {
+		for _, i := range stripes {
+			l.locks[i].Unlock()
+		}
+	}()
+	for _, k := range order {
+		p := byKey[k]
+		cur, ok := l.cache.get(p.hashLo, []byte(k))
+		if !ok {
+			var err error
+			if cur, err = l.read(p.dk); err != nil {
+				return err
+			}
+		}
+		p.cur = cur
+	}
+	for _, it := range items {
+		p := byKey[string(it.Key)]
+		m := p.cur.Merge(it.Obj)
+		if !m.Equal(p.cur) {
+			p.cur, p.dirty = m, true
+		}
+	}
+	ops := make([]Op, 0, len(order))
+	for _, k := range order {
+		if p := byKey[k]; p.dirty {
+			ops = append(ops, Op{Key: p.dk, Value: replication.AppendObject(nil, p.cur)})
+		}
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	if err := l.store.Apply(ops...); err != nil {
+		// A store of several shards may have applied some of the ops:
+		// the cache must not hide them.
+		for _, k := range order {
+			if p := byKey[k]; p.dirty {
+				l.cache.drop(p.hashLo, []byte(k))
+			}
+		}
+		return err
+	}
+	for _, k := range order {
+		if p := byKey[k]; p.dirty {
+			l.cache.put(p.hashLo, []byte(k), p.cur)
+		}
+	}
+	return nil
 }
 
 // Mutate runs fn on key's stored state under the key's lock and stores fn's

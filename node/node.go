@@ -245,7 +245,7 @@ func (n *Node) Start() error {
 		return fmt.Errorf("node: peer_listen %s: %w", n.cfg.PeerListen, err)
 	}
 	n.ln, n.peerLn = ln, pln
-	n.peerSrv = peer.NewServer(peer.Config{Secret: n.cfg.ClusterSecret, Logger: n.log}, n.cluster.handle)
+	n.peerSrv = peer.NewServer(peer.Config{Secret: n.cfg.ClusterSecret, Logger: n.log, Batch: n.cluster}, n.cluster.handle)
 	n.goTracked(func() {
 		if err := n.peerSrv.Serve(pln); err != nil && !errors.Is(err, peer.ErrClosed) {
 			n.log.Error("peer listener failed", "err", err)
