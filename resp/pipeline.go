@@ -74,7 +74,7 @@ func (p *pipeline) accepts(cmd *command, args [][]byte) bool {
 	return size <= maxOwnedArgs
 }
 
-// start runs cmd on a goroutine of its own, after the commands in flight on
+// start runs cmd on a worker goroutine (see workerPool), after the commands in flight on
 // the same keys. When maxInFlight commands are in flight it first waits for
 // the oldest.
 func (p *pipeline) start(cmd *command, args [][]byte) {
@@ -109,15 +109,13 @@ func (p *pipeline) start(cmd *command, args [][]byte) {
 		p.last[h] = o.done
 	}
 	s := p.c.srv
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
+	s.workers.run(func() {
 		for _, ch := range o.after {
 			<-ch
 		}
 		s.call(&o.view, o.cmd, o.args, s.cfg.Backend.Now())
 		close(o.done)
-	}()
+	})
 }
 
 // own copies args into o's arena.

@@ -111,6 +111,7 @@ type Server struct {
 	conns   map[*client]struct{}
 	closed  bool
 	wg      sync.WaitGroup
+	workers *workerPool // runs pipelined commands
 	nextID  atomic.Int64
 	addr    atomic.Value // string: the first listener's address
 	stats   stats
@@ -168,6 +169,7 @@ func NewServer(cfg Config) (*Server, error) {
 		conns:   make(map[*client]struct{}),
 		cmdStat: make(map[string]*cmdStat),
 	}
+	s.workers = newWorkerPool(&s.wg)
 	s.table = commandTable()
 	for name := range s.table {
 		s.cmdStat[name] = &cmdStat{}
@@ -247,6 +249,7 @@ func (s *Server) Close() error {
 	s.mu.Lock()
 	if !s.closed {
 		s.closed = true
+		s.workers.stop()
 		for ln := range s.lns {
 			ln.Close()
 		}
