@@ -269,3 +269,124 @@ func TestE2EClusterSIGSTOP(t *testing.T) {
 	t.Logf("node-3 held all %d writes locally %v after SIGCONT", writes, took)
 	pollUntil(t, 30*time.Second, "no hints left", func() bool { return hintsPending(t, procs) == 0 })
 }
+
+// TestE2EClusterMultiKeyAndQuorums: on four nodes with N=3 (so no node
+// holds every key), the multi-key commands see the whole cluster through
+// any node, and VSET/VGET/VDEL take per-request W and R: an acknowledged
+// VSET ... W 3 is on three nodes the moment it returns.
+func TestE2EClusterMultiKeyAndQuorums(t *testing.T) {
+	procs := startCluster(t, 4)
+	ctx := testCtx(t, 60*time.Second)
+	c1, c2, c3, c4 := procs[0].Client(t), procs[1].Client(t), procs[2].Client(t), procs[3].Client(t)
+
+	const count = 50
+	var pairs []any
+	var keys []string
+	for i := range count {
+		k := fmt.Sprint("mk:", i)
+		keys = append(keys, k)
+		pairs = append(pairs, k, fmt.Sprint("v", i))
+	}
+	if err := c1.MSet(ctx, pairs...).Err(); err != nil {
+		t.Fatalf("MSET through node-1: %v", err)
+	}
+	vals, err := c2.MGet(ctx, append(keys, "mk:absent")...).Result()
+	if err != nil || len(vals) != count+1 {
+		t.Fatalf("MGET through node-2: %d values, %v", len(vals), err)
+	}
+	for i := range count {
+		if vals[i] != fmt.Sprint("v", i) {
+			t.Fatalf("MGET %s = %v, want v%d", keys[i], vals[i], i)
+		}
+	}
+	if vals[count] != nil {
+		t.Fatalf("MGET of an absent key = %v, want nil", vals[count])
+	}
+	if n, err := c3.Exists(ctx, "mk:1", "mk:2", "mk:absent", "mk:1").Result(); err != nil || n != 3 {
+		t.Fatalf("EXISTS through node-3 = %d, %v; want 3 (a repeated key counts twice)", n, err)
+	}
+	got, err := c4.Keys(ctx, "mk:*").Result()
+	slices.Sort(got)
+	want := slices.Clone(keys)
+	slices.Sort(want)
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("KEYS mk:* through node-4 = %d keys, %v; want the %d written", len(got), err, count)
+	}
+	seen := map[string]int{}
+	var cursor uint64
+	for range 1000 {
+		page, next, err := c2.Scan(ctx, cursor, "mk:*", 7).Result()
+		if err != nil {
+			t.Fatalf("SCAN: %v", err)
+		}
+		for _, k := range page {
+			seen[k]++
+		}
+		if cursor = next; cursor == 0 {
+			break
+		}
+	}
+	if cursor != 0 || len(seen) != count {
+		t.Fatalf("SCAN through node-2 saw %d distinct keys (cursor %d), want %d", len(seen), cursor, count)
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Fatalf("SCAN returned %s %d times", k, n)
+		}
+	}
+	if n, err := c3.DBSize(ctx).Result(); err != nil || n != count {
+		t.Fatalf("DBSIZE through node-3 = %d, %v; want %d", n, err, count)
+	}
+	if n, err := c4.Del(ctx, "mk:0", "mk:1", "mk:absent").Result(); err != nil || n != 2 {
+		t.Fatalf("DEL through node-4 = %d, %v; want 2", n, err)
+	}
+	if n, err := c1.Exists(ctx, "mk:0", "mk:1").Result(); err != nil || n != 0 {
+		t.Fatalf("EXISTS after DEL = %d, %v; want 0", n, err)
+	}
+
+	// W 3: acknowledged only once three nodes stored it (homes, or stand-ins
+	// for a slow home, which keep it as a hint and show it in VGET LOCAL).
+	holding := func(key, val string) int {
+		n := 0
+		for _, p := range procs {
+			v, err := p.Client(t).Do(ctx, "VGET", key, "LOCAL").Slice()
+			if err == nil && slices.Contains(v[min(1, len(v)):], any(val)) {
+				n++
+			}
+		}
+		return n
+	}
+	if err := c2.Do(ctx, "VSET", "q", "", "three", "W", "3").Err(); err != nil {
+		t.Fatalf("VSET W 3: %v", err)
+	}
+	if n := holding("q", "three"); n < 3 {
+		t.Fatalf("right after VSET ... W 3, %d nodes hold the value; want at least 3", n)
+	}
+	res, err := c3.Do(ctx, "VGET", "q", "R", "3").Slice()
+	if err != nil || len(res) != 2 || res[1] != "three" {
+		t.Fatalf("VGET q R 3 = %v, %v", res, err)
+	}
+	if err := c4.Do(ctx, "VDEL", "q", res[0], "W", "3").Err(); err != nil {
+		t.Fatalf("VDEL W 3: %v", err)
+	}
+	for _, p := range procs {
+		if v, err := p.Client(t).Do(ctx, "VGET", "q").Slice(); err != nil || len(v) != 0 {
+			t.Fatalf("VGET q through %s after VDEL W 3 = %v, %v; want empty", p.Addr(), v, err)
+		}
+	}
+	for _, bad := range [][]any{{"VGET", "q", "R", "0"}, {"VSET", "q", "", "x", "W", "0"}, {"VGET", "q", "R", "x"}} {
+		if err := c1.Do(ctx, bad...).Err(); err == nil || !strings.HasPrefix(err.Error(), "ERR ") {
+			t.Fatalf("%v = %v, want an ERR", bad, err)
+		}
+	}
+
+	if err := c3.FlushDB(ctx).Err(); err != nil {
+		t.Fatalf("FLUSHDB through node-3: %v", err)
+	}
+	if n, err := c1.DBSize(ctx).Result(); err != nil || n != 0 {
+		t.Fatalf("DBSIZE after FLUSHDB = %d, %v; want 0", n, err)
+	}
+	if got, err := c2.Keys(ctx, "*").Result(); err != nil || len(got) != 0 {
+		t.Fatalf("KEYS * after FLUSHDB = %v, %v; want none", got, err)
+	}
+}
