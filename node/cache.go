@@ -16,6 +16,8 @@ const cacheShards = 64
 // lookup and a decode. It holds a bounded number of bytes per shard and
 // evicts least recently used entries first.
 //
+// It also remembers keys the store does not hold (a nil state).
+//
 // It is write-through and never the only copy: LocalReplica stores every
 // new state in the store before putting it here, and fills the cache only
 // under the key's lock, so the cache never holds a state older than the
@@ -75,9 +77,11 @@ func (c *objectCache) get(hashLo uint64, key []byte) (*replication.Object, bool)
 	return el.Value.(*cacheEntry).obj, true
 }
 
-// put caches o as key's state, replacing what was there.
+// put caches o as key's state, replacing what was there. A nil o caches
+// the key's absence, so reads of keys that do not exist (and the read
+// before a key's first write) skip the store too.
 func (c *objectCache) put(hashLo uint64, key []byte, o *replication.Object) {
-	if c == nil || o == nil {
+	if c == nil {
 		return
 	}
 	size := objectSize(key, o)
@@ -108,6 +112,9 @@ func (c *objectCache) put(hashLo uint64, key []byte, o *replication.Object) {
 
 // objectSize estimates the memory an entry holds.
 func objectSize(key []byte, o *replication.Object) int64 {
+	if o == nil {
+		return int64(len(key)) + 160
+	}
 	n := int64(len(key)) + 160 + int64(o.Clock.Len())*24
 	for i := range o.Siblings {
 		n += int64(len(o.Siblings[i].Value)) + 64

@@ -310,6 +310,7 @@ func (l *LocalReplica) Mutate(ctx context.Context, key []byte, fn func(cur *repl
 		if cur, err = l.read(dk); err != nil {
 			return nil, err
 		}
+		l.cache.put(h.Lo, key, cur) // also when fn changes nothing
 	}
 	next, err := fn(cur)
 	if next == nil || err != nil {

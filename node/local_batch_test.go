@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -159,4 +160,50 @@ func TestLocalMergeBatchConcurrent(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestLocalCachesAbsence: a read of a key the store lacks is answered from
+// the cache afterwards, and the key's first write replaces the cached
+// absence (it is never served stale).
+func TestLocalCachesAbsence(t *testing.T) {
+	ctx := context.Background()
+	s := &countingStore{Store: NewMemStore()}
+	l, err := NewLocalReplica("n1", s, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.gets.Store(0) // the replica's own meta reads at open
+	for range 3 {
+		if o, err := l.ReadOwn(ctx, []byte("nope")); err != nil || o != nil {
+			t.Fatalf("ReadOwn(absent) = %v, %v", o, err)
+		}
+	}
+	if n := s.gets.Load(); n != 1 {
+		t.Fatalf("three reads of an absent key did %d store reads, want 1", n)
+	}
+	putValue(t, l, "nope", "now here")
+	if n := s.gets.Load(); n != 1 {
+		t.Fatalf("the first write did %d store reads in all, want the one read's", n)
+	}
+	o, err := l.ReadOwn(ctx, []byte("nope"))
+	if err != nil || value(o) != "now here" {
+		t.Fatalf("after the first write ReadOwn = %v, %v", o, err)
+	}
+	if err := l.MergeBatch(ctx, []KeyObject{{Key: []byte("other"), Obj: o}}); err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := l.ReadOwn(ctx, []byte("other")); value(o) != "now here" {
+		t.Fatalf("after MergeBatch into an absent key, ReadOwn = %v", o)
+	}
+}
+
+// countingStore counts Gets.
+type countingStore struct {
+	Store
+	gets atomic.Int64
+}
+
+func (s *countingStore) Get(key []byte) ([]byte, error) {
+	s.gets.Add(1)
+	return s.Store.Get(key)
 }
