@@ -2,7 +2,8 @@
 # Benchmark driver: redis-benchmark against a local dynakv node (or a local dynakv cluster) and
 # against redis-server, in the same run, alternating targets, SET and GET at pipeline depths 1 and
 # 16. Prints which mode ran and a markdown table of the median round (by rps) for each target, test
-# and depth, and the dynakv/redis rps ratio.
+# and depth, with the servers' CPU time per request (user+system, from /proc; for a cluster, summed
+# over its nodes), and the dynakv/redis rps ratio.
 #
 # Run from the repo root:   scripts/bench.sh                   (one node)
 #                           BENCH_CLUSTER=3 scripts/bench.sh   (a 3-node cluster, N=3 R=2 W=2)
@@ -207,10 +208,35 @@ fi
 log "mode: $mode"
 log "redis-server on $redis_port, dynakv on $dyn_port; $ROUNDS rounds of $N requests, $CLIENTS clients"
 
-# bench TARGET PORT TEST P ROUND: one redis-benchmark run; appends its CSV row to a results file.
+# target_pids TARGET: the server processes of TARGET (every node of a cluster).
+target_pids() {
+  if [ "$1" = redis ]; then
+    echo "${pids[0]}"
+  elif [ "$CLUSTER" -gt 0 ]; then
+    cat "$tmp"/cluster/node-*.pid 2>/dev/null
+  else
+    echo "${pids[1]}"
+  fi
+}
+
+# cpu_ticks TARGET: user+system CPU time used so far by TARGET's processes, in clock ticks
+# (fields 14 and 15 of /proc/PID/stat), or nothing where /proc is missing.
+cpu_ticks() {
+  local pid total=0
+  for pid in $(target_pids "$1"); do
+    [ -r "/proc/$pid/stat" ] || return 0
+    total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
+  done
+  echo "$total"
+}
+clk_tck=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+# bench TARGET PORT TEST P ROUND: one redis-benchmark run; appends its CSV row, and the servers'
+# CPU time per request in microseconds, to a results file.
 bench() {
-  local target=$1 port=$2 test=$3 p=$4 round=$5 out row
+  local target=$1 port=$2 test=$3 p=$4 round=$5 out row t0 t1 cpu
   out="$tmp/out.$target.$test.$p.$round"
+  t0=$(cpu_ticks "$target")
   if ! timeout "$RUN_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "$port" -t "$test" -c "$CLIENTS" -d 100 \
     -r 100000 -n "$N" -P "$p" --csv >"$out" 2>"$out.err"; then
     log "redis-benchmark against $target ($test, -P $p) failed:"
@@ -224,6 +250,10 @@ bench() {
     cat "$out" "$out.err" >&2
     exit 1
   fi
+  t1=$(cpu_ticks "$target")
+  cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$clk_tck" -v n="$N" \
+    'BEGIN { if (a == "" || b == "") print "n/a"; else printf "%.1f", (b - a) * 1e6 / hz / n }')
+  row="$row $cpu"
   echo "$row" >>"$tmp/rows.$target.$test.$p"
   log "round $round $target ${test^^} -P $p: $row"
 }
@@ -257,13 +287,15 @@ echo
 echo "mode: $mode"
 echo "redis-benchmark -c $CLIENTS -d 100 -r 100000 -n $N, median of $ROUNDS rounds by rps (latencies in ms)"
 echo
-echo "| test | pipeline | redis rps | redis p50 | redis p99 | dynakv rps | dynakv p50 | dynakv p99 | ratio |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "CPU: user+system time of the servers per request in microseconds (for a cluster, all nodes together)"
+echo
+echo "| test | pipeline | redis rps | redis p50 | redis p99 | redis CPU | dynakv rps | dynakv p50 | dynakv p99 | dynakv CPU | ratio |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for test in "${tests[@]}"; do
   for p in "${depths[@]}"; do
-    read -r _ r_rps r_p50 r_p99 <<<"$(median redis "$test" "$p")"
-    read -r _ d_rps d_p50 d_p99 <<<"$(median dynakv "$test" "$p")"
+    read -r _ r_rps r_p50 r_p99 r_cpu <<<"$(median redis "$test" "$p")"
+    read -r _ d_rps d_p50 d_p99 d_cpu <<<"$(median dynakv "$test" "$p")"
     ratio=$(awk -v d="$d_rps" -v r="$r_rps" 'BEGIN { if (r > 0) printf "%.2f", d / r; else print "n/a" }')
-    echo "| ${test^^} | $p | $r_rps | $r_p50 | $r_p99 | $d_rps | $d_p50 | $d_p99 | $ratio |"
+    echo "| ${test^^} | $p | $r_rps | $r_p50 | $r_p99 | $r_cpu | $d_rps | $d_p50 | $d_p99 | $d_cpu | $ratio |"
   done
 done
