@@ -42,6 +42,7 @@ type Config struct {
 	PruneThreshold         int           `mapstructure:"prune_threshold"`
 	RequestTimeout         time.Duration `mapstructure:"request_timeout"`
 	CacheSize              int64         `mapstructure:"cache_size"`
+	AntiEntropyInterval    time.Duration `mapstructure:"anti_entropy_interval"`
 }
 
 const (
@@ -84,6 +85,7 @@ var settings = []setting{
 	{"prune_threshold", "causal clock entries kept per key before the oldest are pruned", ""},
 	{"request_timeout", "deadline of one coordinated request (Go duration)", ""},
 	{"cache_size", "memory for decoded hot keys in front of goleveldb (bytes); 0 disables", ""},
+	{"anti_entropy_interval", "time between rounds of Merkle-tree exchanges with the other replicas (Go duration); 0 disables", ""},
 }
 
 // fieldIndex maps each key to the index of its Config field.
@@ -118,6 +120,7 @@ func Default() Config {
 		PruneThreshold:         10,
 		RequestTimeout:         2 * time.Second,
 		CacheSize:              64 << 20,
+		AntiEntropyInterval:    10 * time.Second,
 	}
 }
 
@@ -238,6 +241,9 @@ func (c Config) Validate() error {
 	}
 	if r.CacheSize < 0 {
 		return problem("cache_size", "must be 0 (no cache) or more, got %d", r.CacheSize)
+	}
+	if r.AntiEntropyInterval < 0 {
+		return problem("anti_entropy_interval", "must be 0 (disabled) or more, got %s", r.AntiEntropyInterval)
 	}
 	return nil
 }

@@ -91,6 +91,7 @@ func TestDefaults(t *testing.T) {
 		"prune_threshold":           "10",
 		"request_timeout":           "2s",
 		"cache_size":                "67108864",
+		"anti_entropy_interval":     "10s",
 	}
 	def := Default()
 	if len(want) != len(Keys()) {
@@ -143,6 +144,7 @@ var samples = map[string]string{
 	"prune_threshold":           "20",
 	"request_timeout":           "1m30s",
 	"cache_size":                "1048576",
+	"anti_entropy_interval":     "45s",
 }
 
 // TestEveryKeyFromEveryLayer sets every key at once through each source and

@@ -45,6 +45,8 @@ type cluster struct {
 
 	handoffs    atomic.Int64 // hints delivered to their owners
 	lastHandoff atomic.Int64 // Unix ms of the last delivery, 0 never
+
+	ae aeStats // anti-entropy counters
 }
 
 // clusterState is one immutable ring view: swapped whole when the member
@@ -295,15 +297,17 @@ func (c *cluster) serve(ctx context.Context, op byte, req []byte) ([]byte, error
 		if err != nil {
 			return nil, err
 		}
+		items := make([]KeyObject, 0, len(batch))
 		for _, m := range batch {
-			if m.obj == nil {
-				continue
-			}
-			if err := c.local.Merge(ctx, m.key, m.obj); err != nil {
-				return nil, err
+			if m.obj != nil {
+				items = append(items, KeyObject{Key: m.key, Obj: m.obj})
 			}
 		}
-		return nil, nil
+		return nil, c.local.MergeBatch(ctx, items)
+	case opAERoots, opAEBranches, opAELeaves, opAEKeys:
+		return c.serveAE(ctx, op, req)
+	case opReadMany:
+		return c.serveReadMany(ctx, req)
 	case opReadRange:
 		m, err := decodeRange(req)
 		if err != nil {

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 
+	"github.com/dynakv/dynakv/antientropy"
 	"github.com/dynakv/dynakv/replication"
 	"github.com/dynakv/dynakv/ring"
 )
@@ -37,6 +39,10 @@ type LocalReplica struct {
 	actor replication.ActorID
 	locks [lockStripes]sync.Mutex
 	hints hintIndex
+	// trees are the anti-entropy hash trees (nil: not kept), set before the
+	// first write; treesReady is set once they cover the whole store.
+	trees      *antientropy.Trees
+	treesReady atomic.Bool
 
 	mu       sync.Mutex // guards next and reserved
 	next     uint64
@@ -218,10 +224,11 @@ func (l *LocalReplica) MergeBatch(ctx context.Context, items []KeyObject) error 
 		return err
 	}
 	type pending struct {
-		hashLo uint64
-		dk     []byte
-		cur    *replication.Object // the merged state so far
-		dirty  bool
+		hash  ring.Hash
+		dk    []byte
+		orig  *replication.Object // the stored state
+		cur   *replication.Object // the merged state so far
+		dirty bool
 	}
 	byKey := make(map[string]*pending, len(items))
 	order := make([]string, 0, len(items))
@@ -231,7 +238,7 @@ func (l *LocalReplica) MergeBatch(ctx context.Context, items []KeyObject) error 
 			continue
 		}
 		h := ring.HashKey(it.Key)
-		byKey[string(it.Key)] = &pending{hashLo: h.Lo, dk: AppendDataKey(nil, h, it.Key)}
+		byKey[string(it.Key)] = &pending{hash: h, dk: AppendDataKey(nil, h, it.Key)}
 		order = append(order, string(it.Key))
 		stripes = append(stripes, int(h.Lo%lockStripes))
 	}
@@ -247,14 +254,14 @@ func (l *LocalReplica) MergeBatch(ctx context.Context, items []KeyObject) error 
 	}()
 	for _, k := range order {
 		p := byKey[k]
-		cur, ok := l.cache.get(p.hashLo, []byte(k))
+		cur, ok := l.cache.get(p.hash.Lo, []byte(k))
 		if !ok {
 			var err error
 			if cur, err = l.read(p.dk); err != nil {
 				return err
 			}
 		}
-		p.cur = cur
+		p.orig, p.cur = cur, cur
 	}
 	for _, it := range items {
 		p := byKey[string(it.Key)]
@@ -274,17 +281,19 @@ func (l *LocalReplica) MergeBatch(ctx context.Context, items []KeyObject) error 
 	}
 	if err := l.store.Apply(ops...); err != nil {
 		// A store of several shards may have applied some of the ops:
-		// the cache must not hide them.
+		// the cache must not hide them, and the trees must be rebuilt.
 		for _, k := range order {
 			if p := byKey[k]; p.dirty {
-				l.cache.drop(p.hashLo, []byte(k))
+				l.cache.drop(p.hash.Lo, []byte(k))
 			}
 		}
+		l.treesReady.Store(false)
 		return err
 	}
 	for _, k := range order {
 		if p := byKey[k]; p.dirty {
-			l.cache.put(p.hashLo, []byte(k), p.cur)
+			l.cache.put(p.hash.Lo, []byte(k), p.cur)
+			l.treeUpdate(p.hash.Hi, []byte(k), p.orig, p.cur)
 		}
 	}
 	return nil
@@ -323,6 +332,7 @@ func (l *LocalReplica) Mutate(ctx context.Context, key []byte, fn func(cur *repl
 		return nil, err
 	}
 	l.cache.put(h.Lo, key, next)
+	l.treeUpdate(h.Hi, key, cur, next)
 	return next, nil
 }
 

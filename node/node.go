@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dynakv/dynakv/antientropy"
 	"github.com/dynakv/dynakv/conf"
 	"github.com/dynakv/dynakv/node/peer"
 	"github.com/dynakv/dynakv/replication"
@@ -114,6 +115,11 @@ func build(cfg conf.Config, log *slog.Logger, store Store) (*Node, error) {
 	if err := checkPartitions(store, cfg.Partitions); err != nil {
 		return nil, err
 	}
+	shape, err := antientropy.NewShape(cfg.Partitions)
+	if err != nil {
+		return nil, err
+	}
+	local.EnableTrees(shape)
 	set, err := LoadMemberSet(store)
 	if err != nil {
 		return nil, err
@@ -279,6 +285,9 @@ func (n *Node) Start() error {
 		}
 	})
 	n.goTracked(func() { n.cluster.handoffLoop(n.done, n.kick, time.Second) })
+	if iv := n.cfg.AntiEntropyInterval; iv > 0 {
+		n.goTracked(func() { n.cluster.antiEntropyLoop(n.done, iv) })
+	}
 	if n.cfg.Fsync == "everysec" {
 		n.goTracked(n.syncLoop)
 	}

@@ -164,9 +164,33 @@ func (v *clusterView) Status() []resp.Field {
 		{Name: "forwarded_writes", Value: strconv.FormatInt(st.Forwarded, 10)},
 		{Name: "stand_in_writes", Value: strconv.FormatInt(st.StandIns, 10)},
 		{Name: "read_repairs", Value: strconv.FormatInt(st.ReadRepairs, 10)},
-		{Name: "anti_entropy_last_round", Value: "never"},
-		{Name: "anti_entropy_repaired", Value: "0"},
+		{Name: "anti_entropy_trees", Value: v.treesState()},
+		{Name: "anti_entropy_tree_keys", Value: strconv.FormatInt(v.c.ae.treeKeys.Load(), 10)},
+		{Name: "anti_entropy_tree_rebuild_ms", Value: strconv.FormatInt(v.c.ae.rebuildMs.Load(), 10)},
+		{Name: "anti_entropy_rounds", Value: strconv.FormatInt(v.c.ae.rounds.Load(), 10)},
+		{Name: "anti_entropy_last_round", Value: unixMsOrNever(v.c.ae.lastRound.Load())},
+		{Name: "anti_entropy_repaired", Value: strconv.FormatInt(v.c.ae.lastRepaired.Load(), 10)},
+		{Name: "anti_entropy_repaired_total", Value: strconv.FormatInt(v.c.ae.repaired.Load(), 10)},
+		{Name: "anti_entropy_messages", Value: strconv.FormatInt(v.c.ae.messages.Load(), 10)},
+		{Name: "anti_entropy_bytes", Value: strconv.FormatInt(v.c.ae.bytes.Load(), 10)},
 	}
+}
+
+// treesState is "ready" once the hash trees cover the store, "building"
+// before.
+func (v *clusterView) treesState() string {
+	if v.c.local.TreesReady() {
+		return "ready"
+	}
+	return "building"
+}
+
+// unixMsOrNever renders a Unix ms time as RFC 3339, 0 as "never".
+func unixMsOrNever(ms int64) string {
+	if ms == 0 {
+		return "never"
+	}
+	return time.UnixMilli(ms).UTC().Format(time.RFC3339)
 }
 
 // hintsByOwner renders the pending hints per owner as "a=3,b=1".
@@ -214,6 +238,10 @@ func (v *clusterView) ClusterInfo() []resp.Field {
 		{Name: "forwarded_writes", Value: strconv.FormatInt(st.Forwarded, 10)},
 		{Name: "read_repairs", Value: strconv.FormatInt(st.ReadRepairs, 10)},
 		{Name: "transfers_in_progress", Value: "0"},
+		{Name: "anti_entropy_trees", Value: v.treesState()},
+		{Name: "anti_entropy_rounds", Value: strconv.FormatInt(v.c.ae.rounds.Load(), 10)},
+		{Name: "anti_entropy_repaired", Value: strconv.FormatInt(v.c.ae.repaired.Load(), 10)},
+		{Name: "anti_entropy_bytes", Value: strconv.FormatInt(v.c.ae.bytes.Load(), 10)},
 	}
 }
 

@@ -34,6 +34,7 @@ const (
 	statusError       byte = 1
 	statusUnavailable byte = 2
 	statusConflict    byte = 3
+	statusNotReady    byte = 4 // anti-entropy: the hash trees are being rebuilt
 )
 
 // maxWireKey bounds a key in a peer message (Redis's own key limit is
@@ -332,6 +333,8 @@ func errResponse(err error) []byte {
 		st = statusConflict
 	case errors.Is(err, replication.ErrUnavailable):
 		st = statusUnavailable
+	case errors.Is(err, errTreesNotReady):
+		st = statusNotReady
 	}
 	msg := err.Error()
 	if len(msg) > 4096 {
@@ -353,6 +356,8 @@ func splitResponse(resp []byte) ([]byte, error) {
 		return nil, replication.ErrConflict
 	case statusUnavailable:
 		return nil, fmt.Errorf("%w: on peer: %s", replication.ErrUnavailable, resp[1:])
+	case statusNotReady:
+		return nil, errTreesNotReady
 	case statusError:
 		return nil, fmt.Errorf("peer: %s", resp[1:])
 	}

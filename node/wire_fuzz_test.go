@@ -5,6 +5,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/dynakv/dynakv/antientropy"
 	"github.com/dynakv/dynakv/conf"
 	"github.com/dynakv/dynakv/replication"
 )
@@ -23,6 +24,13 @@ func FuzzDecodePeer(f *testing.F) {
 	f.Add(opHandoff, appendHandoff(nil, []Hinted{{Key: []byte("a"), Obj: o}, {Key: []byte("b"), Obj: o}}))
 	f.Add(opReadRange, appendRange(nil, rangeMsg{from: 1, to: 1 << 40, limit: 10}))
 	f.Add(opKeyCount, []byte(nil))
+	f.Add(opAERoots, appendParts(nil, []int{0, 3, 15}))
+	f.Add(opAEBranches, appendParts(nil, []int{1}))
+	f.Add(opAELeaves, appendRefs(nil, []antientropy.Ref{{P: 1, I: 2}, {P: 15, I: 31}}))
+	f.Add(opAEKeys, appendRefs(nil, []antientropy.Ref{{P: 0, I: 1023}}))
+	f.Add(opReadMany, appendKeys(nil, [][]byte{[]byte("a"), []byte("b")}))
+	f.Add(byte(0), appendHashLists(nil, [][]uint64{{1, 2}, {}}))
+	f.Add(byte(0), appendKeyHashLists(nil, [][]antientropy.KeyHash{{{Key: []byte("k"), Hash: 7}}, nil}))
 	f.Add(byte(99), []byte{1, 2, 3})
 
 	mc := newFuzzNode(f)
@@ -56,6 +64,36 @@ func FuzzDecodePeer(f *testing.F) {
 				t.Fatalf("range result does not round-trip")
 			}
 		}
+		if ps, err := decodeParts(b, 1<<24); err == nil {
+			if got := appendParts(nil, ps); !bytes.Equal(got, b) {
+				t.Fatalf("partition list does not round-trip")
+			}
+		}
+		if rs, err := decodeRefs(b, 1<<24, 1<<10); err == nil {
+			if got := appendRefs(nil, rs); !bytes.Equal(got, b) {
+				t.Fatalf("ref list does not round-trip")
+			}
+		}
+		if hs, err := decodeHashes(b); err == nil {
+			if got := appendHashes(nil, hs); !bytes.Equal(got, b) {
+				t.Fatalf("hash list does not round-trip")
+			}
+		}
+		if ls, err := decodeHashLists(b); err == nil {
+			if got := appendHashLists(nil, ls); !bytes.Equal(got, b) {
+				t.Fatalf("hash lists do not round-trip")
+			}
+		}
+		if ls, err := decodeKeyHashLists(b); err == nil {
+			if got := appendKeyHashLists(nil, ls); !bytes.Equal(got, b) {
+				t.Fatalf("key hash lists do not round-trip")
+			}
+		}
+		if ks, err := decodeKeys(b); err == nil {
+			if got := appendKeys(nil, ks); !bytes.Equal(got, b) {
+				t.Fatalf("key list does not round-trip")
+			}
+		}
 		_, _ = splitResponse(b)
 		resp, err := mc.cluster.handle(context.Background(), op, bytes.Clone(b))
 		if err != nil || len(resp) == 0 {
@@ -77,5 +115,8 @@ func newFuzzNode(f *testing.F) *Node {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { nd.Close() })
+	if err := nd.cluster.rebuildTrees(context.Background()); err != nil { // so exchange requests are served
+		f.Fatal(err)
+	}
 	return nd
 }

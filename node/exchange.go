@@ -1,0 +1,350 @@
+package node
+
+// Anti-entropy between replicas: each node, every anti_entropy_interval,
+// compares its hash trees with each other replica of the partitions they
+// share (antientropy.Compare) and merges the differing keys both ways.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/dynakv/dynakv/antientropy"
+	"github.com/dynakv/dynakv/replication"
+)
+
+// Repair batches: keys per read, and keys and bytes per push.
+const (
+	aeReadBatch      = 512
+	aePushBatch      = 512
+	aePushBatchBytes = 4 << 20
+	aeExchangeTime   = time.Minute // deadline of one exchange with one peer
+)
+
+// aeStats are a node's anti-entropy counters, for RING STATUS and INFO.
+type aeStats struct {
+	rounds       atomic.Int64 // rounds finished
+	lastRound    atomic.Int64 // Unix ms of the last round's end, 0 never
+	lastRepaired atomic.Int64 // keys the last round repaired
+	repaired     atomic.Int64 // keys repaired in all: pulled plus pushed
+	messages     atomic.Int64 // requests sent for exchanges and repairs
+	bytes        atomic.Int64 // bytes sent and received for them
+	treeKeys     atomic.Int64 // keys found by the last tree rebuild
+	rebuildMs    atomic.Int64 // how long it took
+}
+
+// aeRemote is a peer's side of an exchange: antientropy.Replica over the
+// peer transport. It counts the requests and bytes of one exchange; it is
+// used by one goroutine.
+type aeRemote struct {
+	r               *remoteReplica
+	q, width, per   int
+	messages, bytes int64
+}
+
+var _ antientropy.Replica = (*aeRemote)(nil)
+
+func (a *aeRemote) call(ctx context.Context, op byte, req []byte) ([]byte, error) {
+	a.messages++
+	a.bytes += int64(len(req))
+	resp, err := a.r.call(ctx, op, req)
+	a.bytes += int64(len(resp))
+	return resp, err
+}
+
+func (a *aeRemote) Roots(ctx context.Context, parts []int) ([]uint64, error) {
+	resp, err := a.call(ctx, opAERoots, appendParts(nil, parts))
+	if err != nil {
+		return nil, err
+	}
+	return decodeHashes(resp)
+}
+
+func (a *aeRemote) Branches(ctx context.Context, parts []int) ([][]uint64, error) {
+	resp, err := a.call(ctx, opAEBranches, appendParts(nil, parts))
+	if err != nil {
+		return nil, err
+	}
+	return decodeHashLists(resp)
+}
+
+func (a *aeRemote) Leaves(ctx context.Context, branches []antientropy.Ref) ([][]uint64, error) {
+	resp, err := a.call(ctx, opAELeaves, appendRefs(nil, branches))
+	if err != nil {
+		return nil, err
+	}
+	return decodeHashLists(resp)
+}
+
+func (a *aeRemote) Keys(ctx context.Context, leaves []antientropy.Ref) ([][]antientropy.KeyHash, error) {
+	resp, err := a.call(ctx, opAEKeys, appendRefs(nil, leaves))
+	if err != nil {
+		return nil, err
+	}
+	return decodeKeyHashLists(resp)
+}
+
+// readMany returns the peer's own states of keys.
+func (a *aeRemote) readMany(ctx context.Context, keys [][]byte) ([]keyObjectMsg, error) {
+	resp, err := a.call(ctx, opReadMany, appendKeys(nil, keys))
+	if err != nil {
+		return nil, err
+	}
+	ms, err := decodeHandoff(resp)
+	if err == nil && len(ms) != len(keys) {
+		err = fmt.Errorf("%w: %d states for %d keys", errBadFrame, len(ms), len(keys))
+	}
+	return ms, err
+}
+
+// push merges states into the peer's own copies.
+func (a *aeRemote) push(ctx context.Context, hs []Hinted) error {
+	_, err := a.call(ctx, opHandoff, appendHandoff(nil, hs))
+	return err
+}
+
+// aeLocal is this node's side of exchanges, and what answers its peers'.
+func (c *cluster) aeLocal() *antientropy.Local {
+	return &antientropy.Local{Trees: c.local.Trees(), Scan: c.local.ScanLeaf}
+}
+
+// serveAE answers a peer's exchange request from this node's trees.
+func (c *cluster) serveAE(ctx context.Context, op byte, req []byte) ([]byte, error) {
+	if !c.local.TreesReady() {
+		return nil, errTreesNotReady
+	}
+	l := c.aeLocal()
+	s := l.Trees.Shape()
+	switch op {
+	case opAERoots, opAEBranches:
+		parts, err := decodeParts(req, c.q)
+		if err != nil {
+			return nil, err
+		}
+		if op == opAERoots {
+			roots, _ := l.Roots(ctx, parts)
+			return appendHashes(nil, roots), nil
+		}
+		bs, _ := l.Branches(ctx, parts)
+		return appendHashLists(nil, bs), nil
+	case opAELeaves:
+		refs, err := decodeRefs(req, c.q, s.Branches())
+		if err != nil {
+			return nil, err
+		}
+		ls, _ := l.Leaves(ctx, refs)
+		return appendHashLists(nil, ls), nil
+	default: // opAEKeys
+		refs, err := decodeRefs(req, c.q, s.Leaves())
+		if err != nil {
+			return nil, err
+		}
+		ks, err := l.Keys(ctx, refs)
+		if err != nil {
+			return nil, err
+		}
+		return appendKeyHashLists(nil, ks), nil
+	}
+}
+
+// serveReadMany answers opReadMany with this node's own states.
+func (c *cluster) serveReadMany(ctx context.Context, req []byte) ([]byte, error) {
+	keys, err := decodeKeys(req)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := c.local.ReadMany(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	hs := make([]Hinted, len(keys))
+	for i := range keys {
+		hs[i] = Hinted{Key: keys[i], Obj: objs[i]}
+	}
+	return appendHandoff(nil, hs), nil
+}
+
+// antiEntropyLoop rebuilds the trees from the store, then runs a round of
+// exchanges every interval until done.
+func (c *cluster) antiEntropyLoop(done <-chan struct{}, interval time.Duration) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-done
+		cancel()
+	}()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if !c.local.TreesReady() {
+			if err := c.rebuildTrees(ctx); err != nil && ctx.Err() == nil {
+				c.log.Error("anti-entropy: rebuilding the hash trees failed", "err", err)
+			}
+		} else {
+			c.antiEntropyRound(ctx)
+		}
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// rebuildTrees rebuilds the trees and logs what it found.
+func (c *cluster) rebuildTrees(ctx context.Context) error {
+	start := time.Now()
+	n, err := c.local.RebuildTrees(ctx)
+	if err != nil {
+		return err
+	}
+	took := time.Since(start)
+	c.ae.treeKeys.Store(n)
+	c.ae.rebuildMs.Store(took.Milliseconds())
+	c.log.Info("anti-entropy: hash trees built", "keys", n, "took", took.Round(time.Millisecond))
+	return nil
+}
+
+// aePartners returns, for every other node, the partitions it replicates
+// together with this node (both among the partition's first N).
+func (c *cluster) aePartners() map[string][]int {
+	st := c.state.Load()
+	out := map[string][]int{}
+	for p, prefs := range st.prefs {
+		homes := prefs[:min(c.n, len(prefs))]
+		if !slices.ContainsFunc(homes, func(r replication.Replica) bool { return r.Name() == c.self }) {
+			continue
+		}
+		for _, r := range homes {
+			if r.Name() != c.self {
+				out[r.Name()] = append(out[r.Name()], p)
+			}
+		}
+	}
+	return out
+}
+
+// antiEntropyRound exchanges with every live partner in turn and returns
+// the keys repaired.
+func (c *cluster) antiEntropyRound(ctx context.Context) int {
+	partners := c.aePartners()
+	ids := make([]string, 0, len(partners))
+	for id := range partners {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	repaired := 0
+	for _, id := range ids {
+		r := c.replica(id)
+		if !c.Alive(r) {
+			continue
+		}
+		n, err := c.exchange(ctx, r.(*remoteReplica), partners[id])
+		repaired += n
+		if err != nil {
+			if ctx.Err() != nil {
+				return repaired
+			}
+			lvl := c.log.Warn
+			if errors.Is(err, replication.ErrReplicaDown) || errors.Is(err, errTreesNotReady) {
+				lvl = c.log.Debug
+			}
+			lvl("anti-entropy exchange failed", "peer", id, "err", err)
+		}
+	}
+	c.ae.rounds.Add(1)
+	c.ae.lastRound.Store(time.Now().UnixMilli())
+	c.ae.lastRepaired.Store(int64(repaired))
+	return repaired
+}
+
+// exchange compares the trees of parts with peer r and merges the keys
+// that differ both ways: the peer's states into this node's, then this
+// node's (now the join) into the peer's. It returns the keys repaired.
+func (c *cluster) exchange(ctx context.Context, r *remoteReplica, parts []int) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, aeExchangeTime)
+	defer cancel()
+	l := c.aeLocal()
+	remote := &aeRemote{r: r}
+	defer func() {
+		c.ae.messages.Add(remote.messages)
+		c.ae.bytes.Add(remote.bytes)
+	}()
+	diffs, _, err := antientropy.Compare(ctx, l.Trees.Shape(), l, remote, parts, antientropy.DefaultLimits())
+	if err != nil {
+		return 0, err
+	}
+	if len(diffs) == 0 {
+		return 0, nil
+	}
+	// Pull: the peer's states of the keys it holds.
+	var pull [][]byte
+	for _, d := range diffs {
+		if d.Remote != 0 {
+			pull = append(pull, d.Key)
+		}
+	}
+	repaired := 0
+	for len(pull) > 0 {
+		n := min(len(pull), aeReadBatch)
+		ms, err := remote.readMany(ctx, pull[:n])
+		if err != nil {
+			return repaired, err
+		}
+		items := make([]KeyObject, 0, len(ms))
+		for _, m := range ms {
+			if m.obj != nil {
+				items = append(items, KeyObject{Key: m.key, Obj: m.obj})
+			}
+		}
+		if err := c.local.MergeBatch(ctx, items); err != nil {
+			return repaired, err
+		}
+		repaired += len(items)
+		pull = pull[n:]
+	}
+	// Push: this node's states, which now include the peer's.
+	var batch []Hinted
+	size := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := remote.push(ctx, batch)
+		if err == nil {
+			repaired += len(batch)
+		}
+		batch, size = batch[:0], 0
+		return err
+	}
+	for _, d := range diffs {
+		if d.Local == 0 {
+			continue
+		}
+		o, err := c.local.ReadOwn(ctx, d.Key)
+		if err != nil {
+			return repaired, err
+		}
+		if o == nil {
+			continue
+		}
+		batch = append(batch, Hinted{Key: d.Key, Obj: o})
+		size += len(d.Key) + 64
+		for i := range o.Siblings {
+			size += len(o.Siblings[i].Value)
+		}
+		if len(batch) == aePushBatch || size >= aePushBatchBytes {
+			if err := flush(); err != nil {
+				return repaired, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return repaired, err
+	}
+	c.ae.repaired.Add(int64(repaired))
+	return repaired, nil
+}

@@ -1,0 +1,190 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/dynakv/dynakv/replication"
+)
+
+// buildTrees rebuilds every node's trees from its store, as at start.
+func (mc *memCluster) buildTrees() {
+	for _, id := range mc.ids {
+		if err := mc.nodes[id].cluster.rebuildTrees(context.Background()); err != nil {
+			mc.t.Fatal(err)
+		}
+	}
+}
+
+// aeRound runs one anti-entropy round on every node, in order, and returns
+// the keys repaired.
+func (mc *memCluster) aeRound() int {
+	n := 0
+	for _, id := range mc.ids {
+		n += mc.nodes[id].cluster.antiEntropyRound(context.Background())
+	}
+	return n
+}
+
+// localWrite writes val to key on node id's own replica only, as a write
+// the others never received would leave it.
+func (mc *memCluster) localWrite(id, key, val string, tombstone bool) {
+	l := mc.nodes[id].local
+	_, err := l.Mutate(context.Background(), []byte(key), func(cur *replication.Object) (*replication.Object, error) {
+		ctr, err := l.NextCounter()
+		if err != nil {
+			return nil, err
+		}
+		return cur.Apply(replication.Dot{Actor: l.Actor(), Counter: ctr}, 1, replication.Write{Context: cur.Context(), Value: []byte(val), Tombstone: tombstone}, 10), nil
+	})
+	if err != nil {
+		mc.t.Fatal(err)
+	}
+}
+
+// wipe deletes every data key of node id's store behind its back and
+// rebuilds its trees, as a restart on an emptied data directory would
+// leave it (the object cache is dropped too).
+func (mc *memCluster) wipe(id string) {
+	nd := mc.nodes[id]
+	var ops []Op
+	start, end := DataRange(0)
+	nd.store.Iterate(start, end, func(k, _ []byte) bool {
+		ops = append(ops, Op{Key: append([]byte(nil), k...), Delete: true})
+		return true
+	})
+	if err := nd.store.Apply(ops...); err != nil {
+		mc.t.Fatal(err)
+	}
+	nd.local.cache = newObjectCache(1 << 20)
+	if err := nd.cluster.rebuildTrees(context.Background()); err != nil {
+		mc.t.Fatal(err)
+	}
+}
+
+// assertConverged checks that every key is held identically by all its
+// homes and that each node's trees equal trees rebuilt from its store.
+func (mc *memCluster) assertConverged(keys []string) {
+	mc.t.Helper()
+	for _, key := range keys {
+		homes := mc.homes(key)
+		first := mc.own(homes[0], key)
+		for _, h := range homes[1:] {
+			if o := mc.own(h, key); !o.Equal(first) {
+				mc.t.Fatalf("%s: %s holds %v, %s holds %v", key, homes[0], first, h, o)
+			}
+		}
+	}
+	for _, id := range mc.ids {
+		l := mc.nodes[id].local
+		fresh := &LocalReplica{store: l.store}
+		fresh.EnableTrees(l.trees.Shape())
+		if _, err := fresh.RebuildTrees(context.Background()); err != nil {
+			mc.t.Fatal(err)
+		}
+		for p := range l.trees.Shape().Partitions() {
+			if fresh.trees.Root(p) != l.trees.Root(p) {
+				mc.t.Fatalf("node %s partition %d: the tree kept by writes differs from the store's", id, p)
+			}
+		}
+	}
+}
+
+// TestAntiEntropyRepairsDivergence: replicas that diverged in every way (a
+// write only one of them took, concurrent writes on two, a delete only one
+// saw, a key one lacks) converge in one round of exchanges, by merging:
+// both concurrent versions survive as siblings, the delete wins over the
+// value it covered.
+func TestAntiEntropyRepairsDivergence(t *testing.T) {
+	mc := newMemCluster(t, 3, 2, 3, "a", "b", "c")
+	var keys []string
+	for i := range 300 {
+		k := fmt.Sprint("key-", i)
+		keys = append(keys, k)
+		if err := mc.set("a", k, "v0", 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mc.buildTrees()
+	if n := mc.aeRound(); n != 0 {
+		t.Fatalf("converged replicas: %d keys repaired", n)
+	}
+	msgs := mc.nodes["a"].cluster.ae.messages.Load()
+	if msgs != 2 {
+		t.Fatalf("a round between converged replicas took %d messages from a; want 2 (one Roots per peer)", msgs)
+	}
+
+	mc.localWrite("a", "key-1", "only-a", false)
+	mc.localWrite("b", "key-2", "b-side", false)
+	mc.localWrite("c", "key-2", "c-side", false)
+	mc.localWrite("c", "key-3", "", true)
+	mc.localWrite("b", "fresh", "only-b", false)
+	keys = append(keys, "fresh")
+	if n := mc.aeRound(); n == 0 {
+		t.Fatal("nothing repaired")
+	}
+	mc.assertConverged(keys)
+	if v := value(mc.own("c", "key-1")); v != "only-a" {
+		t.Fatalf("key-1 on c = %q", v)
+	}
+	if o := mc.own("a", "key-2"); o.Len() != 2 {
+		t.Fatalf("key-2 after the exchange has %d siblings, want both concurrent writes: %v", o.Len(), o)
+	}
+	if o := mc.own("b", "key-3"); o.Newest(0) != nil {
+		t.Fatalf("key-3 on b = %v, want deleted", o)
+	}
+	if v := value(mc.own("a", "fresh")); v != "only-b" {
+		t.Fatalf("fresh on a = %q", v)
+	}
+	if n := mc.aeRound(); n != 0 {
+		t.Fatalf("a second round repaired %d keys; want 0", n)
+	}
+}
+
+// TestAntiEntropyRebuildsWipedReplica: a replica that lost everything gets
+// every key of its partitions back from the others, and only those.
+func TestAntiEntropyRebuildsWipedReplica(t *testing.T) {
+	mc := newMemCluster(t, 3, 2, 3, "a", "b", "c", "d")
+	var keys []string
+	for i := range 400 {
+		k := fmt.Sprint("key-", i)
+		keys = append(keys, k)
+		if err := mc.set(mc.ids[i%4], k, fmt.Sprint("v", i), 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mc.buildTrees()
+	mc.wipe("c")
+	if tr := mc.nodes["c"].local.trees; tr.Keys(0) != 0 || tr.Root(0) != 0 {
+		t.Fatal("wiped node still has a tree")
+	}
+	// c's own round pulls from the others.
+	if n := mc.nodes["c"].cluster.antiEntropyRound(context.Background()); n == 0 {
+		t.Fatal("nothing repaired on the wiped node")
+	}
+	mc.assertConverged(keys)
+	for i, k := range keys {
+		homes := mc.homes(k)
+		if got := value(mc.own("c", k)); contains(homes, "c") != (got == fmt.Sprint("v", i)) {
+			t.Fatalf("%s on c = %q; c is a home: %v", k, got, contains(homes, "c"))
+		}
+	}
+}
+
+// TestAntiEntropyNotReadyPeerIsSkipped: an exchange with a peer whose
+// trees are still being built fails without repairing anything.
+func TestAntiEntropyNotReadyPeerIsSkipped(t *testing.T) {
+	mc := newMemCluster(t, 3, 2, 2, "a", "b", "c")
+	if err := mc.set("a", "k", "v", 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := mc.nodes["a"].cluster.rebuildTrees(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a := mc.nodes["a"].cluster
+	_, err := a.exchange(context.Background(), a.replica("b").(*remoteReplica), []int{0, 1, 2})
+	if err == nil || err.Error() != errTreesNotReady.Error() {
+		t.Fatalf("exchange with a peer that is rebuilding = %v, want %v", err, errTreesNotReady)
+	}
+}

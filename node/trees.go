@@ -1,0 +1,137 @@
+package node
+
+// The replica's anti-entropy hash trees (package antientropy): kept up to
+// date by every write of a data key, rebuilt from the store at start.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/dynakv/dynakv/antientropy"
+	"github.com/dynakv/dynakv/replication"
+)
+
+// errTreesNotReady answers an exchange while the trees are being rebuilt.
+var errTreesNotReady = errors.New("node: anti-entropy trees are being rebuilt")
+
+// EnableTrees makes the replica keep anti-entropy hash trees of shape s,
+// updated by every write from now on. It must be called before the
+// replica takes writes; the trees hold nothing of the existing data until
+// RebuildTrees.
+func (l *LocalReplica) EnableTrees(s antientropy.Shape) {
+	l.trees = antientropy.NewTrees(s)
+}
+
+// Trees returns the replica's hash trees, or nil if they are not kept.
+func (l *LocalReplica) Trees() *antientropy.Trees { return l.trees }
+
+// TreesReady reports whether the trees cover the whole store (RebuildTrees
+// finished).
+func (l *LocalReplica) TreesReady() bool { return l.trees != nil && l.treesReady.Load() }
+
+// treeUpdate records in the trees that key, at position pos, went from old
+// to new. It is called under the key's lock, after the store write.
+func (l *LocalReplica) treeUpdate(pos uint64, key []byte, old, new *replication.Object) {
+	if l.trees != nil {
+		l.trees.Update(pos, replication.Digest(key, old), replication.Digest(key, new))
+	}
+}
+
+// RebuildTrees builds every partition's tree anew from the store, one
+// partition at a time. While it scans a partition it holds every key lock,
+// so no write is half-way (stored, but not yet in the tree); writers wait
+// for the scan of one partition at most. It returns the keys it found.
+func (l *LocalReplica) RebuildTrees(ctx context.Context) (int64, error) {
+	if l.trees == nil {
+		return 0, errors.New("node: trees not enabled")
+	}
+	s := l.trees.Shape()
+	var total int64
+	for p := range s.Partitions() {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		n, err := l.rebuildPartition(ctx, s, p)
+		if err != nil {
+			return total, fmt.Errorf("node: rebuilding the tree of partition %d: %w", p, err)
+		}
+		total += n
+	}
+	l.treesReady.Store(true)
+	return total, nil
+}
+
+func (l *LocalReplica) rebuildPartition(ctx context.Context, s antientropy.Shape, p int) (int64, error) {
+	for i := range l.locks {
+		l.locks[i].Lock()
+	}
+	defer func() {
+		for i := range l.locks {
+			l.locks[i].Unlock()
+		}
+	}()
+	t := antientropy.NewTree(s)
+	first, _ := s.LeafRange(p, 0)
+	_, last := s.LeafRange(p, s.Leaves()-1)
+	err := l.scanPositions(ctx, first, last, func(pos uint64, key []byte, h uint64) error {
+		t.Add(s, s.Leaf(pos), h)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	l.trees.Replace(p, t)
+	return t.Keys(), nil
+}
+
+// ScanLeaf is the replica's antientropy.LeafScanner: its own keys at
+// positions first..last with their digests.
+func (l *LocalReplica) ScanLeaf(ctx context.Context, first, last uint64, fn func(key []byte, h uint64) error) error {
+	return l.scanPositions(ctx, first, last, func(_ uint64, key []byte, h uint64) error { return fn(key, h) })
+}
+
+// scanPositions calls fn for every data key at positions first..last
+// (inclusive) with its position and digest.
+func (l *LocalReplica) scanPositions(ctx context.Context, first, last uint64, fn func(pos uint64, key []byte, h uint64) error) error {
+	start := dataBound(first)
+	end := []byte{DataPrefix + 1}
+	if last != ^uint64(0) {
+		end = dataBound(last + 1)
+	}
+	var err error
+	iterErr := l.store.Iterate(start, end, func(k, v []byte) bool {
+		pos, key, ok := ParseDataKey(k)
+		if !ok {
+			return true
+		}
+		if err = ctx.Err(); err != nil {
+			return false
+		}
+		o, derr := replication.DecodeObject(v)
+		if derr != nil {
+			err = fmt.Errorf("node: key %q: %w", key, derr)
+			return false
+		}
+		err = fn(pos, key, replication.Digest(key, o))
+		return err == nil
+	})
+	if iterErr != nil {
+		return iterErr
+	}
+	return err
+}
+
+// ReadMany returns the replica's own states of keys (nil for the absent
+// ones), in order.
+func (l *LocalReplica) ReadMany(ctx context.Context, keys [][]byte) ([]*replication.Object, error) {
+	out := make([]*replication.Object, len(keys))
+	for i, k := range keys {
+		o, err := l.ReadOwn(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = o
+	}
+	return out, nil
+}
