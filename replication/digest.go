@@ -3,7 +3,6 @@ package replication
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"hash"
 	"sync"
 )
 
@@ -39,31 +38,19 @@ func Digest(key []byte, o *Object) uint64 {
 			b = append(b, 0)
 		}
 		b = binary.AppendUvarint(b, uint64(len(s.Value)))
-		// Long values are hashed as they are, not copied.
-		if len(b)+len(s.Value) > cap(d.buf) {
-			d.h.Write(b)
-			d.h.Write(s.Value)
-			b = b[:0]
-			continue
-		}
 		b = append(b, s.Value...)
 	}
-	d.h.Write(b)
-	if cap(b) <= 64<<10 {
+	sum := sha256.Sum256(b)
+	if cap(b) <= 64<<10 { // keep the grown buffer, unless a huge value grew it
 		d.buf = b[:0]
 	}
-	var sum [sha256.Size]byte
-	v := binary.BigEndian.Uint64(d.h.Sum(sum[:0]))
-	d.h.Reset()
+	v := binary.BigEndian.Uint64(sum[:8])
 	if v == 0 {
 		v = 1 // 0 means absent
 	}
 	return v
 }
 
-type digester struct {
-	h   hash.Hash
-	buf []byte
-}
+type digester struct{ buf []byte }
 
-var digesters = sync.Pool{New: func() any { return &digester{h: sha256.New(), buf: make([]byte, 0, 1024)} }}
+var digesters = sync.Pool{New: func() any { return &digester{buf: make([]byte, 0, 1024)} }}
