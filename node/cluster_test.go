@@ -19,7 +19,7 @@ import (
 // over peer.MemNetwork, which can drop, delay and partition their messages,
 // with a failure detector the test controls.
 type memCluster struct {
-	t     *testing.T
+	t     testing.TB
 	net   *peer.MemNetwork
 	ids   []string
 	nodes map[string]*Node
@@ -31,7 +31,12 @@ func peerAddrOf(id string) string { return "peer-" + id }
 
 // newMemCluster builds len(ids) nodes sharing one member set (joined in the
 // order given) with n/r/w and Q=64.
-func newMemCluster(t *testing.T, n, r, w int, ids ...string) *memCluster {
+func newMemCluster(t testing.TB, n, r, w int, ids ...string) *memCluster {
+	return newMemClusterQ(t, 64, n, r, w, ids...)
+}
+
+// newMemClusterQ is newMemCluster with q partitions.
+func newMemClusterQ(t testing.TB, q, n, r, w int, ids ...string) *memCluster {
 	t.Helper()
 	mc := &memCluster{t: t, net: peer.NewMemNetwork(1), ids: ids, nodes: map[string]*Node{}, dead: map[string]bool{}}
 	var recs []MemberRecord
@@ -41,7 +46,7 @@ func newMemCluster(t *testing.T, n, r, w int, ids ...string) *memCluster {
 	set := NewMemberSet(recs...)
 	for _, id := range ids {
 		cfg := conf.Default()
-		cfg.NodeID, cfg.Partitions, cfg.N, cfg.R, cfg.W = id, 64, n, r, w
+		cfg.NodeID, cfg.Partitions, cfg.N, cfg.R, cfg.W = id, q, n, r, w
 		cfg.RequestTimeout = time.Second
 		cfg.DataDir = t.TempDir()
 		store := NewMemStore()
@@ -67,7 +72,7 @@ func newMemCluster(t *testing.T, n, r, w int, ids ...string) *memCluster {
 	return mc
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
 
