@@ -183,7 +183,10 @@ func (c *cluster) antiEntropyLoop(done <-chan struct{}, interval time.Duration) 
 			if err := c.rebuildTrees(ctx); err != nil && ctx.Err() == nil {
 				c.log.Error("anti-entropy: rebuilding the hash trees failed", "err", err)
 			}
-		} else {
+		}
+		// The first round follows the rebuild at once: a node that restarts
+		// empty asks for its data without waiting an interval.
+		if c.local.TreesReady() {
 			c.antiEntropyRound(ctx)
 		}
 		select {
