@@ -449,3 +449,54 @@ func TestE2EClusterWipedNodeRebuiltByAntiEntropy(t *testing.T) {
 	}
 	t.Logf("wiped node-3 rebuilt by anti-entropy: %d keys in %v after it answered PING; %d keys repaired, %d bytes exchanged in all", count, took, repaired, bytes)
 }
+
+// TestE2EClusterRemoveDeadNode: with N=3 on four nodes, a node killed with
+// kill -9 and removed with RING REMOVE leaves three members, each a home of
+// every partition; anti-entropy rebuilds every key on each of them.
+func TestE2EClusterRemoveDeadNode(t *testing.T) {
+	procs := startCluster(t, 4, "--anti-entropy-interval", "200ms")
+	ctx := testCtx(t, 120*time.Second)
+	c := procs[0].Client(t)
+	const count = 2000
+	for i := 0; i < count; i += 100 {
+		var pairs []any
+		for j := i; j < i+100; j++ {
+			pairs = append(pairs, fmt.Sprint("rm:", j), fmt.Sprint("v", j))
+		}
+		if err := c.MSet(ctx, pairs...).Err(); err != nil {
+			t.Fatalf("MSET: %v", err)
+		}
+	}
+	localKeys := func(p *proc) int {
+		n := 0
+		fmt.Sscanf(info(t, p.Client(t), "keyspace")["db0"], "keys=%d", &n)
+		return n
+	}
+	procs[3].Kill9()
+	before := []int{localKeys(procs[0]), localKeys(procs[1]), localKeys(procs[2])}
+	if before[0] == count && before[1] == count && before[2] == count {
+		t.Fatalf("every survivor already holds every key (%v): N=3 on 4 nodes should spread them", before)
+	}
+	start := time.Now()
+	if err := c.Do(ctx, "RING", "REMOVE", "node-4").Err(); err != nil {
+		t.Fatalf("RING REMOVE node-4: %v", err)
+	}
+	for _, p := range procs[:3] {
+		pollUntil(t, 60*time.Second, p.Addr()+" to hold every key", func() bool { return localKeys(p) == count })
+	}
+	took := time.Since(start)
+	for _, p := range procs[:3] {
+		pc := p.Client(t)
+		for i := range count {
+			v, err := pc.Do(ctx, "VGET", fmt.Sprint("rm:", i), "LOCAL").Slice()
+			if err != nil || len(v) != 2 || v[1] != fmt.Sprint("v", i) {
+				t.Fatalf("VGET rm:%d LOCAL on %s after the removal: %#v %v", i, p.Addr(), v, err)
+			}
+		}
+	}
+	members, err := c.Do(ctx, "RING", "MEMBERS").Slice()
+	if err != nil || !strings.Contains(fmt.Sprint(members), "removed") {
+		t.Fatalf("RING MEMBERS after the removal: %v %v", members, err)
+	}
+	t.Logf("node-4 removed: the survivors held %v of %d keys, all %d each %v after RING REMOVE", before, count, count, took)
+}
