@@ -500,3 +500,57 @@ func TestE2EClusterRemoveDeadNode(t *testing.T) {
 	}
 	t.Logf("node-4 removed: the survivors held %v of %d keys, all %d each %v after RING REMOVE", before, count, count, took)
 }
+
+// TestE2EClusterDeletesStayDeleted: keys deleted while a node is down (kill
+// -9) stay deleted on every node after it restarts with its old values and
+// hinted handoff and anti-entropy rounds have run.
+func TestE2EClusterDeletesStayDeleted(t *testing.T) {
+	procs := startCluster(t, 3, "--anti-entropy-interval", "200ms")
+	ctx := testCtx(t, 120*time.Second)
+	c := procs[0].Client(t)
+	const count = 600
+	var pairs []any
+	for i := range count {
+		pairs = append(pairs, fmt.Sprint("del:", i), "old")
+	}
+	if err := c.MSet(ctx, pairs...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	victim := procs[2]
+	pollUntil(t, 30*time.Second, "node-3 to hold every key", func() bool {
+		n := 0
+		fmt.Sscanf(info(t, victim.Client(t), "keyspace")["db0"], "keys=%d", &n)
+		return n == count
+	})
+	victim.Kill9()
+	var gone []string
+	for i := 0; i < count; i += 2 {
+		gone = append(gone, fmt.Sprint("del:", i))
+	}
+	if n, err := c.Del(ctx, gone...).Result(); err != nil || n != int64(len(gone)) {
+		t.Fatalf("DEL with node-3 down = %d, %v", n, err)
+	}
+	victim.Restart()
+	rounds := func() int {
+		n, _ := strconv.Atoi(info(t, victim.Client(t), "cluster")["anti_entropy_rounds"])
+		return n
+	}
+	pollUntil(t, 60*time.Second, "hints delivered and anti-entropy rounds on node-3", func() bool {
+		return hintsPending(t, procs) == 0 && rounds() >= 3
+	})
+	for _, p := range procs {
+		pc := p.Client(t)
+		for i := range count {
+			v, err := pc.Do(ctx, "VGET", fmt.Sprint("del:", i), "LOCAL").Slice()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if deleted := i%2 == 0; deleted != (len(v) == 0) {
+				t.Fatalf("del:%d on %s after the restart: %v (deleted: %v)", i, p.Addr(), v, deleted)
+			}
+		}
+	}
+	if n, err := procs[2].Client(t).DBSize(ctx).Result(); err != nil || n != count/2 {
+		t.Fatalf("DBSIZE = %d, %v; want %d", n, err, count/2)
+	}
+}

@@ -188,3 +188,55 @@ func TestAntiEntropyNotReadyPeerIsSkipped(t *testing.T) {
 		t.Fatalf("exchange with a peer that is rebuilding = %v, want %v", err, errTreesNotReady)
 	}
 }
+
+// TestAntiEntropyNoResurrection: keys deleted while a replica was down
+// stay deleted when it comes back with its old values and anti-entropy
+// runs in every direction: the tombstones cover the old versions, so the
+// merge drops them instead of bringing them back.
+func TestAntiEntropyNoResurrection(t *testing.T) {
+	mc := newMemCluster(t, 3, 2, 3, "a", "b", "c")
+	var keys []string
+	for i := range 200 {
+		k := fmt.Sprint("key-", i)
+		keys = append(keys, k)
+		if err := mc.set("a", k, "v", 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mc.kill("c")
+	ctx := context.Background()
+	for _, k := range keys[:100] {
+		_, err := mc.nodes["a"].coord.Update(ctx, []byte(k), func(cur *replication.Object) (*replication.Write, error) {
+			return &replication.Write{Context: cur.Context(), Tombstone: true}, nil
+		}, replication.WriteOptions{W: 2})
+		if err != nil {
+			t.Fatalf("delete %s with c down: %v", k, err)
+		}
+	}
+	// c answers again, with its old values, but the failure detector still
+	// says it is dead, so no hint reaches it: only exchanges can.
+	mc.net.ListenBatch(peerAddrOf("c"), mc.nodes["c"].cluster.handle, mc.nodes["c"].cluster)
+	if value(mc.own("c", "key-0")) != "v" {
+		t.Fatal("c lost its old value of key-0 before the test")
+	}
+	mc.buildTrees()
+	all := make([]int, 64)
+	for i := range all {
+		all[i] = i
+	}
+	for _, pair := range [][2]string{{"c", "a"}, {"a", "c"}, {"b", "c"}, {"c", "b"}} {
+		from := mc.nodes[pair[0]].cluster
+		if _, err := from.exchange(ctx, from.replica(pair[1]).(*remoteReplica), all); err != nil {
+			t.Fatalf("exchange %s -> %s: %v", pair[0], pair[1], err)
+		}
+	}
+	mc.assertConverged(keys)
+	for i, k := range keys {
+		for _, id := range mc.ids {
+			live := mc.own(id, k).Newest(0) != nil
+			if live != (i >= 100) {
+				t.Fatalf("%s on %s: live = %v after the exchanges; deleted = %v", k, id, live, i < 100)
+			}
+		}
+	}
+}
