@@ -46,7 +46,8 @@ type cluster struct {
 	handoffs    atomic.Int64 // hints delivered to their owners
 	lastHandoff atomic.Int64 // Unix ms of the last delivery, 0 never
 
-	ae aeStats // anti-entropy counters
+	ae  aeStats    // anti-entropy counters
+	adm *admission // paces background work (nil: unpaced)
 }
 
 // clusterState is one immutable ring view: swapped whole when the member
@@ -196,6 +197,14 @@ func (c *cluster) Batchable(op byte) bool {
 // in one LocalReplica.MergeBatch (one store write), then the others one by
 // one, so a read sees the merges that arrived with it.
 func (c *cluster) ServeBatch(ctx context.Context, reqs []peer.Request) {
+	start := time.Now()
+	defer func() {
+		// every request of the batch waited for all of it
+		d := time.Since(start)
+		for range reqs {
+			c.adm.observe(d)
+		}
+	}()
 	var (
 		merges []KeyObject
 		at     []int // the request of each merge
@@ -338,6 +347,12 @@ const (
 // batches, deleting each hint only after the owner acknowledged it. It
 // checks every interval and at once when kick fires (a liveness change).
 func (c *cluster) handoffLoop(done <-chan struct{}, kick <-chan struct{}, interval time.Duration) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-done
+		cancel()
+	}()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -352,7 +367,7 @@ func (c *cluster) handoffLoop(done <-chan struct{}, kick <-chan struct{}, interv
 			if owner == c.self || !c.Alive(r) {
 				continue
 			}
-			if err := c.deliver(done, owner, r.(*remoteReplica)); err != nil {
+			if err := c.deliver(ctx, owner, r.(*remoteReplica)); err != nil {
 				c.log.Debug("hint delivery paused", "owner", owner, "err", err)
 			}
 		}
@@ -360,7 +375,7 @@ func (c *cluster) handoffLoop(done <-chan struct{}, kick <-chan struct{}, interv
 }
 
 // deliver hands all of owner's hints to it, batch by batch.
-func (c *cluster) deliver(done <-chan struct{}, owner string, r *remoteReplica) error {
+func (c *cluster) deliver(ctx context.Context, owner string, r *remoteReplica) error {
 	var after []byte
 	start, sent := time.Now(), 0
 	defer func() {
@@ -369,17 +384,16 @@ func (c *cluster) deliver(done <-chan struct{}, owner string, r *remoteReplica) 
 		}
 	}()
 	for {
-		select {
-		case <-done:
+		if ctx.Err() != nil {
 			return nil
-		default:
 		}
+		batchStart := time.Now()
 		batch, err := c.local.HintBatch(owner, after, handoffBatch, handoffBatchBytes)
 		if err != nil || len(batch) == 0 {
 			return err
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err = r.handoff(ctx, batch)
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err = r.handoff(cctx, batch)
 		cancel()
 		if err != nil {
 			return err
@@ -390,8 +404,12 @@ func (c *cluster) deliver(done <-chan struct{}, owner string, r *remoteReplica) 
 			}
 		}
 		sent += len(batch)
+		if err := c.adm.pace(ctx, time.Since(batchStart)); err != nil {
+			return nil
+		}
 		c.handoffs.Add(int64(len(batch)))
 		c.lastHandoff.Store(time.Now().UnixMilli())
 		after = batch[len(batch)-1].Key
 	}
 }
+

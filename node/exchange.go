@@ -292,6 +292,7 @@ func (c *cluster) exchange(ctx context.Context, r *remoteReplica, parts []int) (
 	}
 	repaired := 0
 	for len(pull) > 0 {
+		start := time.Now()
 		n := min(len(pull), aeReadBatch)
 		ms, err := remote.readMany(ctx, pull[:n])
 		if err != nil {
@@ -308,10 +309,14 @@ func (c *cluster) exchange(ctx context.Context, r *remoteReplica, parts []int) (
 		}
 		repaired += len(items)
 		pull = pull[n:]
+		if err := c.adm.pace(ctx, time.Since(start)); err != nil {
+			return repaired, err
+		}
 	}
 	// Push: this node's states, which now include the peer's.
 	var batch []Hinted
 	size := 0
+	sliceStart := time.Now()
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -319,8 +324,9 @@ func (c *cluster) exchange(ctx context.Context, r *remoteReplica, parts []int) (
 		err := remote.push(ctx, batch)
 		if err == nil {
 			repaired += len(batch)
+			err = c.adm.pace(ctx, time.Since(sliceStart))
 		}
-		batch, size = batch[:0], 0
+		batch, size, sliceStart = batch[:0], 0, time.Now()
 		return err
 	}
 	for _, d := range diffs {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dynakv/dynakv/antientropy"
 	"github.com/dynakv/dynakv/replication"
@@ -43,6 +44,9 @@ type LocalReplica struct {
 	// first write; treesReady is set once they cover the whole store.
 	trees      *antientropy.Trees
 	treesReady atomic.Bool
+	// adm observes foreground operations and paces the tree rebuild (nil:
+	// neither).
+	adm *admission
 
 	mu       sync.Mutex // guards next and reserved
 	next     uint64
@@ -165,6 +169,7 @@ func (l *LocalReplica) ReadOwn(ctx context.Context, key []byte) (*replication.Ob
 	}
 	// Fill the cache under the key's lock, so a concurrent Mutate cannot
 	// store a newer state between our read and our put.
+	defer l.adm.since(time.Now())
 	mu := &l.locks[h.Lo%lockStripes]
 	mu.Lock()
 	defer mu.Unlock()
@@ -311,6 +316,7 @@ func (l *LocalReplica) Mutate(ctx context.Context, key []byte, fn func(cur *repl
 	*kb = AppendDataKey((*kb)[:0], h, key)
 	dk := *kb
 	mu := &l.locks[h.Lo%lockStripes]
+	defer l.adm.since(time.Now()) // the lock wait included
 	mu.Lock()
 	defer mu.Unlock()
 	cur, ok := l.cache.get(h.Lo, key)

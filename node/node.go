@@ -120,6 +120,8 @@ func build(cfg conf.Config, log *slog.Logger, store Store) (*Node, error) {
 		return nil, err
 	}
 	local.EnableTrees(shape)
+	adm := newAdmission(defaultLatencyTarget)
+	local.adm = adm
 	set, err := LoadMemberSet(store)
 	if err != nil {
 		return nil, err
@@ -130,6 +132,7 @@ func build(cfg conf.Config, log *slog.Logger, store Store) (*Node, error) {
 	client := peer.NewClient(peer.Config{Secret: cfg.ClusterSecret, Logger: log})
 	cl := newCluster(cfg.NodeID, cfg.Partitions, cfg.N, local, client, log)
 	cl.r, cl.w = cfg.R, cfg.W
+	cl.adm = adm
 	if err := cl.setMembers(set); err != nil {
 		client.Close()
 		return nil, err

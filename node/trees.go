@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/dynakv/dynakv/antientropy"
 	"github.com/dynakv/dynakv/replication"
@@ -52,11 +53,16 @@ func (l *LocalReplica) RebuildTrees(ctx context.Context) (int64, error) {
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
+		start := time.Now()
 		n, err := l.rebuildPartition(ctx, s, p)
 		if err != nil {
 			return total, fmt.Errorf("node: rebuilding the tree of partition %d: %w", p, err)
 		}
 		total += n
+		// Writers waited for the scan: give the foreground its share.
+		if err := l.adm.pace(ctx, time.Since(start)); err != nil {
+			return total, err
+		}
 	}
 	l.treesReady.Store(true)
 	return total, nil

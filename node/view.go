@@ -173,6 +173,9 @@ func (v *clusterView) Status() []resp.Field {
 		{Name: "anti_entropy_repaired_total", Value: strconv.FormatInt(v.c.ae.repaired.Load(), 10)},
 		{Name: "anti_entropy_messages", Value: strconv.FormatInt(v.c.ae.messages.Load(), 10)},
 		{Name: "anti_entropy_bytes", Value: strconv.FormatInt(v.c.ae.bytes.Load(), 10)},
+		{Name: "foreground_p99_us", Value: strconv.FormatInt(time.Duration(v.c.adm.lastP99.Load()).Microseconds(), 10)},
+		{Name: "background_rested_ms", Value: strconv.FormatInt(time.Duration(v.c.adm.rested.Load()).Milliseconds(), 10)},
+		{Name: "background_slowed", Value: strconv.FormatInt(v.c.adm.slowed.Load(), 10)},
 	}
 }
 
