@@ -412,4 +412,3 @@ func (c *cluster) deliver(ctx context.Context, owner string, r *remoteReplica) e
 		after = batch[len(batch)-1].Key
 	}
 }
-
