@@ -7,9 +7,10 @@ import (
 )
 
 // TestAdmissionRests: background work does not wait for an idle
-// foreground, rests as long as it worked while the foreground is busy but
-// fast, nine times as long once the foreground's p99 passes the target,
-// and never more than maxRest; each decision uses the last full window.
+// foreground, rests nine times as long as it worked while the foreground
+// is busy but fast (a 10% duty cycle), 49 times once the foreground's p99
+// passes the target (2%), and never more than maxRest; each decision uses
+// the last full window.
 func TestAdmissionRests(t *testing.T) {
 	now := time.Unix(1000, 0)
 	a := newAdmission(2 * time.Millisecond)
@@ -38,8 +39,8 @@ func TestAdmissionRests(t *testing.T) {
 		t.Fatalf("the window with the load is not over yet: rest %v, want the last window's 0", d)
 	}
 	next()
-	if d := a.rest(work); d != work {
-		t.Fatalf("busy, fast foreground: rest %v, want %v (half the time)", d, work)
+	if d := a.rest(work); d != 9*work {
+		t.Fatalf("busy, fast foreground: rest %v, want %v", d, 9*work)
 	}
 	for range 1000 {
 		a.observe(30 * time.Microsecond)
@@ -48,8 +49,8 @@ func TestAdmissionRests(t *testing.T) {
 		a.observe(5 * time.Millisecond)
 	}
 	next()
-	if d := a.rest(work); d != 9*work {
-		t.Fatalf("slow foreground: rest %v, want %v (a tenth of the time)", d, 9*work)
+	if d := a.rest(work); d != 49*work {
+		t.Fatalf("slow foreground: rest %v, want %v", d, 49*work)
 	}
 	if p := time.Duration(a.lastP99.Load()); p < 4*time.Millisecond || p > 8192*time.Microsecond {
 		t.Fatalf("p99 %v, want the upper bound of the 4.1-8.2 ms bucket", p)
@@ -57,7 +58,7 @@ func TestAdmissionRests(t *testing.T) {
 	if d := a.rest(time.Second); d != maxRest {
 		t.Fatalf("long slice: rest %v, want maxRest", d)
 	}
-	if err := a.pace(ctx, work); err != nil || len(slept) != 1 || slept[0] != 9*work {
+	if err := a.pace(ctx, work); err != nil || len(slept) != 1 || slept[0] != 49*work {
 		t.Fatalf("pace slept %v, %v", slept, err)
 	}
 	var nilAdm *admission
