@@ -554,3 +554,91 @@ func TestE2EClusterDeletesStayDeleted(t *testing.T) {
 		t.Fatalf("DBSIZE = %d, %v; want %d", n, err, count/2)
 	}
 }
+
+// TestE2EClusterJoinUnderLoad: a fourth node joins a loaded 3-node cluster
+// (N=3) while a client keeps writing. Every acknowledged write stays
+// readable at R=2 throughout; afterwards every node holds exactly the keys
+// whose preference list names it among the first N: the joiner got its
+// share, and the others dropped what they no longer replicate, once the
+// new homes held it.
+func TestE2EClusterJoinUnderLoad(t *testing.T) {
+	procs := startCluster(t, 3, "--anti-entropy-interval", "200ms")
+	ctx := testCtx(t, 180*time.Second)
+	c := procs[0].Client(t)
+	var acked []string
+	write := func(k string) {
+		if err := c.Set(ctx, k, "v:"+k, 0).Err(); err != nil {
+			t.Fatalf("SET %s: %v", k, err)
+		}
+		acked = append(acked, k)
+	}
+	for i := range 1500 {
+		write(fmt.Sprint("join:", i))
+	}
+	gossip := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t, true)))
+	joiner := startNode(t, "--node-id", "node-4", "--gossip-listen", gossip, "--seeds", procs[0].gossipAddr(t),
+		"--anti-entropy-interval", "200ms", "--log-level", "debug")
+	all := append(procs[:3:3], joiner)
+	reader := procs[1].Client(t)
+	unreadable, reads := 0, 0
+	// Settled: every node sees the same 4-node ring, holds no partition it
+	// does not replicate, and the nodes hold N=3 copies of every key between
+	// them.
+	settled := func() bool {
+		version, copies := "", 0
+		for _, p := range all {
+			f := info(t, p.Client(t), "cluster")
+			if f["cluster_members_alive"] != "4" || f["transfers_in_progress"] != "0" || f["anti_entropy_trees"] != "ready" ||
+				(version != "" && f["cluster_ring_version"] != version) {
+				return false
+			}
+			version = f["cluster_ring_version"]
+			n := 0
+			fmt.Sscanf(info(t, p.Client(t), "keyspace")["db0"], "keys=%d", &n)
+			copies += n
+		}
+		return copies == 3*len(acked)
+	}
+	// Keep writing, and reading back earlier writes, until the transfer is over.
+	start := time.Now()
+	for i := 1500; ; i++ {
+		write(fmt.Sprint("join:", i))
+		k := acked[(i*7919)%len(acked)]
+		reads++
+		if v, err := reader.Get(ctx, k).Result(); err != nil || v != "v:"+k {
+			unreadable++
+			t.Errorf("GET %s at R=2 during the join: %q, %v", k, v, err)
+		}
+		if i%25 == 0 && settled() {
+			break
+		}
+		if time.Since(start) > 90*time.Second {
+			t.Fatal("the join did not settle within 90 s")
+		}
+	}
+	took := time.Since(start)
+	for _, k := range acked {
+		homes := homesOf(t, c, k)
+		for _, p := range all {
+			v, err := p.Client(t).Do(ctx, "VGET", k, "LOCAL").Slice()
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := fmt.Sprint("node-", slices.Index(all, p)+1)
+			if has, home := len(v) == 2, slices.Contains(homes, id); has != home {
+				t.Fatalf("%s on %s: held %v, home %v (homes %v)", k, id, has, home, homes)
+			}
+		}
+	}
+	t.Logf("node-4 joined under load: %d writes acknowledged, %d reads of earlier writes, %d unreadable; settled %v after the start", len(acked), reads, unreadable, took)
+}
+
+// gossipAddr returns the node's --gossip-listen address.
+func (p *proc) gossipAddr(t *testing.T) string {
+	t.Helper()
+	v, ok := hasFlag(p.args, "--gossip-listen")
+	if !ok {
+		t.Fatalf("%s has no --gossip-listen", p.Addr())
+	}
+	return v
+}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,9 @@ type aeStats struct {
 	bytes        atomic.Int64 // bytes sent and received for them
 	treeKeys     atomic.Int64 // keys found by the last tree rebuild
 	rebuildMs    atomic.Int64 // how long it took
+	orphans      atomic.Int64 // partitions held but no longer replicated, at the last round
+	handedOff    atomic.Int64 // such partitions handed off to their homes and dropped
+	dropped      atomic.Int64 // keys dropped with them
 }
 
 // aeRemote is a peer's side of an exchange: antientropy.Replica over the
@@ -258,16 +262,143 @@ func (c *cluster) antiEntropyRound(ctx context.Context) int {
 			lvl("anti-entropy exchange failed", "peer", id, "err", err)
 		}
 	}
+	repaired += c.handOffOrphans(ctx)
 	c.ae.rounds.Add(1)
 	c.ae.lastRound.Store(time.Now().UnixMilli())
 	c.ae.lastRepaired.Store(int64(repaired))
 	return repaired
 }
 
+// orphans returns the partitions this node holds keys of but is not a
+// home of (after a join or a removal moved them), each with its homes.
+func (c *cluster) orphans() map[int][]string {
+	st := c.state.Load()
+	trees := c.local.Trees()
+	out := map[int][]string{}
+	for p, prefs := range st.prefs {
+		homes := prefs[:min(c.n, len(prefs))]
+		if slices.ContainsFunc(homes, func(r replication.Replica) bool { return r.Name() == c.self }) {
+			continue
+		}
+		if trees.Keys(p) == 0 && trees.Root(p) == 0 {
+			continue
+		}
+		for _, r := range homes {
+			out[p] = append(out[p], r.Name())
+		}
+	}
+	return out
+}
+
+// handOffOrphans pushes the keys of the partitions this node no longer
+// replicates to their homes, and drops a partition once every one of its
+// homes holds all of it: the end of a transfer after a join or a removal.
+// It returns the keys pushed.
+func (c *cluster) handOffOrphans(ctx context.Context) int {
+	orphans := c.orphans()
+	c.ae.orphans.Store(int64(len(orphans)))
+	if len(orphans) == 0 {
+		return 0
+	}
+	byHome := map[string][]int{}
+	for p, homes := range orphans {
+		for _, h := range homes {
+			byHome[h] = append(byHome[h], p)
+		}
+	}
+	pushed := 0
+	confirmed := map[int]int{} // partition -> homes that hold all of it
+	for _, h := range slices.Sorted(maps.Keys(byHome)) {
+		parts := byHome[h]
+		slices.Sort(parts)
+		r := c.replica(h)
+		if !c.Alive(r) {
+			continue
+		}
+		rr := r.(*remoteReplica)
+		n, err := c.exchangeWith(ctx, rr, parts, false)
+		pushed += n
+		if err != nil {
+			c.log.Debug("anti-entropy: handing off partitions failed", "peer", h, "partitions", len(parts), "err", err)
+			continue
+		}
+		for _, p := range parts {
+			if ok, err := c.covered(ctx, rr, p); err == nil && ok {
+				confirmed[p]++
+			}
+		}
+	}
+	for p, homes := range orphans {
+		if confirmed[p] < len(homes) {
+			continue
+		}
+		n, err := c.local.DropPartition(ctx, p)
+		if err != nil {
+			c.log.Warn("anti-entropy: dropping a handed-off partition failed", "partition", p, "err", err)
+			continue
+		}
+		c.ae.dropped.Add(int64(n))
+		c.ae.handedOff.Add(1)
+		c.log.Info("partition handed off to its homes and dropped", "partition", p, "keys", n, "homes", homes)
+	}
+	return pushed
+}
+
+// covered reports whether peer r holds everything this node holds of
+// partition p: for every key that differs, the peer's state already
+// includes this node's.
+func (c *cluster) covered(ctx context.Context, r *remoteReplica, p int) (bool, error) {
+	l := c.aeLocal()
+	remote := &aeRemote{r: r}
+	defer func() {
+		c.ae.messages.Add(remote.messages)
+		c.ae.bytes.Add(remote.bytes)
+	}()
+	lim := antientropy.DefaultLimits()
+	diffs, st, err := antientropy.Compare(ctx, l.Trees.Shape(), l, remote, []int{p}, lim)
+	if err != nil || st.Truncated {
+		return false, err
+	}
+	var keys [][]byte
+	for _, d := range diffs {
+		if d.Local != 0 {
+			if d.Remote == 0 {
+				return false, nil
+			}
+			keys = append(keys, d.Key)
+		}
+	}
+	for len(keys) > 0 {
+		n := min(len(keys), aeReadBatch)
+		ms, err := remote.readMany(ctx, keys[:n])
+		if err != nil {
+			return false, err
+		}
+		for _, m := range ms {
+			mine, err := c.local.ReadOwn(ctx, m.key)
+			if err != nil {
+				return false, err
+			}
+			if !m.obj.Merge(mine).Equal(m.obj) {
+				return false, nil
+			}
+		}
+		keys = keys[n:]
+	}
+	return true, nil
+}
+
 // exchange compares the trees of parts with peer r and merges the keys
 // that differ both ways: the peer's states into this node's, then this
 // node's (now the join) into the peer's. It returns the keys repaired.
 func (c *cluster) exchange(ctx context.Context, r *remoteReplica, parts []int) (int, error) {
+	return c.exchangeWith(ctx, r, parts, true)
+}
+
+// exchangeWith is exchange; with pull false it only pushes this node's
+// states (for partitions it no longer replicates, whose data it hands to
+// their homes and must not gather more of).
+func (c *cluster) exchangeWith(ctx context.Context, r *remoteReplica, parts []int, pull bool) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, aeExchangeTime)
 	defer cancel()
 	l := c.aeLocal()
@@ -284,17 +415,17 @@ func (c *cluster) exchange(ctx context.Context, r *remoteReplica, parts []int) (
 		return 0, nil
 	}
 	// Pull: the peer's states of the keys it holds.
-	var pull [][]byte
+	var pulls [][]byte
 	for _, d := range diffs {
-		if d.Remote != 0 {
-			pull = append(pull, d.Key)
+		if d.Remote != 0 && pull {
+			pulls = append(pulls, d.Key)
 		}
 	}
 	repaired := 0
-	for len(pull) > 0 {
+	for len(pulls) > 0 {
 		start := time.Now()
-		n := min(len(pull), aeReadBatch)
-		ms, err := remote.readMany(ctx, pull[:n])
+		n := min(len(pulls), aeReadBatch)
+		ms, err := remote.readMany(ctx, pulls[:n])
 		if err != nil {
 			return repaired, err
 		}
@@ -308,7 +439,7 @@ func (c *cluster) exchange(ctx context.Context, r *remoteReplica, parts []int) (
 			return repaired, err
 		}
 		repaired += len(items)
-		pull = pull[n:]
+		pulls = pulls[n:]
 		if err := c.adm.pace(ctx, time.Since(start)); err != nil {
 			return repaired, err
 		}

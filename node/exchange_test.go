@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dynakv/dynakv/replication"
+	"github.com/dynakv/dynakv/ring"
 )
 
 // buildTrees rebuilds every node's trees from its store, as at start.
@@ -17,12 +18,14 @@ func (mc *memCluster) buildTrees() {
 	}
 }
 
-// aeRound runs one anti-entropy round on every node, in order, and returns
-// the keys repaired.
+// aeRound runs one anti-entropy round on every live node, in order, and
+// returns the keys repaired.
 func (mc *memCluster) aeRound() int {
 	n := 0
 	for _, id := range mc.ids {
-		n += mc.nodes[id].cluster.antiEntropyRound(context.Background())
+		if mc.alive(id) {
+			n += mc.nodes[id].cluster.antiEntropyRound(context.Background())
+		}
 	}
 	return n
 }
@@ -240,3 +243,153 @@ func TestAntiEntropyNoResurrection(t *testing.T) {
 		}
 	}
 }
+
+// joinLater builds a 4-node memCluster whose nodes first route by a ring
+// of a, b and c only, and returns the 3-node and the 4-node member sets.
+func joinLater(t *testing.T) (*memCluster, MemberSet, MemberSet) {
+	mc := newMemCluster(t, 3, 2, 3, "a", "b", "c", "d")
+	var recs []MemberRecord
+	for i, id := range mc.ids {
+		recs = append(recs, MemberRecord{ID: id, Addr: "client-" + id, PeerAddr: peerAddrOf(id), GossipAddr: "gossip-" + id, Weight: 1, Joined: uint64(i + 1)})
+	}
+	three, four := NewMemberSet(recs[:3]...), NewMemberSet(recs...)
+	for _, id := range mc.ids {
+		if err := mc.nodes[id].cluster.setMembers(three); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return mc, three, four
+}
+
+// holders returns the nodes whose own copy of key has a live value.
+func (mc *memCluster) holders(key string) []string {
+	var out []string
+	for _, id := range mc.ids {
+		if mc.own(id, key).Newest(0) != nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// TestAntiEntropyHandOffAfterJoin: after d joins, the nodes push the
+// partitions they no longer replicate to their homes and drop them once
+// every home holds them, so each key ends on exactly its N homes; while d
+// is unreachable, nothing is dropped.
+func TestAntiEntropyHandOffAfterJoin(t *testing.T) {
+	mc, _, four := joinLater(t)
+	var keys []string
+	for i := range 300 {
+		k := fmt.Sprint("key-", i)
+		keys = append(keys, k)
+		if err := mc.set("a", k, "v", 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range mc.ids {
+		if err := mc.nodes[id].cluster.setMembers(four); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mc.buildTrees()
+
+	// d down: the old homes push nothing to it and keep everything.
+	mc.kill("d")
+	mc.aeRound()
+	for _, k := range keys {
+		if h := mc.holders(k); len(h) != 3 || contains(h, "d") {
+			t.Fatalf("%s held by %v while d is down; want a, b and c still", k, h)
+		}
+	}
+	mc.revive("d")
+	for round := 0; ; round++ {
+		mc.aeRound()
+		done := true
+		for _, k := range keys {
+			if h, homes := mc.holders(k), mc.homes(k); !sameSet(h, homes) {
+				done = false
+			}
+		}
+		if done {
+			break
+		}
+		if round == 5 {
+			for _, k := range keys {
+				if h, homes := mc.holders(k), mc.homes(k); !sameSet(h, homes) {
+					t.Fatalf("after %d rounds %s is held by %v; its homes are %v", round+1, k, h, homes)
+				}
+			}
+		}
+	}
+	var handed int64
+	for _, id := range mc.ids {
+		handed += mc.nodes[id].cluster.ae.handedOff.Load()
+		if n := len(mc.nodes[id].cluster.orphans()); n != 0 {
+			t.Fatalf("%s still holds %d partitions it does not replicate", id, n)
+		}
+	}
+	if handed == 0 {
+		t.Fatal("no partition was handed off")
+	}
+	mc.assertConverged(keys)
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !contains(b, x) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestCoveredNeedsEveryVersion: a home covers this node's partition only
+// if for every key its state already includes this node's: a key it lacks,
+// or a concurrent version it has not seen, is not covered; an older
+// version is not, a newer one is.
+func TestCoveredNeedsEveryVersion(t *testing.T) {
+	mc := newMemCluster(t, 3, 2, 3, "a", "b", "c")
+	ctx := context.Background()
+	if err := mc.set("a", "k", "v1", 3); err != nil {
+		t.Fatal(err)
+	}
+	mc.buildTrees()
+	a := mc.nodes["a"].cluster
+	b := a.replica("b").(*remoteReplica)
+	p := mc.nodes["a"].local.trees.Shape().Partition(hashHi("k"))
+	check := func(want bool, what string) {
+		t.Helper()
+		ok, err := a.covered(ctx, b, p)
+		if err != nil || ok != want {
+			t.Fatalf("%s: covered = %v, %v; want %v", what, ok, err, want)
+		}
+	}
+	check(true, "identical")
+	if err := mc.set("b", "k", "v2", 1); err != nil { // newer, on b only (W=1 through b)
+		t.Fatal(err)
+	}
+	// b may have replicated v2 to a in the background; make a older again
+	// only if it did not: either way a's state is covered by b's.
+	check(true, "b holds a newer version")
+	mc.localWrite("a", "k", "concurrent", false)
+	check(false, "a holds a version b has not seen")
+	// b learns a's concurrent version; then a gets a key of the same
+	// partition that b lacks.
+	if _, err := a.exchange(ctx, b, []int{p}); err != nil {
+		t.Fatal(err)
+	}
+	check(true, "after an exchange")
+	other := ""
+	for i := 0; other == ""; i++ {
+		if k := fmt.Sprint("only-a-", i); mc.nodes["a"].local.trees.Shape().Partition(hashHi(k)) == p {
+			other = k
+		}
+	}
+	mc.localWrite("a", other, "x", false)
+	check(false, "a holds a key b lacks")
+}
+
+func hashHi(key string) uint64 { return ring.HashKey([]byte(key)).Hi }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dynakv/dynakv/antientropy"
 	"github.com/dynakv/dynakv/replication"
+	"github.com/dynakv/dynakv/ring"
 )
 
 // errTreesNotReady answers an exchange while the trees are being rebuilt.
@@ -140,4 +141,55 @@ func (l *LocalReplica) ReadMany(ctx context.Context, keys [][]byte) ([]*replicat
 		out[i] = o
 	}
 	return out, nil
+}
+
+// DropPartition deletes this replica's own copy of every key of partition
+// p (out of the trees' Q), for a partition it no longer replicates once
+// its homes hold everything it had. It holds every key lock meanwhile, so
+// no write of p is half-way. It returns the keys deleted.
+func (l *LocalReplica) DropPartition(ctx context.Context, p int) (int, error) {
+	if l.trees == nil {
+		return 0, errors.New("node: trees not enabled")
+	}
+	s := l.trees.Shape()
+	for i := range l.locks {
+		l.locks[i].Lock()
+	}
+	defer func() {
+		for i := range l.locks {
+			l.locks[i].Unlock()
+		}
+	}()
+	start, end := PartitionRange(p, s.Partitions())
+	var ops []Op
+	var keys [][]byte
+	err := l.store.Iterate(start, end, func(k, _ []byte) bool {
+		if _, key, ok := ParseDataKey(k); ok {
+			ops = append(ops, Op{Key: append([]byte(nil), k...), Delete: true})
+			keys = append(keys, append([]byte(nil), key...))
+		}
+		return ctx.Err() == nil
+	})
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return 0, err
+	}
+	for len(ops) > 0 {
+		n := min(len(ops), 4096)
+		if err := l.store.Apply(ops[:n]...); err != nil {
+			l.treesReady.Store(false) // some are gone: rebuild
+			for _, k := range keys {
+				l.cache.drop(ring.HashKey(k).Lo, k)
+			}
+			return 0, err
+		}
+		ops = ops[n:]
+	}
+	for _, k := range keys {
+		l.cache.drop(ring.HashKey(k).Lo, k)
+	}
+	l.trees.Replace(p, antientropy.NewTree(s))
+	return len(keys), nil
 }
