@@ -499,6 +499,65 @@ func TestE2EClusterRemoveDeadNode(t *testing.T) {
 		t.Fatalf("RING MEMBERS after the removal: %v %v", members, err)
 	}
 	t.Logf("node-4 removed: the survivors held %v of %d keys, all %d each %v after RING REMOVE", before, count, count, took)
+
+	// Keys deleted after the removal stay deleted when node-4 comes back
+	// with its old copies: it learns it was removed, says so, refuses data
+	// commands and sends nothing.
+	var gone []string
+	for i := 0; i < count; i += 10 {
+		gone = append(gone, fmt.Sprint("rm:", i))
+	}
+	if err := c.Del(ctx, gone...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	removed := procs[3]
+	removed.Restart()
+	const refusal = "ERR this node was removed from the ring (RING REMOVE); wipe its data directory and start it again to rejoin"
+	rc := removed.Client(t)
+	pollUntil(t, 30*time.Second, "node-4 to learn its removal", func() bool {
+		err := rc.Get(ctx, "rm:1").Err()
+		return err != nil && err.Error() == refusal
+	})
+	if !strings.Contains(removed.Output(), "this node was removed from the ring by an operator") {
+		t.Fatal("node-4 did not log its removal")
+	}
+	if err := rc.Ping(ctx).Err(); err != nil {
+		t.Fatalf("PING on the removed node: %v", err)
+	}
+	if err := rc.Set(ctx, "rm:new", "x", 0).Err(); err == nil || err.Error() != refusal {
+		t.Fatalf("SET on the removed node = %v, want the refusal", err)
+	}
+	// A few anti-entropy rounds of the survivors pass.
+	r0, _ := strconv.Atoi(info(t, c, "cluster")["anti_entropy_rounds"])
+	pollUntil(t, 30*time.Second, "anti-entropy rounds", func() bool {
+		r, _ := strconv.Atoi(info(t, c, "cluster")["anti_entropy_rounds"])
+		return r >= r0+5
+	})
+	for _, p := range procs[:3] {
+		for _, k := range gone {
+			if v, err := p.Client(t).Do(ctx, "VGET", k, "LOCAL").Slice(); err != nil || len(v) != 0 {
+				t.Fatalf("%s on %s after the removed node returned: %v %v", k, p.Addr(), v, err)
+			}
+		}
+	}
+
+	// Wiped, it joins anew under its old id and serves again.
+	removed.Stop()
+	if err := os.RemoveAll(removed.dataDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(removed.dataDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	removed.Restart()
+	waitClusterAlive(t, procs, 4)
+	pollUntil(t, 30*time.Second, "the wiped node-4 to serve", func() bool {
+		v, err := rc.Get(ctx, "rm:1").Result()
+		return err == nil && v == "v1"
+	})
+	if v, err := rc.Get(ctx, "rm:0").Result(); err != redis.Nil {
+		t.Fatalf("GET rm:0 (deleted) through the rejoined node = %q, %v", v, err)
+	}
 }
 
 // TestE2EClusterDeletesStayDeleted: keys deleted while a node is down (kill

@@ -172,8 +172,31 @@ func (c *cluster) peerAddr(id string) (string, bool) {
 	return "", false
 }
 
+// errRemoved refuses service on a node an operator removed from the ring.
+var errRemoved = errors.New("this node was removed from the ring (RING REMOVE); wipe its data directory and start it again to rejoin")
+
+// isRemoved reports whether an operator removed this node from the ring.
+// A removed node serves no data, to clients or peers, and sends none: its
+// copies may be older than what the cluster has since forgotten (collected
+// tombstones), so they must not flow back.
+func (c *cluster) isRemoved() bool {
+	m := c.members.Load()
+	return m != nil && m.Removed()
+}
+
+// refusal is the error a removed node answers data commands with, or "".
+func (c *cluster) refusal() string {
+	if c.isRemoved() {
+		return "ERR " + errRemoved.Error()
+	}
+	return ""
+}
+
 // handle serves one request of a peer.
 func (c *cluster) handle(ctx context.Context, op byte, req []byte) ([]byte, error) {
+	if c.isRemoved() {
+		return errResponse(errRemoved), nil
+	}
 	resp, err := c.serve(ctx, op, req)
 	if err != nil {
 		return errResponse(err), nil
@@ -197,6 +220,12 @@ func (c *cluster) Batchable(op byte) bool {
 // in one LocalReplica.MergeBatch (one store write), then the others one by
 // one, so a read sees the merges that arrived with it.
 func (c *cluster) ServeBatch(ctx context.Context, reqs []peer.Request) {
+	if c.isRemoved() {
+		for i := range reqs {
+			reqs[i].Resp = errResponse(errRemoved)
+		}
+		return
+	}
 	start := time.Now()
 	defer func() {
 		// every request of the batch waited for all of it
@@ -361,6 +390,9 @@ func (c *cluster) handoffLoop(done <-chan struct{}, kick <-chan struct{}, interv
 			return
 		case <-t.C:
 		case <-kick:
+		}
+		if c.isRemoved() {
+			continue
 		}
 		for _, owner := range c.local.HintOwners() {
 			r := c.replica(owner)

@@ -190,7 +190,7 @@ func (c *cluster) antiEntropyLoop(done <-chan struct{}, interval time.Duration) 
 		}
 		// The first round follows the rebuild at once: a node that restarts
 		// empty asks for its data without waiting an interval.
-		if c.local.TreesReady() {
+		if c.local.TreesReady() && !c.isRemoved() {
 			c.antiEntropyRound(ctx)
 		}
 		select {

@@ -159,6 +159,7 @@ func build(cfg conf.Config, log *slog.Logger, store Store) (*Node, error) {
 		View:        view,
 		NodeID:      cfg.NodeID,
 		RequirePass: cfg.RequirePass,
+		Refuse:      cl.refusal,
 		Limits: resp.Limits{
 			MaxBulkLen:   cfg.ProtoMaxBulkLen,
 			MaxArgs:      cfg.MaxMultibulkLen,

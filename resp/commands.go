@@ -27,9 +27,11 @@ type command struct {
 	// touches no connection state; pipelined, it may run alongside other
 	// commands of its connection (see pipeline).
 	concurrent bool
-	fn         func(c *Conn, args [][]byte)
-	subs       map[string]*command // container commands (CLIENT, CONFIG, ...)
-	parent     *command
+	// data: the command reads or writes keys (readonly or write flag).
+	data   bool
+	fn     func(c *Conn, args [][]byte)
+	subs   map[string]*command // container commands (CLIENT, CONFIG, ...)
+	parent *command
 }
 
 // fullName is "parent|sub" for subcommands, as Redis names them in errors.
@@ -156,6 +158,11 @@ func (s *Server) resolve(c *client, args [][]byte) (*command, string) {
 	}
 	if !c.authed && !cmd.noAuth {
 		return nil, errNoAuth
+	}
+	if cmd.data && s.cfg.Refuse != nil {
+		if msg := s.cfg.Refuse(); msg != "" {
+			return nil, msg
+		}
 	}
 	c.lastCmd.Store(cmd.fullName())
 	return cmd, ""

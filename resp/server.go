@@ -84,6 +84,12 @@ type Config struct {
 	// RequirePass, when set, makes every command but AUTH, HELLO, QUIT and
 	// RESET answer -NOAUTH until the client authenticates.
 	RequirePass string
+	// Refuse, when set and returning a message, makes every command that
+	// reads or writes data (the command table's readonly and write
+	// commands) reply that message as its error; the others still work.
+	// A node that was removed from the ring uses it. Called once per data
+	// command; must be quick and safe for concurrent use.
+	Refuse func() string
 	// Limits bound what a client may send; zero fields take DefaultLimits.
 	Limits Limits
 	// MaxClients is the most connections served at once; default 10000.

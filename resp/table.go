@@ -219,7 +219,8 @@ func commandTable() map[string]*command {
 				sub.group, sub.since = cmd.group, cmd.since
 			}
 		}
-		cmd.concurrent = cmd.firstKey > 0 && (slices.Contains(cmd.flags, "readonly") || slices.Contains(cmd.flags, "write"))
+		cmd.data = slices.Contains(cmd.flags, "readonly") || slices.Contains(cmd.flags, "write")
+		cmd.concurrent = cmd.firstKey > 0 && cmd.data
 		if cmd.subs != nil && cmd.fn == nil {
 			name := cmd.name
 			cmd.fn = func(c *Conn, args [][]byte) {
