@@ -43,6 +43,7 @@ type Config struct {
 	RequestTimeout         time.Duration `mapstructure:"request_timeout"`
 	CacheSize              int64         `mapstructure:"cache_size"`
 	AntiEntropyInterval    time.Duration `mapstructure:"anti_entropy_interval"`
+	TombstoneGrace         time.Duration `mapstructure:"tombstone_grace"`
 }
 
 const (
@@ -86,6 +87,7 @@ var settings = []setting{
 	{"request_timeout", "deadline of one coordinated request (Go duration)", ""},
 	{"cache_size", "memory for decoded hot keys in front of goleveldb (bytes); 0 disables", ""},
 	{"anti_entropy_interval", "time between rounds of Merkle-tree exchanges with the other replicas (Go duration); 0 disables", ""},
+	{"tombstone_grace", "age after which a delete's tombstone is collected once every replica has it, and a hint is dropped (Go duration); 0 keeps them forever", ""},
 }
 
 // fieldIndex maps each key to the index of its Config field.
@@ -121,6 +123,7 @@ func Default() Config {
 		RequestTimeout:         2 * time.Second,
 		CacheSize:              64 << 20,
 		AntiEntropyInterval:    10 * time.Second,
+		TombstoneGrace:         time.Hour,
 	}
 }
 
@@ -244,6 +247,9 @@ func (c Config) Validate() error {
 	}
 	if r.AntiEntropyInterval < 0 {
 		return problem("anti_entropy_interval", "must be 0 (disabled) or more, got %s", r.AntiEntropyInterval)
+	}
+	if r.TombstoneGrace < 0 {
+		return problem("tombstone_grace", "must be 0 (keep forever) or more, got %s", r.TombstoneGrace)
 	}
 	return nil
 }

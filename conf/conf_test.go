@@ -92,6 +92,7 @@ func TestDefaults(t *testing.T) {
 		"request_timeout":           "2s",
 		"cache_size":                "67108864",
 		"anti_entropy_interval":     "10s",
+		"tombstone_grace":           "1h0m0s",
 	}
 	def := Default()
 	if len(want) != len(Keys()) {
@@ -145,6 +146,7 @@ var samples = map[string]string{
 	"request_timeout":           "1m30s",
 	"cache_size":                "1048576",
 	"anti_entropy_interval":     "45s",
+	"tombstone_grace":           "30m0s",
 }
 
 // TestEveryKeyFromEveryLayer sets every key at once through each source and

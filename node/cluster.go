@@ -46,8 +46,10 @@ type cluster struct {
 	handoffs    atomic.Int64 // hints delivered to their owners
 	lastHandoff atomic.Int64 // Unix ms of the last delivery, 0 never
 
-	ae  aeStats    // anti-entropy counters
-	adm *admission // paces background work (nil: unpaced)
+	ae    aeStats          // anti-entropy counters
+	adm   *admission       // paces background work (nil: unpaced)
+	grace time.Duration    // tombstone_grace: tombstones and hints older than it are collected, 0 never
+	now   func() time.Time // the clock of grace periods (nil: time.Now), for tests
 }
 
 // clusterState is one immutable ring view: swapped whole when the member
@@ -424,6 +426,23 @@ func (c *cluster) deliver(ctx context.Context, owner string, r *remoteReplica) e
 		if err != nil || len(batch) == 0 {
 			return err
 		}
+		after = batch[len(batch)-1].Key
+		// Hints past the grace period are dropped, not delivered.
+		now := c.nowNs()
+		live := batch[:0:0]
+		for _, h := range batch {
+			if !c.local.hintExpired(h.Obj, now) {
+				live = append(live, h)
+				continue
+			}
+			if err := c.local.DropHint(owner, h); err != nil {
+				return err
+			}
+			c.ae.hintsExpired.Add(1)
+		}
+		if batch = live; len(batch) == 0 {
+			continue
+		}
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err = r.handoff(cctx, batch)
 		cancel()
@@ -441,6 +460,5 @@ func (c *cluster) deliver(ctx context.Context, owner string, r *remoteReplica) e
 		}
 		c.handoffs.Add(int64(len(batch)))
 		c.lastHandoff.Store(time.Now().UnixMilli())
-		after = batch[len(batch)-1].Key
 	}
 }

@@ -27,17 +27,19 @@ const (
 
 // aeStats are a node's anti-entropy counters, for RING STATUS and INFO.
 type aeStats struct {
-	rounds       atomic.Int64 // rounds finished
-	lastRound    atomic.Int64 // Unix ms of the last round's end, 0 never
-	lastRepaired atomic.Int64 // keys the last round repaired
-	repaired     atomic.Int64 // keys repaired in all: pulled plus pushed
-	messages     atomic.Int64 // requests sent for exchanges and repairs
-	bytes        atomic.Int64 // bytes sent and received for them
-	treeKeys     atomic.Int64 // keys found by the last tree rebuild
-	rebuildMs    atomic.Int64 // how long it took
-	orphans      atomic.Int64 // partitions held but no longer replicated, at the last round
-	handedOff    atomic.Int64 // such partitions handed off to their homes and dropped
-	dropped      atomic.Int64 // keys dropped with them
+	rounds         atomic.Int64 // rounds finished
+	lastRound      atomic.Int64 // Unix ms of the last round's end, 0 never
+	lastRepaired   atomic.Int64 // keys the last round repaired
+	repaired       atomic.Int64 // keys repaired in all: pulled plus pushed
+	messages       atomic.Int64 // requests sent for exchanges and repairs
+	bytes          atomic.Int64 // bytes sent and received for them
+	treeKeys       atomic.Int64 // keys found by the last tree rebuild
+	rebuildMs      atomic.Int64 // how long it took
+	orphans        atomic.Int64 // partitions held but no longer replicated, at the last round
+	handedOff      atomic.Int64 // such partitions handed off to their homes and dropped
+	dropped        atomic.Int64 // keys dropped with them
+	tombsCollected atomic.Int64 // tombstones collected
+	hintsExpired   atomic.Int64 // hints dropped undelivered, older than the grace period
 }
 
 // aeRemote is a peer's side of an exchange: antientropy.Replica over the
@@ -263,6 +265,7 @@ func (c *cluster) antiEntropyRound(ctx context.Context) int {
 		}
 	}
 	repaired += c.handOffOrphans(ctx)
+	c.collectTombstones(ctx)
 	c.ae.rounds.Add(1)
 	c.ae.lastRound.Store(time.Now().UnixMilli())
 	c.ae.lastRepaired.Store(int64(repaired))
@@ -360,13 +363,21 @@ func (c *cluster) covered(ctx context.Context, r *remoteReplica, p int) (bool, e
 		return false, err
 	}
 	var keys [][]byte
+	now := c.nowNs()
 	for _, d := range diffs {
-		if d.Local != 0 {
-			if d.Remote == 0 {
-				return false, nil
-			}
-			keys = append(keys, d.Key)
+		if d.Local == 0 {
+			continue
 		}
+		if d.Remote == 0 {
+			// A tombstone old enough to collect covers nothing the peer
+			// has: the peer may have collected it already.
+			mine, err := c.local.ReadOwn(ctx, d.Key)
+			if err != nil || !collectable(mine, now, c.grace) {
+				return false, err
+			}
+			continue
+		}
+		keys = append(keys, d.Key)
 	}
 	for len(keys) > 0 {
 		n := min(len(keys), aeReadBatch)
@@ -416,7 +427,9 @@ func (c *cluster) exchangeWith(ctx context.Context, r *remoteReplica, parts []in
 	}
 	// Pull: the peer's states of the keys it holds.
 	var pulls [][]byte
+	localOf := make(map[string]uint64, len(diffs))
 	for _, d := range diffs {
+		localOf[string(d.Key)] = d.Local
 		if d.Remote != 0 && pull {
 			pulls = append(pulls, d.Key)
 		}
@@ -430,10 +443,17 @@ func (c *cluster) exchangeWith(ctx context.Context, r *remoteReplica, parts []in
 			return repaired, err
 		}
 		items := make([]KeyObject, 0, len(ms))
-		for _, m := range ms {
-			if m.obj != nil {
-				items = append(items, KeyObject{Key: m.key, Obj: m.obj})
+		now := c.nowNs()
+		for i, m := range ms {
+			if m.obj == nil {
+				continue
 			}
+			// A tombstone old enough to collect is not brought to a replica
+			// that lacks the key (which may have collected it already).
+			if localOf[string(pulls[i])] == 0 && collectable(m.obj, now, c.grace) {
+				continue
+			}
+			items = append(items, KeyObject{Key: m.key, Obj: m.obj})
 		}
 		if err := c.local.MergeBatch(ctx, items); err != nil {
 			return repaired, err
@@ -468,7 +488,7 @@ func (c *cluster) exchangeWith(ctx context.Context, r *remoteReplica, parts []in
 		if err != nil {
 			return repaired, err
 		}
-		if o == nil {
+		if o == nil || (d.Remote == 0 && collectable(o, c.nowNs(), c.grace)) {
 			continue
 		}
 		batch = append(batch, Hinted{Key: d.Key, Obj: o})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/dynakv/dynakv/replication"
 	"github.com/dynakv/dynakv/ring"
@@ -39,7 +40,7 @@ func (mc *memCluster) localWrite(id, key, val string, tombstone bool) {
 		if err != nil {
 			return nil, err
 		}
-		return cur.Apply(replication.Dot{Actor: l.Actor(), Counter: ctr}, 1, replication.Write{Context: cur.Context(), Value: []byte(val), Tombstone: tombstone}, 10), nil
+		return cur.Apply(replication.Dot{Actor: l.Actor(), Counter: ctr}, time.Now().UnixNano(), replication.Write{Context: cur.Context(), Value: []byte(val), Tombstone: tombstone}, 10), nil
 	})
 	if err != nil {
 		mc.t.Fatal(err)

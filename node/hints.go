@@ -137,14 +137,33 @@ func (l *LocalReplica) hintedState(key []byte, o *replication.Object) (*replicat
 		return o, nil
 	}
 	h := ring.HashKey(key)
+	now := l.nowNs()
 	for _, owner := range l.hints.owners() {
 		hv, err := l.read(hintKey(owner, h, key))
 		if err != nil {
 			return nil, err
 		}
+		if l.hintExpired(hv, now) {
+			continue
+		}
 		o = o.Merge(hv)
 	}
 	return o, nil
+}
+
+// hintExpired reports whether hint state o is older than the grace period
+// (its newest version was written before it): past it, the tombstones
+// that cover it may have been collected, so it is neither read nor
+// delivered, only dropped.
+func (l *LocalReplica) hintExpired(o *replication.Object, nowNs int64) bool {
+	if o == nil || l.grace <= 0 {
+		return false
+	}
+	var newest int64
+	for i := range o.Siblings {
+		newest = max(newest, o.Siblings[i].Time)
+	}
+	return newest < nowNs-int64(l.grace)
 }
 
 // HintsPending returns how many hints this node holds, per owner.

@@ -47,6 +47,12 @@ type LocalReplica struct {
 	// adm observes foreground operations and paces the tree rebuild (nil:
 	// neither).
 	adm *admission
+	// tombs indexes the keys stored as tombstones only, for collection.
+	tombs tombIndex
+	// grace is tombstone_grace: hints older than it are ignored (0: never);
+	// now is its clock (nil: time.Now), for tests.
+	grace time.Duration
+	now   func() time.Time
 
 	mu       sync.Mutex // guards next and reserved
 	next     uint64
@@ -299,6 +305,7 @@ func (l *LocalReplica) MergeBatch(ctx context.Context, items []KeyObject) error 
 		if p := byKey[k]; p.dirty {
 			l.cache.put(p.hash.Lo, []byte(k), p.cur)
 			l.treeUpdate(p.hash.Hi, []byte(k), p.orig, p.cur)
+			l.tombs.note([]byte(k), p.cur)
 		}
 	}
 	return nil
@@ -339,6 +346,7 @@ func (l *LocalReplica) Mutate(ctx context.Context, key []byte, fn func(cur *repl
 	}
 	l.cache.put(h.Lo, key, next)
 	l.treeUpdate(h.Hi, key, cur, next)
+	l.tombs.note(key, next)
 	return next, nil
 }
 

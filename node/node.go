@@ -133,6 +133,7 @@ func build(cfg conf.Config, log *slog.Logger, store Store) (*Node, error) {
 	cl := newCluster(cfg.NodeID, cfg.Partitions, cfg.N, local, client, log)
 	cl.r, cl.w = cfg.R, cfg.W
 	cl.adm = adm
+	cl.grace, local.grace = cfg.TombstoneGrace, cfg.TombstoneGrace
 	if err := cl.setMembers(set); err != nil {
 		client.Close()
 		return nil, err

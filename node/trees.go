@@ -81,8 +81,9 @@ func (l *LocalReplica) rebuildPartition(ctx context.Context, s antientropy.Shape
 	t := antientropy.NewTree(s)
 	first, _ := s.LeafRange(p, 0)
 	_, last := s.LeafRange(p, s.Leaves()-1)
-	err := l.scanPositions(ctx, first, last, func(pos uint64, key []byte, h uint64) error {
+	err := l.scanPositions(ctx, first, last, func(pos uint64, key []byte, o *replication.Object, h uint64) error {
 		t.Add(s, s.Leaf(pos), h)
+		l.tombs.note(key, o)
 		return nil
 	})
 	if err != nil {
@@ -95,12 +96,12 @@ func (l *LocalReplica) rebuildPartition(ctx context.Context, s antientropy.Shape
 // ScanLeaf is the replica's antientropy.LeafScanner: its own keys at
 // positions first..last with their digests.
 func (l *LocalReplica) ScanLeaf(ctx context.Context, first, last uint64, fn func(key []byte, h uint64) error) error {
-	return l.scanPositions(ctx, first, last, func(_ uint64, key []byte, h uint64) error { return fn(key, h) })
+	return l.scanPositions(ctx, first, last, func(_ uint64, key []byte, _ *replication.Object, h uint64) error { return fn(key, h) })
 }
 
 // scanPositions calls fn for every data key at positions first..last
-// (inclusive) with its position and digest.
-func (l *LocalReplica) scanPositions(ctx context.Context, first, last uint64, fn func(pos uint64, key []byte, h uint64) error) error {
+// (inclusive) with its position, state and digest.
+func (l *LocalReplica) scanPositions(ctx context.Context, first, last uint64, fn func(pos uint64, key []byte, o *replication.Object, h uint64) error) error {
 	start := dataBound(first)
 	end := []byte{DataPrefix + 1}
 	if last != ^uint64(0) {
@@ -120,7 +121,7 @@ func (l *LocalReplica) scanPositions(ctx context.Context, first, last uint64, fn
 			err = fmt.Errorf("node: key %q: %w", key, derr)
 			return false
 		}
-		err = fn(pos, key, replication.Digest(key, o))
+		err = fn(pos, key, o, replication.Digest(key, o))
 		return err == nil
 	})
 	if iterErr != nil {
@@ -189,6 +190,7 @@ func (l *LocalReplica) DropPartition(ctx context.Context, p int) (int, error) {
 	}
 	for _, k := range keys {
 		l.cache.drop(ring.HashKey(k).Lo, k)
+		l.tombs.note(k, nil)
 	}
 	l.trees.Replace(p, antientropy.NewTree(s))
 	return len(keys), nil

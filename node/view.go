@@ -175,6 +175,9 @@ func (v *clusterView) Status() []resp.Field {
 		{Name: "anti_entropy_repaired_total", Value: strconv.FormatInt(v.c.ae.repaired.Load(), 10)},
 		{Name: "anti_entropy_messages", Value: strconv.FormatInt(v.c.ae.messages.Load(), 10)},
 		{Name: "anti_entropy_bytes", Value: strconv.FormatInt(v.c.ae.bytes.Load(), 10)},
+		{Name: "tombstones", Value: strconv.Itoa(v.c.local.Tombstones())},
+		{Name: "tombstones_collected", Value: strconv.FormatInt(v.c.ae.tombsCollected.Load(), 10)},
+		{Name: "hints_expired", Value: strconv.FormatInt(v.c.ae.hintsExpired.Load(), 10)},
 		{Name: "foreground_p99_us", Value: strconv.FormatInt(time.Duration(v.c.adm.lastP99.Load()).Microseconds(), 10)},
 		{Name: "background_rested_ms", Value: strconv.FormatInt(time.Duration(v.c.adm.rested.Load()).Milliseconds(), 10)},
 		{Name: "background_slowed", Value: strconv.FormatInt(v.c.adm.slowed.Load(), 10)},
@@ -248,6 +251,8 @@ func (v *clusterView) ClusterInfo() []resp.Field {
 		{Name: "anti_entropy_rounds", Value: strconv.FormatInt(v.c.ae.rounds.Load(), 10)},
 		{Name: "anti_entropy_repaired", Value: strconv.FormatInt(v.c.ae.repaired.Load(), 10)},
 		{Name: "anti_entropy_bytes", Value: strconv.FormatInt(v.c.ae.bytes.Load(), 10)},
+		{Name: "tombstones", Value: strconv.Itoa(v.c.local.Tombstones())},
+		{Name: "tombstones_collected", Value: strconv.FormatInt(v.c.ae.tombsCollected.Load(), 10)},
 	}
 }
 

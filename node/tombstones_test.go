@@ -1,0 +1,194 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dynakv/dynakv/replication"
+	"github.com/dynakv/dynakv/ring"
+)
+
+// fakeClock is a settable clock for grace periods.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *fakeClock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// withGrace gives every node of mc the grace period and a shared fake
+// clock starting now.
+func (mc *memCluster) withGrace(grace time.Duration) *fakeClock {
+	clk := &fakeClock{t: time.Now()}
+	for _, nd := range mc.nodes {
+		nd.cluster.grace, nd.local.grace = grace, grace
+		nd.cluster.now, nd.local.now = clk.now, clk.now
+	}
+	return clk
+}
+
+// stored reports whether node id's store holds key at all (any state).
+func (mc *memCluster) stored(id, key string) bool {
+	l := mc.nodes[id].local
+	_, err := l.store.Get(DataKey(ringHash(key), []byte(key)))
+	return err == nil
+}
+
+func (mc *memCluster) del(via, key string, w int) error {
+	_, err := mc.nodes[via].coord.Update(context.Background(), []byte(key), func(cur *replication.Object) (*replication.Write, error) {
+		return &replication.Write{Context: cur.Context(), Tombstone: true}, nil
+	}, replication.WriteOptions{W: w})
+	return err
+}
+
+// TestTombstonesCollectedOnlyOnceEveryHomeHasThem: tombstones are kept
+// while a home is down (it still holds the old values) and while they are
+// younger than the grace period; once every home holds them and the grace
+// period is over they are collected everywhere, and the deleted values
+// never come back, through exchanges or reads.
+func TestTombstonesCollectedOnlyOnceEveryHomeHasThem(t *testing.T) {
+	mc := newMemCluster(t, 3, 2, 3, "a", "b", "c")
+	clk := mc.withGrace(time.Hour)
+	var keys []string
+	for i := range 100 {
+		k := fmt.Sprint("key-", i)
+		keys = append(keys, k)
+		if err := mc.set("a", k, "v", 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mc.kill("c")
+	for _, k := range keys[:50] {
+		if err := mc.del("a", k, 2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mc.buildTrees()
+	clk.advance(2 * time.Hour)
+	mc.aeRound() // c is down: it cannot confirm, so nothing goes
+	for _, k := range keys[:50] {
+		if !mc.stored("a", k) || !mc.stored("b", k) {
+			t.Fatalf("%s collected while home c, which still holds its old value, is down", k)
+		}
+	}
+	// c returns (still through exchanges only: the hints held for it are
+	// older than the grace period, so they are dropped, not delivered).
+	mc.revive("c")
+	for round := 0; ; round++ {
+		mc.aeRound()
+		clk.advance(2 * time.Hour) // the tombstones c just received age too
+		gone := 0
+		for _, k := range keys[:50] {
+			if !mc.stored("a", k) && !mc.stored("b", k) && !mc.stored("c", k) {
+				gone++
+			}
+		}
+		if gone == 50 {
+			break
+		}
+		if round == 6 {
+			t.Fatalf("after %d rounds %d of 50 deleted keys are collected everywhere", round+1, gone)
+		}
+	}
+	for _, k := range keys {
+		for _, id := range mc.ids {
+			live := mc.own(id, k).Newest(0) != nil
+			if want := !contains(keys[:50], k); live != want {
+				t.Fatalf("%s on %s: live %v, want %v", k, id, live, want)
+			}
+		}
+		o, err := mc.get("b", k, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (o.Newest(0) != nil) == contains(keys[:50], k) {
+			t.Fatalf("GET %s at R=3 = %v after collection", k, o)
+		}
+	}
+	var collected int64
+	for _, nd := range mc.nodes {
+		collected += nd.cluster.ae.tombsCollected.Load()
+		if n := nd.local.Tombstones(); n != 0 {
+			t.Fatalf("%s still indexes %d tombstones", nd.cfg.NodeID, n)
+		}
+	}
+	if collected < 100 {
+		t.Fatalf("%d tombstones collected in all, want at least 100 (50 keys on a and b, and c's)", collected)
+	}
+	mc.assertConverged(keys)
+}
+
+// TestTombstonesKeptWithinGrace: a fresh tombstone is not collected even
+// though every home holds it.
+func TestTombstonesKeptWithinGrace(t *testing.T) {
+	mc := newMemCluster(t, 3, 2, 3, "a", "b", "c")
+	clk := mc.withGrace(time.Hour)
+	if err := mc.set("a", "k", "v", 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := mc.del("a", "k", 3); err != nil {
+		t.Fatal(err)
+	}
+	mc.buildTrees()
+	clk.advance(59 * time.Minute)
+	mc.aeRound()
+	for _, id := range mc.ids {
+		if !mc.stored(id, "k") {
+			t.Fatalf("tombstone collected on %s within the grace period", id)
+		}
+	}
+	clk.advance(2 * time.Minute)
+	mc.aeRound()
+	for _, id := range mc.ids {
+		if mc.stored(id, "k") {
+			t.Fatalf("tombstone on %s not collected after the grace period", id)
+		}
+	}
+}
+
+// TestExpiredHintsDroppedNotDelivered: hints older than the grace period
+// are neither read nor handed to their owner; they are dropped.
+func TestExpiredHintsDroppedNotDelivered(t *testing.T) {
+	mc := newMemCluster(t, 3, 2, 2, "a", "b", "c", "d")
+	clk := mc.withGrace(time.Hour)
+	key := ""
+	for i := 0; key == ""; i++ {
+		if k := fmt.Sprint("key-", i); contains(mc.homes(k), "d") {
+			key = k
+		}
+	}
+	mc.kill("d")
+	if err := mc.set("a", key, "hinted", 2); err != nil {
+		t.Fatal(err)
+	}
+	var holder string
+	waitFor(t, "a stand-in to store the hint for d", 5*time.Second, func() bool {
+		for _, id := range mc.ids {
+			if mc.nodes[id].local.HintsTotal() > 0 {
+				holder = id
+			}
+		}
+		return holder != ""
+	})
+	clk.advance(2 * time.Hour)
+	if o, _ := mc.nodes[holder].local.hintedState([]byte(key), nil); o != nil {
+		t.Fatalf("an expired hint is still read: %v", o)
+	}
+	mc.revive("d")
+	waitFor(t, "the expired hint to be dropped", 10*time.Second, func() bool {
+		return mc.nodes[holder].local.HintsTotal() == 0
+	})
+	if mc.stored("d", key) {
+		t.Fatal("an expired hint was delivered")
+	}
+	if n := mc.nodes[holder].cluster.ae.hintsExpired.Load(); n == 0 {
+		t.Fatal("hints_expired not counted")
+	}
+}
+
+func ringHash(key string) ring.Hash { return ring.HashKey([]byte(key)) }
