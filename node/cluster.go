@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dynakv/dynakv/antientropy"
 	"github.com/dynakv/dynakv/node/peer"
 	"github.com/dynakv/dynakv/replication"
 	"github.com/dynakv/dynakv/ring"
@@ -50,6 +51,8 @@ type cluster struct {
 	adm   *admission       // paces background work (nil: unpaced)
 	grace time.Duration    // tombstone_grace: tombstones and hints older than it are collected, 0 never
 	now   func() time.Time // the clock of grace periods (nil: time.Now), for tests
+
+	limits *antientropy.Limits // bounds of one exchange (nil: the defaults), for tests
 }
 
 // clusterState is one immutable ring view: swapped whole when the member

@@ -112,6 +112,15 @@ func (a *aeRemote) push(ctx context.Context, hs []Hinted) error {
 	return err
 }
 
+// aeLimits bounds one exchange: antientropy.DefaultLimits unless a test
+// set cluster.limits.
+func (c *cluster) aeLimits() antientropy.Limits {
+	if c.limits != nil {
+		return *c.limits
+	}
+	return antientropy.DefaultLimits()
+}
+
 // aeLocal is this node's side of exchanges, and what answers its peers'.
 func (c *cluster) aeLocal() *antientropy.Local {
 	return &antientropy.Local{Trees: c.local.Trees(), Scan: c.local.ScanLeaf}
@@ -418,7 +427,7 @@ func (c *cluster) exchangeWith(ctx context.Context, r *remoteReplica, parts []in
 		c.ae.messages.Add(remote.messages)
 		c.ae.bytes.Add(remote.bytes)
 	}()
-	diffs, _, err := antientropy.Compare(ctx, l.Trees.Shape(), l, remote, parts, antientropy.DefaultLimits())
+	diffs, _, err := antientropy.Compare(ctx, l.Trees.Shape(), l, remote, parts, c.aeLimits())
 	if err != nil {
 		return 0, err
 	}

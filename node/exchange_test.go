@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynakv/dynakv/antientropy"
 	"github.com/dynakv/dynakv/replication"
 	"github.com/dynakv/dynakv/ring"
 )
@@ -394,3 +395,82 @@ func TestCoveredNeedsEveryVersion(t *testing.T) {
 }
 
 func hashHi(key string) uint64 { return ring.HashKey([]byte(key)).Hi }
+
+// restart simulates a crash and restart of node id: what it stored stays,
+// its cache and trees are rebuilt from the store.
+func (mc *memCluster) restart(id string) {
+	nd := mc.nodes[id]
+	nd.local.cache = newObjectCache(1 << 20)
+	nd.local.treesReady.Store(false)
+	if err := nd.cluster.rebuildTrees(context.Background()); err != nil {
+		mc.t.Fatal(err)
+	}
+}
+
+// localCount counts the keys of node id's own copy.
+func (mc *memCluster) localCount(id string) int {
+	n := 0
+	mc.nodes[id].local.Scan(context.Background(), 0, func([]byte, *replication.Object) bool { n++; return true })
+	return n
+}
+
+// TestTransferResumesAfterCrashes: a join's transfer, cut into small
+// exchanges, survives a crash of the receiving node and of a sending node
+// half-way: what was transferred stays, the rest follows, and every key
+// ends on exactly its homes with its value.
+func TestTransferResumesAfterCrashes(t *testing.T) {
+	mc, _, four := joinLater(t)
+	var keys []string
+	for i := range 600 {
+		k := fmt.Sprint("key-", i)
+		keys = append(keys, k)
+		if err := mc.set("a", k, fmt.Sprint("v", i), 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lim := antientropy.DefaultLimits()
+	lim.MaxDiffs = 40
+	for _, id := range mc.ids {
+		mc.nodes[id].cluster.limits = &lim
+		if err := mc.nodes[id].cluster.setMembers(four); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mc.buildTrees()
+	ctx := context.Background()
+	mc.nodes["d"].cluster.antiEntropyRound(ctx)
+	got := mc.localCount("d")
+	if got == 0 || got >= 450 {
+		t.Fatalf("d holds %d keys after one limited round; want some, not all of its share", got)
+	}
+	mc.restart("d")
+	if n := mc.localCount("d"); n != got {
+		t.Fatalf("d holds %d keys after its restart, %d before", n, got)
+	}
+	mc.nodes["a"].cluster.antiEntropyRound(ctx) // a pushes part of what it no longer replicates
+	mc.restart("a")
+	for round := 0; ; round++ {
+		mc.aeRound()
+		done := true
+		for _, k := range keys {
+			if !sameSet(mc.holders(k), mc.homes(k)) {
+				done = false
+				break
+			}
+		}
+		if done {
+			break
+		}
+		if round == 100 {
+			t.Fatalf("the transfer did not finish in %d limited rounds", round+1)
+		}
+	}
+	for i, k := range keys {
+		for _, h := range mc.homes(k) {
+			if v := value(mc.own(h, k)); v != fmt.Sprint("v", i) {
+				t.Fatalf("%s on home %s = %q", k, h, v)
+			}
+		}
+	}
+	mc.assertConverged(keys)
+}
