@@ -182,9 +182,19 @@ func (c *cluster) serveReadMany(ctx context.Context, req []byte) ([]byte, error)
 	return appendHandoff(nil, hs), nil
 }
 
+// aeKickDelay is how long a round waits after a ring change, for the
+// change to reach the other nodes by gossip first; aeRetry, how soon a
+// round that left work (a transfer in progress, a peer not ready) is
+// followed by the next.
+const (
+	aeKickDelay = 300 * time.Millisecond
+	aeRetry     = time.Second
+)
+
 // antiEntropyLoop rebuilds the trees from the store, then runs a round of
-// exchanges every interval until done.
-func (c *cluster) antiEntropyLoop(done <-chan struct{}, interval time.Duration) {
+// exchanges every interval, and soon after every ring change (kick), until
+// done.
+func (c *cluster) antiEntropyLoop(done <-chan struct{}, kick <-chan struct{}, interval time.Duration) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
@@ -200,14 +210,27 @@ func (c *cluster) antiEntropyLoop(done <-chan struct{}, interval time.Duration) 
 			}
 		}
 		// The first round follows the rebuild at once: a node that restarts
-		// empty asks for its data without waiting an interval.
+		// empty asks for its data without waiting an interval. A round that
+		// left work is followed by another within aeRetry.
+		settled := true
 		if c.local.TreesReady() && !c.isRemoved() {
-			c.antiEntropyRound(ctx)
+			_, settled = c.antiEntropyRoundSettled(ctx)
+		}
+		var soon <-chan time.Time
+		if !settled && interval > aeRetry {
+			soon = time.After(aeRetry)
 		}
 		select {
 		case <-done:
 			return
 		case <-t.C:
+		case <-soon:
+		case <-kick:
+			select {
+			case <-done:
+				return
+			case <-time.After(aeKickDelay):
+			}
 		}
 	}
 }
@@ -248,13 +271,21 @@ func (c *cluster) aePartners() map[string][]int {
 // antiEntropyRound exchanges with every live partner in turn and returns
 // the keys repaired.
 func (c *cluster) antiEntropyRound(ctx context.Context) int {
+	n, _ := c.antiEntropyRoundSettled(ctx)
+	return n
+}
+
+// antiEntropyRoundSettled is antiEntropyRound; settled is false when the
+// round left work it knows of: an exchange failed or repaired keys (there
+// may be more), or partitions wait to be handed off.
+func (c *cluster) antiEntropyRoundSettled(ctx context.Context) (repaired int, settled bool) {
+	settled = true
 	partners := c.aePartners()
 	ids := make([]string, 0, len(partners))
 	for id := range partners {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	repaired := 0
 	for _, id := range ids {
 		r := c.replica(id)
 		if !c.Alive(r) {
@@ -262,9 +293,12 @@ func (c *cluster) antiEntropyRound(ctx context.Context) int {
 		}
 		n, err := c.exchange(ctx, r.(*remoteReplica), partners[id])
 		repaired += n
+		if n > 0 || err != nil {
+			settled = false
+		}
 		if err != nil {
 			if ctx.Err() != nil {
-				return repaired
+				return repaired, false
 			}
 			lvl := c.log.Warn
 			if errors.Is(err, replication.ErrReplicaDown) || errors.Is(err, errTreesNotReady) {
@@ -273,12 +307,16 @@ func (c *cluster) antiEntropyRound(ctx context.Context) int {
 			lvl("anti-entropy exchange failed", "peer", id, "err", err)
 		}
 	}
-	repaired += c.handOffOrphans(ctx)
+	pushed, left := c.handOffOrphans(ctx)
+	repaired += pushed
+	if left > 0 {
+		settled = false
+	}
 	c.collectTombstones(ctx)
 	c.ae.rounds.Add(1)
 	c.ae.lastRound.Store(time.Now().UnixMilli())
 	c.ae.lastRepaired.Store(int64(repaired))
-	return repaired
+	return repaired, settled
 }
 
 // orphans returns the partitions this node holds keys of but is not a
@@ -305,12 +343,12 @@ func (c *cluster) orphans() map[int][]string {
 // handOffOrphans pushes the keys of the partitions this node no longer
 // replicates to their homes, and drops a partition once every one of its
 // homes holds all of it: the end of a transfer after a join or a removal.
-// It returns the keys pushed.
-func (c *cluster) handOffOrphans(ctx context.Context) int {
+// It returns the keys pushed and the partitions still to hand off.
+func (c *cluster) handOffOrphans(ctx context.Context) (int, int) {
 	orphans := c.orphans()
 	c.ae.orphans.Store(int64(len(orphans)))
 	if len(orphans) == 0 {
-		return 0
+		return 0, 0
 	}
 	byHome := map[string][]int{}
 	for p, homes := range orphans {
@@ -340,12 +378,15 @@ func (c *cluster) handOffOrphans(ctx context.Context) int {
 			}
 		}
 	}
+	left := 0
 	for p, homes := range orphans {
 		if confirmed[p] < len(homes) {
+			left++
 			continue
 		}
 		n, err := c.local.DropPartition(ctx, p)
 		if err != nil {
+			left++
 			c.log.Warn("anti-entropy: dropping a handed-off partition failed", "partition", p, "err", err)
 			continue
 		}
@@ -353,7 +394,8 @@ func (c *cluster) handOffOrphans(ctx context.Context) int {
 		c.ae.handedOff.Add(1)
 		c.log.Info("partition handed off to its homes and dropped", "partition", p, "keys", n, "homes", homes)
 	}
-	return pushed
+	c.ae.orphans.Store(int64(left))
+	return pushed, left
 }
 
 // covered reports whether peer r holds everything this node holds of
@@ -380,7 +422,7 @@ func (c *cluster) covered(ctx context.Context, r *remoteReplica, p int) (bool, e
 		if d.Remote == 0 {
 			// A tombstone old enough to collect covers nothing the peer
 			// has: the peer may have collected it already.
-			mine, err := c.local.ReadOwn(ctx, d.Key)
+			mine, err := c.local.readQuiet(ctx, d.Key)
 			if err != nil || !collectable(mine, now, c.grace) {
 				return false, err
 			}
@@ -395,7 +437,7 @@ func (c *cluster) covered(ctx context.Context, r *remoteReplica, p int) (bool, e
 			return false, err
 		}
 		for _, m := range ms {
-			mine, err := c.local.ReadOwn(ctx, m.key)
+			mine, err := c.local.readQuiet(ctx, m.key)
 			if err != nil {
 				return false, err
 			}
@@ -493,7 +535,7 @@ func (c *cluster) exchangeWith(ctx context.Context, r *remoteReplica, parts []in
 		if d.Local == 0 {
 			continue
 		}
-		o, err := c.local.ReadOwn(ctx, d.Key)
+		o, err := c.local.readQuiet(ctx, d.Key)
 		if err != nil {
 			return repaired, err
 		}

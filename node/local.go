@@ -158,6 +158,21 @@ func (l *LocalReplica) ReadForWrite(ctx context.Context, key []byte) (*replicati
 	return l.ReadOwn(ctx, key)
 }
 
+// readQuiet returns the node's own copy of key for background work: from
+// the cache if it holds the key, else from the store, without filling the
+// cache (a transfer must not evict the hot keys) and without counting as
+// foreground latency.
+func (l *LocalReplica) readQuiet(ctx context.Context, key []byte) (*replication.Object, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	h := ring.HashKey(key)
+	if o, ok := l.cache.get(h.Lo, key); ok {
+		return o, nil
+	}
+	return l.read(AppendDataKey(nil, h, key))
+}
+
 // ReadOwn returns the node's own stored copy of key, without hints, or nil.
 func (l *LocalReplica) ReadOwn(ctx context.Context, key []byte) (*replication.Object, error) {
 	if err := ctx.Err(); err != nil {

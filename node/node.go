@@ -38,6 +38,7 @@ type Node struct {
 	peerSrv    *peer.Server
 	members    *Membership
 	kick       chan struct{} // wakes the hint delivery loop
+	aeKick     chan struct{} // starts an anti-entropy round early (the ring changed)
 	quorumMu   sync.Mutex
 	lastQuorum [3]int // the last N, R, W logged
 
@@ -181,7 +182,8 @@ func build(cfg conf.Config, log *slog.Logger, store Store) (*Node, error) {
 	n := &Node{
 		cfg: cfg, log: log, store: store, local: local, coord: coord,
 		srv: srv, view: view, cluster: cl, client: client, done: make(chan struct{}),
-		kick: make(chan struct{}, 1),
+		kick:   make(chan struct{}, 1),
+		aeKick: make(chan struct{}, 1),
 	}
 	n.logQuorum(set)
 	return n, nil
@@ -291,7 +293,7 @@ func (n *Node) Start() error {
 	})
 	n.goTracked(func() { n.cluster.handoffLoop(n.done, n.kick, time.Second) })
 	if iv := n.cfg.AntiEntropyInterval; iv > 0 {
-		n.goTracked(func() { n.cluster.antiEntropyLoop(n.done, iv) })
+		n.goTracked(func() { n.cluster.antiEntropyLoop(n.done, n.aeKick, iv) })
 	}
 	if n.cfg.Fsync == "everysec" {
 		n.goTracked(n.syncLoop)
@@ -307,9 +309,16 @@ func (n *Node) onMembership() {
 		return
 	}
 	set := m.Set()
+	before := n.cluster.state.Load()
 	if err := n.cluster.setMembers(set); err != nil {
 		n.log.Error("member set rejected", "err", err)
 		return
+	}
+	if n.cluster.state.Load() != before { // a join or a removal moves data: start a round
+		select {
+		case n.aeKick <- struct{}{}:
+		default:
+		}
 	}
 	n.logQuorum(set)
 	n.onLiveness()

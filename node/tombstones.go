@@ -157,7 +157,7 @@ func (c *cluster) collectTombstones(ctx context.Context) int {
 	var list []*cand
 	asks := map[string][]*cand{}
 	for _, k := range cands {
-		mine, err := c.local.ReadOwn(ctx, k)
+		mine, err := c.local.readQuiet(ctx, k)
 		if err != nil || !collectable(mine, now, c.grace) {
 			continue
 		}

@@ -135,7 +135,7 @@ func (l *LocalReplica) scanPositions(ctx context.Context, first, last uint64, fn
 func (l *LocalReplica) ReadMany(ctx context.Context, keys [][]byte) ([]*replication.Object, error) {
 	out := make([]*replication.Object, len(keys))
 	for i, k := range keys {
-		o, err := l.ReadOwn(ctx, k)
+		o, err := l.readQuiet(ctx, k)
 		if err != nil {
 			return nil, err
 		}
