@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynakv/dynakv/antientropy"
 	"github.com/dynakv/dynakv/replication"
 )
 
@@ -192,4 +193,44 @@ func BenchmarkForegroundUnderAntiEntropy(b *testing.B) {
 			b.ReportMetric(float64(repaired)/bgTime.Seconds(), "bg-keys/s")
 		})
 	}
+}
+
+// BenchmarkRebuildTrees measures building a node's hash trees from a real
+// goleveldb store of 100k keys with 100-byte values (Q=1024), as at start:
+//
+//	go test ./node -run '^$' -bench RebuildTrees -benchtime 3x
+func BenchmarkRebuildTrees(b *testing.B) {
+	store, err := OpenLevelDB(b.TempDir(), DefaultLevelDBOptions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	l, err := NewLocalReplica("n1", store, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	shape, _ := antientropy.NewShape(1024)
+	l.EnableTrees(shape)
+	ctx := context.Background()
+	value := bytes.Repeat([]byte("v"), 100)
+	const keys = 100_000
+	batch := make([]KeyObject, 0, 1000)
+	for i := range keys {
+		var o *replication.Object
+		o = o.Apply(replication.Dot{Actor: 7, Counter: uint64(i + 1)}, int64(i), replication.Write{Value: value}, 10)
+		batch = append(batch, KeyObject{Key: fmt.Appendf(nil, "key:%d", i), Obj: o})
+		if len(batch) == cap(batch) {
+			if err := l.MergeBatch(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	for b.Loop() {
+		n, err := l.RebuildTrees(ctx)
+		if err != nil || n != keys {
+			b.Fatalf("rebuilt %d keys, %v", n, err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/keys, "ns/key")
 }
