@@ -401,22 +401,9 @@ func TestE2EClusterWipedNodeRebuiltByAntiEntropy(t *testing.T) {
 	ctx := testCtx(t, 120*time.Second)
 	c := procs[0].Client(t)
 	const count = 3000
-	for i := 0; i < count; i += 100 {
-		var pairs []any
-		for j := i; j < i+100; j++ {
-			pairs = append(pairs, fmt.Sprint("ae:", j), fmt.Sprint("v", j))
-		}
-		if err := c.MSet(ctx, pairs...).Err(); err != nil {
-			t.Fatalf("MSET: %v", err)
-		}
-	}
+	loadKeys(t, c, "ae:", count)
 	victim := procs[2]
-	localKeys := func() int {
-		f := info(t, victim.Client(t), "keyspace")
-		n := 0
-		fmt.Sscanf(f["db0"], "keys=%d", &n)
-		return n
-	}
+	localKeys := func() int { return localKeyCount(t, victim) }
 	pollUntil(t, 30*time.Second, "node-3 to hold every key", func() bool { return localKeys() == count })
 	victim.Stop()
 	if err := os.RemoveAll(victim.dataDir); err != nil {
@@ -458,20 +445,8 @@ func TestE2EClusterRemoveDeadNode(t *testing.T) {
 	ctx := testCtx(t, 120*time.Second)
 	c := procs[0].Client(t)
 	const count = 2000
-	for i := 0; i < count; i += 100 {
-		var pairs []any
-		for j := i; j < i+100; j++ {
-			pairs = append(pairs, fmt.Sprint("rm:", j), fmt.Sprint("v", j))
-		}
-		if err := c.MSet(ctx, pairs...).Err(); err != nil {
-			t.Fatalf("MSET: %v", err)
-		}
-	}
-	localKeys := func(p *proc) int {
-		n := 0
-		fmt.Sscanf(info(t, p.Client(t), "keyspace")["db0"], "keys=%d", &n)
-		return n
-	}
+	loadKeys(t, c, "rm:", count)
+	localKeys := func(p *proc) int { return localKeyCount(t, p) }
 	procs[3].Kill9()
 	before := []int{localKeys(procs[0]), localKeys(procs[1]), localKeys(procs[2])}
 	if before[0] == count && before[1] == count && before[2] == count {
@@ -576,11 +551,7 @@ func TestE2EClusterDeletesStayDeleted(t *testing.T) {
 		t.Fatal(err)
 	}
 	victim := procs[2]
-	pollUntil(t, 30*time.Second, "node-3 to hold every key", func() bool {
-		n := 0
-		fmt.Sscanf(info(t, victim.Client(t), "keyspace")["db0"], "keys=%d", &n)
-		return n == count
-	})
+	pollUntil(t, 30*time.Second, "node-3 to hold every key", func() bool { return localKeyCount(t, victim) == count })
 	victim.Kill9()
 	var gone []string
 	for i := 0; i < count; i += 2 {
@@ -652,9 +623,7 @@ func TestE2EClusterJoinUnderLoad(t *testing.T) {
 				return false
 			}
 			version = f["cluster_ring_version"]
-			n := 0
-			fmt.Sscanf(info(t, p.Client(t), "keyspace")["db0"], "keys=%d", &n)
-			copies += n
+			copies += localKeyCount(t, p)
 		}
 		return copies == 3*len(acked)
 	}
@@ -700,4 +669,27 @@ func (p *proc) gossipAddr(t *testing.T) string {
 		t.Fatalf("%s has no --gossip-listen", p.Addr())
 	}
 	return v
+}
+
+// loadKeys writes count keys prefix0.. through c with MSET, 100 at a time;
+// key prefix<i> gets value v<i>.
+func loadKeys(t *testing.T, c *redis.Client, prefix string, count int) {
+	t.Helper()
+	ctx := testCtx(t, 60*time.Second)
+	for i := 0; i < count; i += 100 {
+		var pairs []any
+		for j := i; j < min(i+100, count); j++ {
+			pairs = append(pairs, fmt.Sprint(prefix, j), fmt.Sprint("v", j))
+		}
+		if err := c.MSet(ctx, pairs...).Err(); err != nil {
+			t.Fatalf("MSET: %v", err)
+		}
+	}
+}
+
+// localKeyCount is the node's own key count, from INFO keyspace.
+func localKeyCount(t *testing.T, p *proc) int {
+	n := 0
+	fmt.Sscanf(info(t, p.Client(t), "keyspace")["db0"], "keys=%d", &n)
+	return n
 }

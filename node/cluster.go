@@ -381,12 +381,8 @@ const (
 // batches, deleting each hint only after the owner acknowledged it. It
 // checks every interval and at once when kick fires (a liveness change).
 func (c *cluster) handoffLoop(done <-chan struct{}, kick <-chan struct{}, interval time.Duration) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := doneContext(done)
 	defer cancel()
-	go func() {
-		<-done
-		cancel()
-	}()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -464,4 +460,18 @@ func (c *cluster) deliver(ctx context.Context, owner string, r *remoteReplica) e
 		c.handoffs.Add(int64(len(batch)))
 		c.lastHandoff.Store(time.Now().UnixMilli())
 	}
+}
+
+// doneContext returns a context cancelled when done closes or cancel is
+// called, for the background loops that watch the node's done channel.
+func doneContext(done <-chan struct{}) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }

@@ -195,12 +195,8 @@ const (
 // exchanges every interval, and soon after every ring change (kick), until
 // done.
 func (c *cluster) antiEntropyLoop(done <-chan struct{}, kick <-chan struct{}, interval time.Duration) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := doneContext(done)
 	defer cancel()
-	go func() {
-		<-done
-		cancel()
-	}()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

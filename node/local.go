@@ -158,6 +158,17 @@ func (l *LocalReplica) ReadForWrite(ctx context.Context, key []byte) (*replicati
 	return l.ReadOwn(ctx, key)
 }
 
+// current returns key's stored state from the cache, or else from the
+// store at data key dk, and whether it came from the cache. The caller
+// holds the key's lock.
+func (l *LocalReplica) current(h ring.Hash, key, dk []byte) (*replication.Object, bool, error) {
+	if o, ok := l.cache.get(h.Lo, key); ok {
+		return o, true, nil
+	}
+	o, err := l.read(dk)
+	return o, false, err
+}
+
 // readQuiet returns the node's own copy of key for background work: from
 // the cache if it holds the key, else from the store, without filling the
 // cache (a transfer must not evict the hot keys) and without counting as
@@ -280,12 +291,9 @@ func (l *LocalReplica) MergeBatch(ctx context.Context, items []KeyObject) error 
 	}()
 	for _, k := range order {
 		p := byKey[k]
-		cur, ok := l.cache.get(p.hash.Lo, []byte(k))
-		if !ok {
-			var err error
-			if cur, err = l.read(p.dk); err != nil {
-				return err
-			}
+		cur, _, err := l.current(p.hash, []byte(k), p.dk)
+		if err != nil {
+			return err
 		}
 		p.orig, p.cur = cur, cur
 	}
@@ -341,12 +349,11 @@ func (l *LocalReplica) Mutate(ctx context.Context, key []byte, fn func(cur *repl
 	defer l.adm.since(time.Now()) // the lock wait included
 	mu.Lock()
 	defer mu.Unlock()
-	cur, ok := l.cache.get(h.Lo, key)
-	if !ok {
-		var err error
-		if cur, err = l.read(dk); err != nil {
-			return nil, err
-		}
+	cur, cached, err := l.current(h, key, dk)
+	if err != nil {
+		return nil, err
+	}
+	if !cached {
 		l.cache.put(h.Lo, key, cur) // also when fn changes nothing
 	}
 	next, err := fn(cur)

@@ -111,12 +111,9 @@ func (l *LocalReplica) CollectTombstone(ctx context.Context, key []byte, expect 
 	mu := &l.locks[h.Lo%lockStripes]
 	mu.Lock()
 	defer mu.Unlock()
-	cur, ok := l.cache.get(h.Lo, key)
-	if !ok {
-		var err error
-		if cur, err = l.read(dk); err != nil {
-			return false, err
-		}
+	cur, _, err := l.current(h, key, dk)
+	if err != nil {
+		return false, err
 	}
 	if cur == nil || !cur.Equal(expect) {
 		return false, nil
