@@ -1,0 +1,355 @@
+package main
+
+// The fault-injection workload checker: the property "no acknowledged write
+// is lost" (DESIGN.md §2.1), shown the way Jepsen shows it. Concurrent
+// clients add unique items to shopping carts through random nodes of a
+// 5-node cluster of the real binary (N=3, R=2, W=2) with read-merge-write
+// (VGET, union of the siblings' items plus a new one, VSET with the
+// context), recording every acknowledged add, while a seeded random
+// schedule kills (kill -9) and restarts nodes, pauses them (SIGSTOP /
+// SIGCONT) and wipes one and restarts it empty. After the faults heal, the
+// cluster must converge without client reads, and every acknowledged item
+// must be in the merged cart read through every node, with every home
+// replica's own copy identical.
+//
+// The short run is part of `go test`; a long one:
+//
+//	DYNAKV_FAULTS_DURATION=30m go test -run TestFaultsWorkload -timeout 40m -v .
+//
+// DYNAKV_FAULTS_SEED replays a schedule (the test prints its seed).
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// faultKind is one kind of fault of the schedule.
+type faultKind string
+
+const (
+	faultNone  faultKind = "healthy (between faults)"
+	faultKill  faultKind = "kill -9 + restart"
+	faultPause faultKind = "SIGSTOP + SIGCONT"
+	faultWipe  faultKind = "wipe + restart empty"
+)
+
+// event is one fault of the schedule: at what time, which node, how long.
+type event struct {
+	at   time.Duration
+	kind faultKind
+	node int
+	hold time.Duration
+}
+
+// faultStats counts the workload's adds during one kind of fault.
+type faultStats struct {
+	attempts, acked int
+}
+
+// cartWorkload is the clients' shared record.
+type cartWorkload struct {
+	mu       sync.Mutex
+	acked    map[string][]string // cart -> items acknowledged
+	perFault map[faultKind]*faultStats
+	current  faultKind
+	siblings map[int]int // versions seen per read (4 = 4 or more) -> reads
+}
+
+func (w *cartWorkload) setFault(k faultKind) {
+	w.mu.Lock()
+	w.current = k
+	w.mu.Unlock()
+}
+
+func (w *cartWorkload) record(cart, item string, ok bool, versions int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	st := w.perFault[w.current]
+	if st == nil {
+		st = &faultStats{}
+		w.perFault[w.current] = st
+	}
+	st.attempts++
+	if ok {
+		st.acked++
+		w.acked[cart] = append(w.acked[cart], item)
+	}
+	if versions >= 0 {
+		w.siblings[min(versions, 4)]++
+	}
+}
+
+// items returns the union of the comma-separated items of the siblings.
+func items(siblings []string) []string {
+	set := map[string]bool{}
+	for _, s := range siblings {
+		for _, it := range strings.Split(s, ",") {
+			if it != "" {
+				set[it] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(set))
+	for it := range set {
+		out = append(out, it)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// vgetCart reads a cart: context and siblings.
+func vgetCart(ctx context.Context, c *redis.Client, cart string, local bool) (string, []string, error) {
+	args := []any{"VGET", cart}
+	if local {
+		args = append(args, "LOCAL")
+	}
+	v, err := c.Do(ctx, args...).StringSlice()
+	if err != nil {
+		return "", nil, err
+	}
+	if len(v) == 0 {
+		return "", nil, nil
+	}
+	return v[0], v[1:], nil
+}
+
+func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		t.Fatalf("%s=%q: %v", name, s, err)
+	}
+	return d
+}
+
+func TestFaultsWorkload(t *testing.T) {
+	dynakvOnly(t)
+	duration := envDuration(t, "DYNAKV_FAULTS_DURATION", 60*time.Second)
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("DYNAKV_FAULTS_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			t.Fatalf("DYNAKV_FAULTS_SEED=%q: %v", s, err)
+		}
+	}
+	t.Logf("fault schedule seed %d (replay with DYNAKV_FAULTS_SEED=%d), fault phase %v", seed, seed, duration)
+	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	start := time.Now()
+
+	procs := startCluster(t, 5, "--anti-entropy-interval", "500ms", "--request-timeout", "1s")
+	// The clients share carts generation by generation: a new set of carts
+	// every 15 s keeps each cart's value small over a long run.
+	const carts, clients = 16, 8
+	cartGen := func() int { return int(time.Since(start) / (15 * time.Second)) }
+	w := &cartWorkload{acked: map[string][]string{}, perFault: map[faultKind]*faultStats{}, current: faultNone, siblings: map[int]int{}}
+
+	// The clients: read-merge-write adds of unique items through random
+	// nodes, until stop.
+	stop := make(chan struct{})
+	var hold sync.RWMutex // clients hold it shared per add; the schedule takes it to pause them
+	var wg sync.WaitGroup
+	for id := range clients {
+		crng := rand.New(rand.NewPCG(seed, uint64(id)+1))
+		conns := make([]*redis.Client, len(procs))
+		for i, p := range procs {
+			conns[i] = p.Client(t, func(o *redis.Options) {
+				o.ReadTimeout, o.WriteTimeout, o.DialTimeout = 2*time.Second, 2*time.Second, time.Second
+				o.MaxRetries = -1 // a retried VSET could be a second write; the checker wants each once
+			})
+		}
+		wg.Go(func() {
+			for seq := 0; ; seq++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				cart := fmt.Sprintf("cart:%d:%d", cartGen(), crng.IntN(carts))
+				item := fmt.Sprintf("c%d-%d", id, seq)
+				c := conns[crng.IntN(len(conns))]
+				hold.RLock()
+				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+				tok, sibs, err := vgetCart(ctx, c, cart, false)
+				if err != nil {
+					cancel()
+					hold.RUnlock()
+					w.record(cart, item, false, -1)
+					continue
+				}
+				value := strings.Join(append(items(sibs), item), ",")
+				err = c.Do(ctx, "VSET", cart, tok, value).Err()
+				cancel()
+				hold.RUnlock()
+				w.record(cart, item, err == nil, len(sibs))
+			}
+		})
+	}
+	// The fault schedule: one fault at a time on a random node, each
+	// followed by a healthy pause.
+	var schedule []event
+	for time.Since(start) < duration {
+		kinds := []faultKind{faultKill, faultPause, faultKill, faultPause, faultWipe}
+		ev := event{at: time.Since(start), kind: kinds[rng.IntN(len(kinds))], node: rng.IntN(len(procs)),
+			hold: time.Duration(1000+rng.IntN(3000)) * time.Millisecond}
+		schedule = append(schedule, ev)
+		t.Logf("t=%5.1fs  %-22s node-%d for %v", ev.at.Seconds(), ev.kind, ev.node+1, ev.hold.Round(time.Millisecond))
+		p := procs[ev.node]
+		w.setFault(ev.kind)
+		switch ev.kind {
+		case faultKill:
+			p.Kill9()
+			time.Sleep(ev.hold) // the fault lasts this long: a schedule, not synchronisation
+			p.Restart()
+		case faultPause:
+			if err := syscall.Kill(p.PID(), syscall.SIGSTOP); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(ev.hold)
+			if err := syscall.Kill(p.PID(), syscall.SIGCONT); err != nil {
+				t.Fatal(err)
+			}
+		case faultWipe:
+			// Only a converged cluster may lose a replica's data: an add
+			// acknowledged by this node and one other must reach its third
+			// replica first, or one more fault could leave it nowhere.
+			hold.Lock() // the clients pause while the replicas catch up
+			waitConverged(t, procs, w.carts(), 60*time.Second)
+			hold.Unlock()
+			p.Stop()
+			if err := os.RemoveAll(p.dataDir); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.MkdirAll(p.dataDir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(ev.hold)
+			p.Restart()
+		}
+		w.setFault(faultNone)
+		waitClusterAlive(t, procs, len(procs))
+		time.Sleep(time.Duration(500+rng.IntN(1500)) * time.Millisecond) // healthy, with load
+	}
+	close(stop)
+	wg.Wait()
+
+	// Heal, converge without client reads, check.
+	healed := time.Now()
+	waitConverged(t, procs, w.carts(), 120*time.Second)
+	converge := time.Since(healed)
+	lost := 0
+	total := 0
+	for cart, acked := range w.acked {
+		total += len(acked)
+		for _, p := range procs {
+			_, sibs, err := vgetCart(testCtx(t, 10*time.Second), p.Client(t), cart, false)
+			if err != nil {
+				t.Fatalf("VGET %s through %s after healing: %v", cart, p.Addr(), err)
+			}
+			have := items(sibs)
+			for _, it := range acked {
+				if _, found := slices.BinarySearch(have, it); !found {
+					lost++
+					t.Errorf("acknowledged add %s of %s missing through %s", it, cart, p.Addr())
+				}
+			}
+		}
+	}
+	report(t, w, lost, total, converge, schedule)
+	if lost > 0 {
+		t.Fatalf("%d acknowledged adds lost (seed %d)", lost, seed)
+	}
+	if total == 0 {
+		t.Fatal("no add was acknowledged")
+	}
+}
+
+// carts returns every cart the clients acknowledged an add to.
+func (w *cartWorkload) carts() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]string, 0, len(w.acked))
+	for c := range w.acked {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// waitConverged waits until every cart's home replicas hold identical own
+// copies, and no hints are pending.
+func waitConverged(t *testing.T, procs []*proc, carts []string, limit time.Duration) {
+	t.Helper()
+	byID := map[string]*proc{}
+	for i, p := range procs {
+		byID[fmt.Sprint("node-", i+1)] = p
+	}
+	pollUntil(t, limit, "the replicas to converge", func() bool {
+		if hintsPending(t, procs) != 0 {
+			return false
+		}
+		c := procs[0].Client(t)
+		for _, cart := range carts {
+			var first []string
+			for j, h := range homesOf(t, c, cart) {
+				_, sibs, err := vgetCart(testCtx(t, 5*time.Second), byID[h].Client(t), cart, true)
+				if err != nil {
+					return false
+				}
+				slices.Sort(sibs)
+				if j == 0 {
+					first = sibs
+				} else if !slices.Equal(first, sibs) {
+					return false
+				}
+			}
+		}
+		return true
+	})
+}
+
+// report prints the checker's table.
+func report(t *testing.T, w *cartWorkload, lost, total int, converge time.Duration, schedule []event) {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n| fault | faults | adds tried | adds acknowledged | success |\n|---|---|---|---|---|\n")
+	count := map[faultKind]int{}
+	for _, ev := range schedule {
+		count[ev.kind]++
+	}
+	for _, k := range []faultKind{faultNone, faultKill, faultPause, faultWipe} {
+		st := w.perFault[k]
+		if st == nil {
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %.1f%% |\n", k, count[k], st.attempts, st.acked, 100*float64(st.acked)/float64(max(st.attempts, 1)))
+	}
+	reads := 0
+	for _, n := range w.siblings {
+		reads += n
+	}
+	fmt.Fprintf(&b, "\nacknowledged adds %d, lost %d; converged %v after healing, without client reads\n", total, lost, converge.Round(time.Millisecond))
+	fmt.Fprintf(&b, "versions seen per read: ")
+	for v := 0; v <= 4; v++ {
+		label := strconv.Itoa(v)
+		if v == 4 {
+			label = "4+"
+		}
+		fmt.Fprintf(&b, "%s: %.2f%%  ", label, 100*float64(w.siblings[v])/float64(max(reads, 1)))
+	}
+	t.Log(b.String())
+}
