@@ -133,6 +133,8 @@ type proc struct {
 	args    []string // full argument list, reused by Restart
 	dataDir string
 	port    int // client port
+	host    string   // client host; "" is 127.0.0.1
+	wrap    []string // a command the server runs under (ip netns exec NS), or nil
 	out     *lockedBuffer
 	cmd     *exec.Cmd
 	done    chan struct{} // closed when cmd has exited
@@ -141,7 +143,13 @@ type proc struct {
 }
 
 // Addr is the client address, host:port.
-func (p *proc) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(p.port)) }
+func (p *proc) Addr() string {
+	host := p.host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(p.port))
+}
 
 // Port is the client port as a string, for redis-cli and friends.
 func (p *proc) Port() string { return strconv.Itoa(p.port) }
@@ -293,6 +301,9 @@ func (p *proc) start() error {
 	p.starts++
 	fmt.Fprintf(p.out, "=== start #%d: %s %s\n", p.starts, p.name, strings.Join(p.args, " "))
 	cmd := exec.Command(p.name, p.args...)
+	if len(p.wrap) > 0 { // the wrapper execs the server: the pid is the server's
+		cmd = exec.Command(p.wrap[0], append(append(p.wrap[1:len(p.wrap):len(p.wrap)], p.name), p.args...)...)
+	}
 	cmd.Stdout = p.out
 	cmd.Stderr = p.out
 	cmd.Dir = p.dataDir
