@@ -7,7 +7,9 @@ package main
 // (VGET, union of the siblings' items plus a new one, VSET with the
 // context), recording every acknowledged add, while a seeded random
 // schedule kills (kill -9) and restarts nodes, pauses them (SIGSTOP /
-// SIGCONT) and wipes one and restarts it empty. After the faults heal, the
+// SIGCONT), wipes one and restarts it empty, and, where the test can make
+// network namespaces (root, iproute2), partitions the cluster 2 | 3 (both
+// sides taking writes) and 1 | 4. After the faults heal, the
 // cluster must converge without client reads, and every acknowledged item
 // must be in the merged cart read through every node, with every home
 // replica's own copy identical.
@@ -43,6 +45,8 @@ const (
 	faultKill  faultKind = "kill -9 + restart"
 	faultPause faultKind = "SIGSTOP + SIGCONT"
 	faultWipe  faultKind = "wipe + restart empty"
+	faultSplit faultKind = "partition 2 | 3"
+	faultAlone faultKind = "partition 1 | 4"
 )
 
 // event is one fault of the schedule: at what time, which node, how long.
@@ -151,7 +155,17 @@ func TestFaultsWorkload(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	start := time.Now()
 
-	procs := startCluster(t, 5, "--anti-entropy-interval", "500ms", "--request-timeout", "1s")
+	flags := []string{"--anti-entropy-interval", "500ms", "--request-timeout", "1s"}
+	kinds := []faultKind{faultKill, faultPause, faultKill, faultPause, faultWipe}
+	var procs []*proc
+	lab, err := newNetLab(t, 5)
+	if err != nil {
+		t.Logf("NETWORK PARTITIONS SKIPPED: they need network namespaces (%v); the other faults run on 127.0.0.1", err)
+		procs = startCluster(t, 5, flags...)
+	} else {
+		procs = startLabCluster(t, lab, flags...)
+		kinds = append(kinds, faultSplit, faultSplit, faultAlone)
+	}
 	// The clients share carts generation by generation: a new set of carts
 	// every 15 s keeps each cart's value small over a long run.
 	const carts, clients = 16, 8
@@ -203,7 +217,6 @@ func TestFaultsWorkload(t *testing.T) {
 	// followed by a healthy pause.
 	var schedule []event
 	for time.Since(start) < duration {
-		kinds := []faultKind{faultKill, faultPause, faultKill, faultPause, faultWipe}
 		ev := event{at: time.Since(start), kind: kinds[rng.IntN(len(kinds))], node: rng.IntN(len(procs)),
 			hold: time.Duration(1000+rng.IntN(3000)) * time.Millisecond}
 		schedule = append(schedule, ev)
@@ -239,6 +252,15 @@ func TestFaultsWorkload(t *testing.T) {
 			}
 			time.Sleep(ev.hold)
 			p.Restart()
+		case faultSplit, faultAlone:
+			// node ev.node and, for a 2 | 3 split, one more on one side
+			side := []int{ev.node}
+			if ev.kind == faultSplit {
+				side = append(side, (ev.node+1+rng.IntN(len(procs)-1))%len(procs))
+			}
+			lab.partition(side)
+			time.Sleep(ev.hold)
+			lab.heal()
 		}
 		w.setFault(faultNone)
 		waitClusterAlive(t, procs, len(procs))
@@ -331,7 +353,7 @@ func report(t *testing.T, w *cartWorkload, lost, total int, converge time.Durati
 	for _, ev := range schedule {
 		count[ev.kind]++
 	}
-	for _, k := range []faultKind{faultNone, faultKill, faultPause, faultWipe} {
+	for _, k := range []faultKind{faultNone, faultKill, faultPause, faultWipe, faultSplit, faultAlone} {
 		st := w.perFault[k]
 		if st == nil {
 			continue

@@ -132,7 +132,7 @@ type proc struct {
 	name    string   // binary path
 	args    []string // full argument list, reused by Restart
 	dataDir string
-	port    int // client port
+	port    int      // client port
 	host    string   // client host; "" is 127.0.0.1
 	wrap    []string // a command the server runs under (ip netns exec NS), or nil
 	out     *lockedBuffer
