@@ -37,7 +37,7 @@ type LocalReplica struct {
 	name  string
 	store Store
 	cache *objectCache
-	actor replication.ActorID
+	actor atomic.Uint64 // replication.ActorID; see Actor
 	locks [lockStripes]sync.Mutex
 	hints hintIndex
 	// trees are the anti-entropy hash trees (nil: not kept), set before the
@@ -70,14 +70,7 @@ func NewLocalReplica(name string, store Store, cacheBytes int64) (*LocalReplica,
 	raw, err := store.Get(MetaKey(metaActor))
 	switch {
 	case errors.Is(err, ErrNotFound):
-		var b [8]byte
-		for l.actor == 0 {
-			if _, err := rand.Read(b[:]); err != nil {
-				return nil, err
-			}
-			l.actor = replication.ActorID(binary.BigEndian.Uint64(b[:]))
-		}
-		if err := l.putMetaSync(metaActor, uint64(l.actor)); err != nil {
+		if err := l.newActor(); err != nil {
 			return nil, err
 		}
 	case err != nil:
@@ -85,7 +78,7 @@ func NewLocalReplica(name string, store Store, cacheBytes int64) (*LocalReplica,
 	case len(raw) != 8:
 		return nil, fmt.Errorf("node: corrupt actor id (%d bytes)", len(raw))
 	default:
-		l.actor = replication.ActorID(binary.BigEndian.Uint64(raw))
+		l.actor.Store(binary.BigEndian.Uint64(raw))
 	}
 	raw, err = store.Get(MetaKey(metaCounter))
 	switch {
@@ -105,8 +98,33 @@ func NewLocalReplica(name string, store Store, cacheBytes int64) (*LocalReplica,
 	return l, nil
 }
 
-// Actor returns the actor id this replica's node writes as.
-func (l *LocalReplica) Actor() replication.ActorID { return l.actor }
+// Actor returns the actor id this replica's node writes as now. The
+// coordinator reads it under the key's lock when it mints a dot; it
+// changes only while every key lock is held (newActor).
+func (l *LocalReplica) Actor() replication.ActorID { return replication.ActorID(l.actor.Load()) }
+
+// newActor gives the data directory a new random actor id, stored durably
+// before it is used. A node must mint under an actor whose every earlier
+// dot for a key it still holds (a clock entry covers all the actor's
+// counters below it): when it deletes keys it may replicate again (a
+// partition handed off), it writes as a new actor from then on. The caller
+// holds every key lock, or the replica is not in use yet.
+func (l *LocalReplica) newActor() error {
+	var b [8]byte
+	old := l.actor.Load()
+	next := old
+	for next == 0 || next == old {
+		if _, err := rand.Read(b[:]); err != nil {
+			return err
+		}
+		next = binary.BigEndian.Uint64(b[:])
+	}
+	if err := l.putMetaSync(metaActor, next); err != nil {
+		return err
+	}
+	l.actor.Store(next)
+	return nil
+}
 
 // Name returns the node id.
 func (l *LocalReplica) Name() string { return l.name }

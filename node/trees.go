@@ -161,6 +161,12 @@ func (l *LocalReplica) DropPartition(ctx context.Context, p int) (int, error) {
 			l.locks[i].Unlock()
 		}
 	}()
+	// Dots this node minted for the dropped keys stay on the other
+	// replicas: minting again under the same actor without them would
+	// claim to cover them. Write as a new actor from here on.
+	if err := l.newActor(); err != nil {
+		return 0, fmt.Errorf("node: a new actor id before dropping partition %d: %w", p, err)
+	}
 	start, end := PartitionRange(p, s.Partitions())
 	var ops []Op
 	var keys [][]byte

@@ -116,11 +116,12 @@ func (c *Coordinator) coordinate(ctx context.Context, key []byte, fn func(cur *O
 		if err != nil {
 			return nil, err
 		}
-		if seen := cur.Context().Get(c.cfg.Actor); ctr <= seen {
+		actor := c.actor()
+		if seen := cur.Context().Get(actor); ctr <= seen {
 			// Cannot happen with a durable sequence; stay safe anyway.
 			ctr = seen + 1
 		}
-		return cur.Apply(Dot{Actor: c.cfg.Actor, Counter: ctr}, c.cfg.Now().UnixNano(), *wr, c.cfg.PruneThreshold), nil
+		return cur.Apply(Dot{Actor: actor, Counter: ctr}, c.cfg.Now().UnixNano(), *wr, c.cfg.PruneThreshold), nil
 	})
 	if obj == nil || err != nil {
 		return nil, err
@@ -153,7 +154,7 @@ func (c *Coordinator) standIn(ctx context.Context, key []byte, fn func(cur *Obje
 	}
 	var b [8]byte
 	var actor ActorID
-	for actor == 0 || actor == c.cfg.Actor {
+	for actor == 0 || actor == c.actor() {
 		if _, err := rand.Read(b[:]); err != nil {
 			return nil, err
 		}
@@ -351,4 +352,22 @@ func (f *fanOut) report(err error) {
 		f.reported, f.err = true, err
 		close(f.done)
 	}
+}
+
+// ActorSource is a Local that chooses the actor id its node mints under,
+// and may change it (after losing dots it minted, see node.LocalReplica).
+// The coordinator asks it under the key's lock, at every mint; without it,
+// Config.Actor is used.
+type ActorSource interface {
+	Actor() ActorID
+}
+
+// actor returns the actor id to mint under now.
+func (c *Coordinator) actor() ActorID {
+	if as, ok := c.cfg.Local.(ActorSource); ok {
+		if a := as.Actor(); a != 0 {
+			return a
+		}
+	}
+	return c.cfg.Actor
 }
