@@ -396,6 +396,12 @@ func (c *cluster) handoffLoop(done <-chan struct{}, kick <-chan struct{}, interv
 			continue
 		}
 		for _, owner := range c.local.HintOwners() {
+			if rec, ok := c.state.Load().set.Get(owner); !ok || rec.Removed != 0 {
+				if err := c.adoptHints(ctx, owner); err != nil {
+					c.log.Warn("keeping the hints of a node that left the ring", "owner", owner, "err", err)
+				}
+				continue
+			}
 			r := c.replica(owner)
 			if owner == c.self || !c.Alive(r) {
 				continue
@@ -405,6 +411,43 @@ func (c *cluster) handoffLoop(done <-chan struct{}, kick <-chan struct{}, interv
 			}
 		}
 	}
+}
+
+// adoptHints turns the hints held for owner, a node removed from the
+// ring, into this node's own copies: a hint may be one of the W copies an
+// acknowledged write counted on, so it must not be dropped with its owner.
+// Where this node is not a home of the key, anti-entropy hands the copy to
+// the key's homes, as any partition it does not replicate.
+func (c *cluster) adoptHints(ctx context.Context, owner string) error {
+	var after []byte
+	adopted := 0
+	for ctx.Err() == nil {
+		batch, err := c.local.HintBatch(owner, after, handoffBatch, handoffBatchBytes)
+		if err != nil || len(batch) == 0 {
+			if adopted > 0 {
+				c.log.Info("hints of a removed node adopted", "owner", owner, "hints", adopted)
+			}
+			return err
+		}
+		after = batch[len(batch)-1].Key
+		items := make([]KeyObject, 0, len(batch))
+		now := c.nowNs()
+		for _, h := range batch {
+			if !c.local.hintExpired(h.Obj, now) { // an expired hint is only dropped
+				items = append(items, KeyObject{Key: h.Key, Obj: h.Obj})
+			}
+		}
+		if err := c.local.MergeBatch(ctx, items); err != nil {
+			return err
+		}
+		for _, h := range batch {
+			if err := c.local.DropHint(owner, h); err != nil {
+				return err
+			}
+		}
+		adopted += len(items)
+	}
+	return ctx.Err()
 }
 
 // deliver hands all of owner's hints to it, batch by batch.

@@ -517,3 +517,75 @@ func TestDropPartitionRotatesActor(t *testing.T) {
 		}
 	}
 }
+
+// TestHintsOfRemovedNodeAdopted: hints held for a node that is then
+// removed from the ring are not dropped with it (each may be one of the W
+// copies of an acknowledged write): the stand-ins adopt them as their own
+// copies, and anti-entropy brings every key to its new homes.
+func TestHintsOfRemovedNodeAdopted(t *testing.T) {
+	mc := newMemCluster(t, 3, 2, 2, "a", "b", "c", "d")
+	var keys []string
+	for i := 0; len(keys) < 40; i++ {
+		if k := fmt.Sprint("key-", i); contains(mc.homes(k), "d") {
+			keys = append(keys, k)
+		}
+	}
+	mc.kill("d")
+	for _, k := range keys {
+		if err := mc.set("a", k, "v:"+k, 2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "hints for d", 5*time.Second, func() bool {
+		n := int64(0)
+		for _, id := range mc.ids[:3] {
+			n += mc.nodes[id].local.HintsPending()["d"]
+		}
+		return n == int64(len(keys))
+	})
+	var recs []MemberRecord
+	for i, id := range mc.ids {
+		r := MemberRecord{ID: id, Addr: "client-" + id, PeerAddr: peerAddrOf(id), GossipAddr: "gossip-" + id, Weight: 1, Joined: uint64(i + 1)}
+		if id == "d" {
+			r.Removed = 5
+		}
+		recs = append(recs, r)
+	}
+	for _, id := range mc.ids[:3] {
+		if err := mc.nodes[id].cluster.setMembers(NewMemberSet(recs...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mc.ids = mc.ids[:3] // d is gone
+	waitFor(t, "the hints to be adopted", 5*time.Second, func() bool {
+		for _, id := range mc.ids {
+			if mc.nodes[id].local.HintsTotal() != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	mc.buildTrees()
+	for round := 0; ; round++ {
+		mc.aeRound()
+		done := true
+		for _, k := range keys {
+			if !sameSet(mc.holders(k), mc.homes(k)) {
+				done = false
+			}
+		}
+		if done {
+			break
+		}
+		if round == 5 {
+			t.Fatalf("keys not on their new homes after %d rounds", round+1)
+		}
+	}
+	for _, k := range keys {
+		for _, h := range mc.homes(k) {
+			if v := value(mc.own(h, k)); v != "v:"+k {
+				t.Fatalf("%s on %s = %q", k, h, v)
+			}
+		}
+	}
+}
