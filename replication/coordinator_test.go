@@ -280,3 +280,42 @@ func TestConcurrentWritersSameContext(t *testing.T) {
 		t.Fatalf("%d siblings, want 20 (base replaced, every concurrent write kept)", n)
 	}
 }
+
+// TestReadNotFoundDoesNotCount: replicas that do not hold a key (new homes
+// after a join, not yet filled) do not make an R=2 read answer "absent"
+// while a replica of the N still holds it; an absent key is read from all
+// N before the answer.
+func TestReadNotFoundDoesNotCount(t *testing.T) {
+	reps := []*memReplica{newMem("a"), newMem("b"), newMem("c")}
+	c := newTestCoordinator(t, 3, 2, 3, reps...)
+	var o *Object
+	o = o.Apply(Dot{Actor: 7, Counter: 1}, 1, Write{Value: []byte("only-on-c")}, 10)
+	if err := reps[2].Merge(context.Background(), []byte("k"), o); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 { // whichever two replicas are asked first
+		got, err := c.Get(context.Background(), []byte("k"), ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := got.Newest(0); s == nil || string(s.Value) != "only-on-c" {
+			t.Fatalf("R=2 read with the key on one replica of three = %v", got)
+		}
+	}
+	if got, err := c.Get(context.Background(), []byte("absent"), ReadOptions{}); err != nil || got != nil {
+		t.Fatalf("absent key = %v, %v", got, err)
+	}
+	// Those reads repaired the others: with the first holder down, the key
+	// is still there.
+	deadline := time.Now().Add(5 * time.Second)
+	for reps[0].get("k") == nil || reps[1].get("k") == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("read repair did not copy the key to a and b")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	reps[2].fail.Store(true)
+	if got, err := c.Get(context.Background(), []byte("k"), ReadOptions{}); err != nil || got.Newest(0) == nil {
+		t.Fatalf("with c down after the repair: %v, %v", got, err)
+	}
+}

@@ -73,17 +73,27 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opt ReadOptions) (*Ob
 	for _, s := range slots {
 		start(s)
 	}
+	// An answer without the key does not count towards R while replicas
+	// of the N are left to ask (Riak's notfound_ok=false): a replica that
+	// has not received the key yet (a new home after a join, one that was
+	// down) must not hide an acknowledged write the others hold. Each empty
+	// answer asks one more of the N; the read ends when R replicas had a
+	// state, or all N answered.
 	var (
 		merged *Object
 		got    []answer
 		errs   []error
+		full   int // answers with a state
 	)
-	for len(got) < r {
+	for full < r {
 		if inflight == 0 && len(reserve) > 0 {
 			start(reserve[0])
 			reserve = reserve[1:]
 		}
 		if inflight == 0 {
+			if len(got) >= r {
+				break // every replica asked: fewer than R hold the key
+			}
 			return nil, fmt.Errorf("%w: read needs R=%d, %d of %d replicas answered: %w",
 				ErrUnavailable, r, len(got), n, errors.Join(errs...))
 		}
@@ -102,6 +112,12 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opt ReadOptions) (*Ob
 			}
 			got = append(got, a)
 			merged = merged.Merge(a.obj)
+			if a.obj.Len() > 0 || !a.obj.Context().IsZero() {
+				full++
+			} else if len(reserve) > 0 {
+				start(reserve[0])
+				reserve = reserve[1:]
+			}
 		case <-late:
 			for _, s := range reserve {
 				start(s)
