@@ -74,7 +74,7 @@ func pollUntil(t *testing.T, d time.Duration, what string, cond func() bool) tim
 func waitClusterAlive(t *testing.T, procs []*proc, alive int) {
 	t.Helper()
 	for _, p := range procs {
-		c := p.Client(t)
+		c := p.Shared(t)
 		pollUntil(t, 30*time.Second, p.Addr()+" to see the cluster", func() bool {
 			f := info(t, c, "cluster")
 			return f["cluster_members"] == strconv.Itoa(len(procs)) && f["cluster_members_alive"] == strconv.Itoa(alive)
@@ -89,7 +89,7 @@ func hintsPending(t *testing.T, procs []*proc) int {
 		if !p.running() {
 			continue
 		}
-		n, _ := strconv.Atoi(info(t, p.Client(t), "cluster")["hints_pending"])
+		n, _ := strconv.Atoi(info(t, p.Shared(t), "cluster")["hints_pending"])
 		total += n
 	}
 	return total
@@ -127,20 +127,20 @@ func TestE2EClusterBasics(t *testing.T) {
 	procs := startCluster(t, 3)
 	ctx := testCtx(t, 30*time.Second)
 	for i := range 60 {
-		c := procs[i%3].Client(t)
+		c := procs[i%3].Shared(t)
 		if err := c.Set(ctx, fmt.Sprint("k", i), fmt.Sprint("v", i), 0).Err(); err != nil {
 			t.Fatalf("SET via node %d: %v", i%3+1, err)
 		}
 	}
 	for i := range 60 {
-		c := procs[(i+1)%3].Client(t)
+		c := procs[(i+1)%3].Shared(t)
 		if v, err := c.Get(ctx, fmt.Sprint("k", i)).Result(); err != nil || v != fmt.Sprint("v", i) {
 			t.Fatalf("GET k%d via another node: %q %v", i, v, err)
 		}
 	}
 	// N=3 on three nodes: every node holds every key.
 	for _, p := range procs {
-		c := p.Client(t)
+		c := p.Shared(t)
 		pollUntil(t, 10*time.Second, "every key on "+p.Addr(), func() bool {
 			for i := range 60 {
 				v, err := c.Do(ctx, "VGET", fmt.Sprint("k", i), "LOCAL").Slice()
@@ -151,11 +151,11 @@ func TestE2EClusterBasics(t *testing.T) {
 			return true
 		})
 	}
-	n, err := procs[0].Client(t).DBSize(ctx).Result()
+	n, err := procs[0].Shared(t).DBSize(ctx).Result()
 	if err != nil || n != 60 {
 		t.Fatalf("DBSIZE = %d, %v; want 60 distinct keys", n, err)
 	}
-	members, err := procs[2].Client(t).Do(ctx, "RING", "MEMBERS").Slice()
+	members, err := procs[2].Shared(t).Do(ctx, "RING", "MEMBERS").Slice()
 	if err != nil || len(members) != 3 {
 		t.Fatalf("RING MEMBERS: %v %v", members, err)
 	}
@@ -175,7 +175,7 @@ func TestE2EClusterKill9HintedHandoff(t *testing.T) {
 	victim := procs[3]
 	victim.Kill9()
 	killedAt := time.Now()
-	c := procs[0].Client(t)
+	c := procs[0].Shared(t)
 	ctx := testCtx(t, 60*time.Second)
 	const burst = 400
 	acked := 0
@@ -190,7 +190,7 @@ func TestE2EClusterKill9HintedHandoff(t *testing.T) {
 		acked++
 	}
 	t.Logf("burst after kill -9 of node-4: %d of %d writes acknowledged at W=2, slowest %v", acked, burst, slowest)
-	r := procs[1].Client(t)
+	r := procs[1].Shared(t)
 	for i := range burst {
 		if v, err := r.Get(ctx, fmt.Sprint("burst:", i)).Result(); err != nil || v != fmt.Sprint("v", i) {
 			t.Fatalf("GET burst:%d at R=2 with node-4 down: %q %v", i, v, err)
@@ -213,7 +213,7 @@ func TestE2EClusterKill9HintedHandoff(t *testing.T) {
 	victim.Restart()
 	took := pollUntil(t, 60*time.Second, "hint delivery", func() bool { return hintsPending(t, procs) == 0 })
 	t.Logf("%d hints pending at restart; delivered %v after node-4 answered PING", pending, took)
-	vc := victim.Client(t)
+	vc := victim.Shared(t)
 	for _, i := range mine {
 		v, err := vc.Do(ctx, "VGET", fmt.Sprint("burst:", i), "LOCAL").Slice()
 		if err != nil || len(v) != 2 || v[1] != fmt.Sprint("v", i) {
@@ -238,7 +238,7 @@ func TestE2EClusterSIGSTOP(t *testing.T) {
 			syscall.Kill(paused.PID(), syscall.SIGCONT)
 		}
 	})
-	c := procs[0].Client(t)
+	c := procs[0].Shared(t)
 	ctx := testCtx(t, 60*time.Second)
 	const writes = 200
 	var slowest time.Duration
@@ -257,7 +257,7 @@ func TestE2EClusterSIGSTOP(t *testing.T) {
 		t.Fatal(err)
 	}
 	resumed = true
-	pc := paused.Client(t)
+	pc := paused.Shared(t)
 	took := pollUntil(t, 60*time.Second, "node-3 to catch up", func() bool {
 		for i := range writes {
 			v, err := pc.Do(ctx, "VGET", fmt.Sprint("paused:", i), "LOCAL").Slice()
@@ -278,7 +278,7 @@ func TestE2EClusterSIGSTOP(t *testing.T) {
 func TestE2EClusterMultiKeyAndQuorums(t *testing.T) {
 	procs := startCluster(t, 4)
 	ctx := testCtx(t, 60*time.Second)
-	c1, c2, c3, c4 := procs[0].Client(t), procs[1].Client(t), procs[2].Client(t), procs[3].Client(t)
+	c1, c2, c3, c4 := procs[0].Shared(t), procs[1].Shared(t), procs[2].Shared(t), procs[3].Shared(t)
 
 	const count = 50
 	var pairs []any
@@ -350,7 +350,7 @@ func TestE2EClusterMultiKeyAndQuorums(t *testing.T) {
 	holding := func(key, val string) int {
 		n := 0
 		for _, p := range procs {
-			v, err := p.Client(t).Do(ctx, "VGET", key, "LOCAL").Slice()
+			v, err := p.Shared(t).Do(ctx, "VGET", key, "LOCAL").Slice()
 			if err == nil && slices.Contains(v[min(1, len(v)):], any(val)) {
 				n++
 			}
@@ -371,7 +371,7 @@ func TestE2EClusterMultiKeyAndQuorums(t *testing.T) {
 		t.Fatalf("VDEL W 3: %v", err)
 	}
 	for _, p := range procs {
-		if v, err := p.Client(t).Do(ctx, "VGET", "q").Slice(); err != nil || len(v) != 0 {
+		if v, err := p.Shared(t).Do(ctx, "VGET", "q").Slice(); err != nil || len(v) != 0 {
 			t.Fatalf("VGET q through %s after VDEL W 3 = %v, %v; want empty", p.Addr(), v, err)
 		}
 	}
@@ -399,7 +399,7 @@ func TestE2EClusterMultiKeyAndQuorums(t *testing.T) {
 func TestE2EClusterWipedNodeRebuiltByAntiEntropy(t *testing.T) {
 	procs := startCluster(t, 3, "--anti-entropy-interval", "200ms")
 	ctx := testCtx(t, 120*time.Second)
-	c := procs[0].Client(t)
+	c := procs[0].Shared(t)
 	const count = 3000
 	loadKeys(t, c, "ae:", count)
 	victim := procs[2]
@@ -417,7 +417,7 @@ func TestE2EClusterWipedNodeRebuiltByAntiEntropy(t *testing.T) {
 		t.Fatalf("node-3 holds %d keys right after restarting on an empty data directory", n)
 	}
 	took := pollUntil(t, 60*time.Second, "anti-entropy to rebuild node-3", func() bool { return localKeys() == count })
-	vc := victim.Client(t)
+	vc := victim.Shared(t)
 	for i := range count {
 		v, err := vc.Do(ctx, "VGET", fmt.Sprint("ae:", i), "LOCAL").Slice()
 		if err != nil || len(v) != 2 || v[1] != fmt.Sprint("v", i) {
@@ -426,7 +426,7 @@ func TestE2EClusterWipedNodeRebuiltByAntiEntropy(t *testing.T) {
 	}
 	var repaired, bytes int
 	for _, p := range procs {
-		f := info(t, p.Client(t), "cluster")
+		f := info(t, p.Shared(t), "cluster")
 		r, _ := strconv.Atoi(f["anti_entropy_repaired"])
 		b, _ := strconv.Atoi(f["anti_entropy_bytes"])
 		repaired, bytes = repaired+r, bytes+b
@@ -443,7 +443,7 @@ func TestE2EClusterWipedNodeRebuiltByAntiEntropy(t *testing.T) {
 func TestE2EClusterRemoveDeadNode(t *testing.T) {
 	procs := startCluster(t, 4, "--anti-entropy-interval", "200ms")
 	ctx := testCtx(t, 120*time.Second)
-	c := procs[0].Client(t)
+	c := procs[0].Shared(t)
 	const count = 2000
 	loadKeys(t, c, "rm:", count)
 	localKeys := func(p *proc) int { return localKeyCount(t, p) }
@@ -461,7 +461,7 @@ func TestE2EClusterRemoveDeadNode(t *testing.T) {
 	}
 	took := time.Since(start)
 	for _, p := range procs[:3] {
-		pc := p.Client(t)
+		pc := p.Shared(t)
 		for i := range count {
 			v, err := pc.Do(ctx, "VGET", fmt.Sprint("rm:", i), "LOCAL").Slice()
 			if err != nil || len(v) != 2 || v[1] != fmt.Sprint("v", i) {
@@ -488,7 +488,7 @@ func TestE2EClusterRemoveDeadNode(t *testing.T) {
 	removed := procs[3]
 	removed.Restart()
 	const refusal = "ERR this node was removed from the ring (RING REMOVE); wipe its data directory and start it again to rejoin"
-	rc := removed.Client(t)
+	rc := removed.Shared(t)
 	pollUntil(t, 30*time.Second, "node-4 to learn its removal", func() bool {
 		err := rc.Get(ctx, "rm:1").Err()
 		return err != nil && err.Error() == refusal
@@ -510,7 +510,7 @@ func TestE2EClusterRemoveDeadNode(t *testing.T) {
 	})
 	for _, p := range procs[:3] {
 		for _, k := range gone {
-			if v, err := p.Client(t).Do(ctx, "VGET", k, "LOCAL").Slice(); err != nil || len(v) != 0 {
+			if v, err := p.Shared(t).Do(ctx, "VGET", k, "LOCAL").Slice(); err != nil || len(v) != 0 {
 				t.Fatalf("%s on %s after the removed node returned: %v %v", k, p.Addr(), v, err)
 			}
 		}
@@ -541,7 +541,7 @@ func TestE2EClusterRemoveDeadNode(t *testing.T) {
 func TestE2EClusterDeletesStayDeleted(t *testing.T) {
 	procs := startCluster(t, 3, "--anti-entropy-interval", "200ms")
 	ctx := testCtx(t, 120*time.Second)
-	c := procs[0].Client(t)
+	c := procs[0].Shared(t)
 	const count = 600
 	var pairs []any
 	for i := range count {
@@ -562,14 +562,14 @@ func TestE2EClusterDeletesStayDeleted(t *testing.T) {
 	}
 	victim.Restart()
 	rounds := func() int {
-		n, _ := strconv.Atoi(info(t, victim.Client(t), "cluster")["anti_entropy_rounds"])
+		n, _ := strconv.Atoi(info(t, victim.Shared(t), "cluster")["anti_entropy_rounds"])
 		return n
 	}
 	pollUntil(t, 60*time.Second, "hints delivered and anti-entropy rounds on node-3", func() bool {
 		return hintsPending(t, procs) == 0 && rounds() >= 3
 	})
 	for _, p := range procs {
-		pc := p.Client(t)
+		pc := p.Shared(t)
 		for i := range count {
 			v, err := pc.Do(ctx, "VGET", fmt.Sprint("del:", i), "LOCAL").Slice()
 			if err != nil {
@@ -580,7 +580,7 @@ func TestE2EClusterDeletesStayDeleted(t *testing.T) {
 			}
 		}
 	}
-	if n, err := procs[2].Client(t).DBSize(ctx).Result(); err != nil || n != count/2 {
+	if n, err := procs[2].Shared(t).DBSize(ctx).Result(); err != nil || n != count/2 {
 		t.Fatalf("DBSIZE = %d, %v; want %d", n, err, count/2)
 	}
 }
@@ -594,7 +594,7 @@ func TestE2EClusterDeletesStayDeleted(t *testing.T) {
 func TestE2EClusterJoinUnderLoad(t *testing.T) {
 	procs := startCluster(t, 3, "--anti-entropy-interval", "200ms")
 	ctx := testCtx(t, 180*time.Second)
-	c := procs[0].Client(t)
+	c := procs[0].Shared(t)
 	var acked []string
 	write := func(k string) {
 		if err := c.Set(ctx, k, "v:"+k, 0).Err(); err != nil {
@@ -609,7 +609,7 @@ func TestE2EClusterJoinUnderLoad(t *testing.T) {
 	joiner := startNode(t, "--node-id", "node-4", "--gossip-listen", gossip, "--seeds", procs[0].gossipAddr(t),
 		"--anti-entropy-interval", "200ms", "--log-level", "debug")
 	all := append(procs[:3:3], joiner)
-	reader := procs[1].Client(t)
+	reader := procs[1].Shared(t)
 	unreadable, reads := 0, 0
 	// Settled: every node sees the same 4-node ring, holds no partition it
 	// does not replicate, and the nodes hold N=3 copies of every key between
@@ -617,7 +617,7 @@ func TestE2EClusterJoinUnderLoad(t *testing.T) {
 	settled := func() bool {
 		version, copies := "", 0
 		for _, p := range all {
-			f := info(t, p.Client(t), "cluster")
+			f := info(t, p.Shared(t), "cluster")
 			if f["cluster_members_alive"] != "4" || f["transfers_in_progress"] != "0" || f["anti_entropy_trees"] != "ready" ||
 				(version != "" && f["cluster_ring_version"] != version) {
 				return false
@@ -648,7 +648,7 @@ func TestE2EClusterJoinUnderLoad(t *testing.T) {
 	for _, k := range acked {
 		homes := homesOf(t, c, k)
 		for _, p := range all {
-			v, err := p.Client(t).Do(ctx, "VGET", k, "LOCAL").Slice()
+			v, err := p.Shared(t).Do(ctx, "VGET", k, "LOCAL").Slice()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -690,6 +690,6 @@ func loadKeys(t *testing.T, c *redis.Client, prefix string, count int) {
 // localKeyCount is the node's own key count, from INFO keyspace.
 func localKeyCount(t *testing.T, p *proc) int {
 	n := 0
-	fmt.Sscanf(info(t, p.Client(t), "keyspace")["db0"], "keys=%d", &n)
+	fmt.Sscanf(info(t, p.Shared(t), "keyspace")["db0"], "keys=%d", &n)
 	return n
 }

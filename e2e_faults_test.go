@@ -278,7 +278,7 @@ func TestFaultsWorkload(t *testing.T) {
 	for cart, acked := range w.acked {
 		total += len(acked)
 		for _, p := range procs {
-			_, sibs, err := vgetCart(testCtx(t, 10*time.Second), p.Client(t), cart, false)
+			_, sibs, err := vgetCart(testCtx(t, 10*time.Second), p.Shared(t), cart, false)
 			if err != nil {
 				t.Fatalf("VGET %s through %s after healing: %v", cart, p.Addr(), err)
 			}
@@ -324,11 +324,11 @@ func waitConverged(t *testing.T, procs []*proc, carts []string, limit time.Durat
 		if hintsPending(t, procs) != 0 {
 			return false
 		}
-		c := procs[0].Client(t)
+		c := procs[0].Shared(t)
 		for _, cart := range carts {
 			var first []string
 			for j, h := range homesOf(t, c, cart) {
-				_, sibs, err := vgetCart(testCtx(t, 5*time.Second), byID[h].Client(t), cart, true)
+				_, sibs, err := vgetCart(testCtx(t, 5*time.Second), byID[h].Shared(t), cart, true)
 				if err != nil {
 					return false
 				}

@@ -167,7 +167,7 @@ func TestNetLabPartition(t *testing.T) {
 	procs := startLabCluster(t, l)
 	l.partition([]int{2})
 	for _, p := range procs[:2] {
-		c := p.Client(t)
+		c := p.Shared(t)
 		pollUntil(t, 30*time.Second, p.Addr()+" to see node-3 dead", func() bool {
 			return info(t, c, "cluster")["cluster_members_alive"] == "2"
 		})

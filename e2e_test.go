@@ -135,6 +135,7 @@ type proc struct {
 	port    int      // client port
 	host    string   // client host; "" is 127.0.0.1
 	wrap    []string // a command the server runs under (ip netns exec NS), or nil
+	shared  *redis.Client // see Shared
 	out     *lockedBuffer
 	cmd     *exec.Cmd
 	done    chan struct{} // closed when cmd has exited
@@ -411,6 +412,19 @@ func (p *proc) Restart() {
 	if err := p.start(); err != nil {
 		p.t.Fatalf("restart: %v\noutput:\n%s", err, tail(p.Output(), 64<<10))
 	}
+}
+
+// Shared returns one go-redis client with default options for p, made on
+// first use and closed at cleanup: for the cluster tests' many small
+// queries (INFO, RING KEY, VGET LOCAL), which would otherwise leave a
+// client with its pool behind each, and run the test out of descriptors.
+// It reconnects by itself after p restarts.
+func (p *proc) Shared(t testing.TB) *redis.Client {
+	t.Helper()
+	if p.shared == nil {
+		p.shared = p.Client(t)
+	}
+	return p.shared
 }
 
 // Client returns a go-redis client with default options (RESP3 via HELLO 3) for p, closed at
