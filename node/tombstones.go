@@ -21,6 +21,7 @@ package node
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dynakv/dynakv/replication"
@@ -32,6 +33,7 @@ import (
 type tombIndex struct {
 	mu sync.Mutex
 	m  map[string]int64 // key -> newest tombstone, Unix ns
+	n  atomic.Int64     // len(m), so a write of a value skips the lock when there are none
 }
 
 // deadSince reports whether o is only tombstones, and the newest one's
@@ -53,18 +55,20 @@ func deadSince(o *replication.Object) (int64, bool) {
 // note records key's new state o.
 func (t *tombIndex) note(key []byte, o *replication.Object) {
 	at, dead := deadSince(o)
+	if !dead && t.n.Load() == 0 {
+		return // the common case: a value written, no tombstones indexed
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !dead {
-		if len(t.m) > 0 {
-			delete(t.m, string(key))
+		delete(t.m, string(key))
+	} else {
+		if t.m == nil {
+			t.m = make(map[string]int64)
 		}
-		return
+		t.m[string(key)] = at
 	}
-	if t.m == nil {
-		t.m = make(map[string]int64)
-	}
-	t.m[string(key)] = at
+	t.n.Store(int64(len(t.m)))
 }
 
 // older returns up to limit keys whose newest tombstone is before cutoff
