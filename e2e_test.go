@@ -132,9 +132,9 @@ type proc struct {
 	name    string   // binary path
 	args    []string // full argument list, reused by Restart
 	dataDir string
-	port    int      // client port
-	host    string   // client host; "" is 127.0.0.1
-	wrap    []string // a command the server runs under (ip netns exec NS), or nil
+	port    int           // client port
+	host    string        // client host; "" is 127.0.0.1
+	wrap    []string      // a command the server runs under (ip netns exec NS), or nil
 	shared  *redis.Client // see Shared
 	out     *lockedBuffer
 	cmd     *exec.Cmd
