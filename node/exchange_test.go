@@ -304,25 +304,7 @@ func TestAntiEntropyHandOffAfterJoin(t *testing.T) {
 		}
 	}
 	mc.revive("d")
-	for round := 0; ; round++ {
-		mc.aeRound()
-		done := true
-		for _, k := range keys {
-			if h, homes := mc.holders(k), mc.homes(k); !sameSet(h, homes) {
-				done = false
-			}
-		}
-		if done {
-			break
-		}
-		if round == 5 {
-			for _, k := range keys {
-				if h, homes := mc.holders(k), mc.homes(k); !sameSet(h, homes) {
-					t.Fatalf("after %d rounds %s is held by %v; its homes are %v", round+1, k, h, homes)
-				}
-			}
-		}
-	}
+	mc.roundsUntilHomed(keys, 6)
 	var handed int64
 	for _, id := range mc.ids {
 		handed += mc.nodes[id].cluster.ae.handedOff.Load()
@@ -449,22 +431,7 @@ func TestTransferResumesAfterCrashes(t *testing.T) {
 	}
 	mc.nodes["a"].cluster.antiEntropyRound(ctx) // a pushes part of what it no longer replicates
 	mc.restart("a")
-	for round := 0; ; round++ {
-		mc.aeRound()
-		done := true
-		for _, k := range keys {
-			if !sameSet(mc.holders(k), mc.homes(k)) {
-				done = false
-				break
-			}
-		}
-		if done {
-			break
-		}
-		if round == 100 {
-			t.Fatalf("the transfer did not finish in %d limited rounds", round+1)
-		}
-	}
+	mc.roundsUntilHomed(keys, 101)
 	for i, k := range keys {
 		for _, h := range mc.homes(k) {
 			if v := value(mc.own(h, k)); v != fmt.Sprint("v", i) {
@@ -566,26 +533,34 @@ func TestHintsOfRemovedNodeAdopted(t *testing.T) {
 		return true
 	})
 	mc.buildTrees()
-	for round := 0; ; round++ {
-		mc.aeRound()
-		done := true
-		for _, k := range keys {
-			if !sameSet(mc.holders(k), mc.homes(k)) {
-				done = false
-			}
-		}
-		if done {
-			break
-		}
-		if round == 5 {
-			t.Fatalf("keys not on their new homes after %d rounds", round+1)
-		}
-	}
+	mc.roundsUntilHomed(keys, 6)
 	for _, k := range keys {
 		for _, h := range mc.homes(k) {
 			if v := value(mc.own(h, k)); v != "v:"+k {
 				t.Fatalf("%s on %s = %q", k, h, v)
 			}
+		}
+	}
+}
+
+// roundsUntilHomed runs anti-entropy rounds on every live node until each
+// of keys is held by exactly its homes, failing after max rounds.
+func (mc *memCluster) roundsUntilHomed(keys []string, max int) {
+	mc.t.Helper()
+	for round := 1; ; round++ {
+		mc.aeRound()
+		var stray string
+		for _, k := range keys {
+			if h, homes := mc.holders(k), mc.homes(k); !sameSet(h, homes) {
+				stray = fmt.Sprintf("%s is held by %v; its homes are %v", k, h, homes)
+				break
+			}
+		}
+		if stray == "" {
+			return
+		}
+		if round == max {
+			mc.t.Fatalf("after %d anti-entropy rounds %s", round, stray)
 		}
 	}
 }
