@@ -121,6 +121,19 @@ func (c *cluster) aeLimits() antientropy.Limits {
 	return antientropy.DefaultLimits()
 }
 
+// homes returns partition p's home replicas in st, and whether this node
+// is one of them.
+func (c *cluster) homes(st *clusterState, p int) ([]replication.Replica, bool) {
+	homes := st.prefs[p][:min(c.n, len(st.prefs[p]))]
+	return homes, slices.ContainsFunc(homes, func(r replication.Replica) bool { return r.Name() == c.self })
+}
+
+// account adds what remote sent and received to the anti-entropy counters.
+func (c *cluster) account(remote *aeRemote) {
+	c.ae.messages.Add(remote.messages)
+	c.ae.bytes.Add(remote.bytes)
+}
+
 // aeLocal is this node's side of exchanges, and what answers its peers'.
 func (c *cluster) aeLocal() *antientropy.Local {
 	return &antientropy.Local{Trees: c.local.Trees(), Scan: c.local.ScanLeaf}
@@ -250,9 +263,9 @@ func (c *cluster) rebuildTrees(ctx context.Context) error {
 func (c *cluster) aePartners() map[string][]int {
 	st := c.state.Load()
 	out := map[string][]int{}
-	for p, prefs := range st.prefs {
-		homes := prefs[:min(c.n, len(prefs))]
-		if !slices.ContainsFunc(homes, func(r replication.Replica) bool { return r.Name() == c.self }) {
+	for p := range st.prefs {
+		homes, mine := c.homes(st, p)
+		if !mine {
 			continue
 		}
 		for _, r := range homes {
@@ -321,9 +334,9 @@ func (c *cluster) orphans() map[int][]string {
 	st := c.state.Load()
 	trees := c.local.Trees()
 	out := map[int][]string{}
-	for p, prefs := range st.prefs {
-		homes := prefs[:min(c.n, len(prefs))]
-		if slices.ContainsFunc(homes, func(r replication.Replica) bool { return r.Name() == c.self }) {
+	for p := range st.prefs {
+		homes, mine := c.homes(st, p)
+		if mine {
 			continue
 		}
 		if trees.Keys(p) == 0 && trees.Root(p) == 0 {
@@ -400,10 +413,7 @@ func (c *cluster) handOffOrphans(ctx context.Context) (int, int) {
 func (c *cluster) covered(ctx context.Context, r *remoteReplica, p int) (bool, error) {
 	l := c.aeLocal()
 	remote := &aeRemote{r: r}
-	defer func() {
-		c.ae.messages.Add(remote.messages)
-		c.ae.bytes.Add(remote.bytes)
-	}()
+	defer c.account(remote)
 	lim := antientropy.DefaultLimits()
 	diffs, st, err := antientropy.Compare(ctx, l.Trees.Shape(), l, remote, []int{p}, lim)
 	if err != nil || st.Truncated {
@@ -461,10 +471,7 @@ func (c *cluster) exchangeWith(ctx context.Context, r *remoteReplica, parts []in
 	defer cancel()
 	l := c.aeLocal()
 	remote := &aeRemote{r: r}
-	defer func() {
-		c.ae.messages.Add(remote.messages)
-		c.ae.bytes.Add(remote.bytes)
-	}()
+	defer c.account(remote)
 	diffs, _, err := antientropy.Compare(ctx, l.Trees.Shape(), l, remote, parts, c.aeLimits())
 	if err != nil {
 		return 0, err

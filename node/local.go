@@ -177,8 +177,8 @@ func (l *LocalReplica) ReadForWrite(ctx context.Context, key []byte) (*replicati
 }
 
 // current returns key's stored state from the cache, or else from the
-// store at data key dk, and whether it came from the cache. The caller
-// holds the key's lock.
+// store at data key dk, and whether it came from the cache. The writers
+// call it under the key's lock.
 func (l *LocalReplica) current(h ring.Hash, key, dk []byte) (*replication.Object, bool, error) {
 	if o, ok := l.cache.get(h.Lo, key); ok {
 		return o, true, nil
@@ -196,10 +196,8 @@ func (l *LocalReplica) readQuiet(ctx context.Context, key []byte) (*replication.
 		return nil, err
 	}
 	h := ring.HashKey(key)
-	if o, ok := l.cache.get(h.Lo, key); ok {
-		return o, nil
-	}
-	return l.read(AppendDataKey(nil, h, key))
+	o, _, err := l.current(h, key, AppendDataKey(nil, h, key))
+	return o, err
 }
 
 // ReadOwn returns the node's own stored copy of key, without hints, or nil.

@@ -162,21 +162,18 @@ func (c *cluster) collectTombstones(ctx context.Context) int {
 		if err != nil || !collectable(mine, now, c.grace) {
 			continue
 		}
-		prefs := st.prefs[ring.HashKey(k).Partition(c.q)]
-		homes := prefs[:min(c.n, len(prefs))]
+		homes, self := c.homes(st, ring.HashKey(k).Partition(c.q))
+		if !self { // a partition this node does not replicate is handed off, not collected
+			continue
+		}
 		cd := &cand{key: k, mine: mine}
-		self := false
 		for _, r := range homes {
-			if r.Name() == c.self {
-				self = true
-				continue
+			if r.Name() != c.self {
+				cd.others = append(cd.others, r.Name())
+				asks[r.Name()] = append(asks[r.Name()], cd)
 			}
-			cd.others = append(cd.others, r.Name())
-			asks[r.Name()] = append(asks[r.Name()], cd)
 		}
-		if self { // a partition this node does not replicate is handed off, not collected
-			list = append(list, cd)
-		}
+		list = append(list, cd)
 	}
 	for id, cs := range asks {
 		r := c.replica(id)
@@ -201,8 +198,7 @@ func (c *cluster) collectTombstones(ctx context.Context) int {
 			}
 			cs = cs[n:]
 		}
-		c.ae.messages.Add(remote.messages)
-		c.ae.bytes.Add(remote.bytes)
+		c.account(remote)
 	}
 	collected := 0
 	for _, cd := range list {

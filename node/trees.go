@@ -70,14 +70,7 @@ func (l *LocalReplica) RebuildTrees(ctx context.Context) (int64, error) {
 }
 
 func (l *LocalReplica) rebuildPartition(ctx context.Context, s antientropy.Shape, p int) (int64, error) {
-	for i := range l.locks {
-		l.locks[i].Lock()
-	}
-	defer func() {
-		for i := range l.locks {
-			l.locks[i].Unlock()
-		}
-	}()
+	defer l.lockAll()()
 	t := antientropy.NewTree(s)
 	first, _ := s.LeafRange(p, 0)
 	_, last := s.LeafRange(p, s.Leaves()-1)
@@ -153,14 +146,7 @@ func (l *LocalReplica) DropPartition(ctx context.Context, p int) (int, error) {
 		return 0, errors.New("node: trees not enabled")
 	}
 	s := l.trees.Shape()
-	for i := range l.locks {
-		l.locks[i].Lock()
-	}
-	defer func() {
-		for i := range l.locks {
-			l.locks[i].Unlock()
-		}
-	}()
+	defer l.lockAll()()
 	// Dots this node minted for the dropped keys stay on the other
 	// replicas: minting again under the same actor without them would
 	// claim to cover them. Write as a new actor from here on.
@@ -183,21 +169,33 @@ func (l *LocalReplica) DropPartition(ctx context.Context, p int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	for len(ops) > 0 {
+	for len(ops) > 0 && err == nil {
 		n := min(len(ops), 4096)
-		if err := l.store.Apply(ops[:n]...); err != nil {
-			l.treesReady.Store(false) // some are gone: rebuild
-			for _, k := range keys {
-				l.cache.drop(ring.HashKey(k).Lo, k)
-			}
-			return 0, err
-		}
+		err = l.store.Apply(ops[:n]...)
 		ops = ops[n:]
 	}
 	for _, k := range keys {
 		l.cache.drop(ring.HashKey(k).Lo, k)
 		l.tombs.note(k, nil)
 	}
+	if err != nil {
+		l.treesReady.Store(false) // some are gone: rebuild
+		return 0, err
+	}
 	l.trees.Replace(p, antientropy.NewTree(s))
 	return len(keys), nil
+}
+
+// lockAll takes every key lock, in stripe order, and returns the function
+// that releases them: for the operations no write of a partition may be
+// half-way through (a tree rebuild, a partition drop).
+func (l *LocalReplica) lockAll() (unlock func()) {
+	for i := range l.locks {
+		l.locks[i].Lock()
+	}
+	return func() {
+		for i := range l.locks {
+			l.locks[i].Unlock()
+		}
+	}
 }
