@@ -11,6 +11,7 @@ import (
 
 	"github.com/dynakv/dynakv/conf"
 	"github.com/dynakv/dynakv/node/peer"
+	"github.com/dynakv/dynakv/node/store"
 	"github.com/dynakv/dynakv/replication"
 )
 
@@ -49,15 +50,15 @@ func newMemClusterQ(t testing.TB, q, n, r, w int, ids ...string) *memCluster {
 		cfg.NodeID, cfg.Partitions, cfg.N, cfg.R, cfg.W = id, q, n, r, w
 		cfg.RequestTimeout = time.Second
 		cfg.DataDir = t.TempDir()
-		store := NewMemStore()
-		if err := SaveMemberSet(store, set); err != nil {
+		st := store.NewMem()
+		if err := SaveMemberSet(st, set); err != nil {
 			t.Fatal(err)
 		}
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
 		if testing.Verbose() {
 			log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", id)
 		}
-		nd, err := build(cfg.Resolve(), log, store)
+		nd, err := build(cfg.Resolve(), log, st)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dynakv/dynakv/antientropy"
+	"github.com/dynakv/dynakv/node/store"
 	"github.com/dynakv/dynakv/replication"
 )
 
@@ -200,12 +201,12 @@ func BenchmarkForegroundUnderAntiEntropy(b *testing.B) {
 //
 //	go test ./node -run '^$' -bench RebuildTrees -benchtime 3x
 func BenchmarkRebuildTrees(b *testing.B) {
-	store, err := OpenLevelDB(b.TempDir(), DefaultLevelDBOptions())
+	st, err := store.OpenLevelDB(b.TempDir(), store.DefaultLevelDBOptions())
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer store.Close()
-	l, err := NewLocalReplica("n1", store, 0)
+	defer st.Close()
+	l, err := NewLocalReplica("n1", st, 0)
 	if err != nil {
 		b.Fatal(err)
 	}

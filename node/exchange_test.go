@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dynakv/dynakv/antientropy"
+	"github.com/dynakv/dynakv/node/store"
 	"github.com/dynakv/dynakv/replication"
 	"github.com/dynakv/dynakv/ring"
 )
@@ -53,10 +54,10 @@ func (mc *memCluster) localWrite(id, key, val string, tombstone bool) {
 // leave it (the object cache is dropped too).
 func (mc *memCluster) wipe(id string) {
 	nd := mc.nodes[id]
-	var ops []Op
-	start, end := DataRange(0)
+	var ops []store.Op
+	start, end := store.DataRange(0)
 	nd.store.Iterate(start, end, func(k, _ []byte) bool {
-		ops = append(ops, Op{Key: append([]byte(nil), k...), Delete: true})
+		ops = append(ops, store.Op{Key: append([]byte(nil), k...), Delete: true})
 		return true
 	})
 	if err := nd.store.Apply(ops...); err != nil {

@@ -25,6 +25,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/dynakv/dynakv/node/store"
 	"github.com/dynakv/dynakv/replication"
 	"github.com/dynakv/dynakv/ring"
 )
@@ -67,7 +68,7 @@ func (h *hintIndex) counts() map[string]int64 {
 
 // hintPrefix returns the key prefix of owner's hints.
 func hintPrefix(owner string) []byte {
-	p := binary.AppendUvarint([]byte{HintPrefix}, uint64(len(owner)))
+	p := binary.AppendUvarint([]byte{store.HintPrefix}, uint64(len(owner)))
 	return append(p, owner...)
 }
 
@@ -79,7 +80,7 @@ func hintKey(owner string, h ring.Hash, key []byte) []byte {
 
 // parseHintKey splits a hint key into owner and user key.
 func parseHintKey(k []byte) (owner string, key []byte, ok bool) {
-	if len(k) < 2 || k[0] != HintPrefix {
+	if len(k) < 2 || k[0] != store.HintPrefix {
 		return "", nil, false
 	}
 	n, w := binary.Uvarint(k[1:])
@@ -92,7 +93,7 @@ func parseHintKey(k []byte) (owner string, key []byte, ok bool) {
 
 // loadHints counts the stored hints at start.
 func (l *LocalReplica) loadHints() error {
-	return l.store.Iterate([]byte{HintPrefix}, []byte{HintPrefix + 1}, func(k, _ []byte) bool {
+	return l.store.Iterate([]byte{store.HintPrefix}, []byte{store.HintPrefix + 1}, func(k, _ []byte) bool {
 		if owner, _, ok := parseHintKey(k); ok {
 			l.hints.add(owner, 1)
 		}
@@ -122,7 +123,7 @@ func (l *LocalReplica) Hint(ctx context.Context, owner string, key []byte, o *re
 	if cur != nil && m.Equal(cur) {
 		return nil
 	}
-	if err := l.store.Apply(Op{Key: hk, Value: replication.AppendObject(nil, m)}); err != nil {
+	if err := l.store.Apply(store.Op{Key: hk, Value: replication.AppendObject(nil, m)}); err != nil {
 		return err
 	}
 	if cur == nil {
@@ -227,7 +228,7 @@ func (l *LocalReplica) DropHint(owner string, h Hinted) error {
 	mu.Lock()
 	defer mu.Unlock()
 	raw, err := l.store.Get(hk)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -236,7 +237,7 @@ func (l *LocalReplica) DropHint(owner string, h Hinted) error {
 	if !bytes.Equal(raw, h.raw) {
 		return nil
 	}
-	if err := l.store.Apply(Op{Key: hk, Delete: true}); err != nil {
+	if err := l.store.Apply(store.Op{Key: hk, Delete: true}); err != nil {
 		return err
 	}
 	l.hints.add(owner, -1)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dynakv/dynakv/antientropy"
+	"github.com/dynakv/dynakv/node/store"
 	"github.com/dynakv/dynakv/replication"
 	"github.com/dynakv/dynakv/ring"
 )
@@ -35,7 +36,7 @@ const (
 // same key. It implements replication.Local and is safe for concurrent use.
 type LocalReplica struct {
 	name  string
-	store Store
+	store store.Store
 	cache *objectCache
 	actor atomic.Uint64 // replication.ActorID; see Actor
 	locks [lockStripes]sync.Mutex
@@ -65,11 +66,11 @@ var _ replication.Local = (*LocalReplica)(nil)
 // id), with a cache of about cacheBytes of hot keys' decoded states (0: no
 // cache). It loads, or on first use creates, the data directory's actor id
 // and reserves a block of dot counters durably.
-func NewLocalReplica(name string, store Store, cacheBytes int64) (*LocalReplica, error) {
-	l := &LocalReplica{name: name, store: store, cache: newObjectCache(cacheBytes)}
-	raw, err := store.Get(MetaKey(metaActor))
+func NewLocalReplica(name string, st store.Store, cacheBytes int64) (*LocalReplica, error) {
+	l := &LocalReplica{name: name, store: st, cache: newObjectCache(cacheBytes)}
+	raw, err := st.Get(store.MetaKey(metaActor))
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		if err := l.newActor(); err != nil {
 			return nil, err
 		}
@@ -80,9 +81,9 @@ func NewLocalReplica(name string, store Store, cacheBytes int64) (*LocalReplica,
 	default:
 		l.actor.Store(binary.BigEndian.Uint64(raw))
 	}
-	raw, err = store.Get(MetaKey(metaCounter))
+	raw, err = st.Get(store.MetaKey(metaCounter))
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		l.next = 1
 	case err != nil:
 		return nil, fmt.Errorf("node: reading counter: %w", err)
@@ -130,7 +131,7 @@ func (l *LocalReplica) newActor() error {
 func (l *LocalReplica) Name() string { return l.name }
 
 // Store returns the store under the replica.
-func (l *LocalReplica) Store() Store { return l.store }
+func (l *LocalReplica) Store() store.Store { return l.store }
 
 // NextCounter returns a dot counter never returned before by this data
 // directory. Counters are reserved in durable (fsynced) blocks, so a crash
@@ -151,7 +152,7 @@ func (l *LocalReplica) NextCounter() (uint64, error) {
 }
 
 func (l *LocalReplica) putMetaSync(name string, v uint64) error {
-	if err := l.store.Apply(Op{Key: MetaKey(name), Value: binary.BigEndian.AppendUint64(nil, v)}); err != nil {
+	if err := l.store.Apply(store.Op{Key: store.MetaKey(name), Value: binary.BigEndian.AppendUint64(nil, v)}); err != nil {
 		return fmt.Errorf("node: storing %s: %w", name, err)
 	}
 	if err := l.store.Sync(); err != nil {
@@ -196,7 +197,7 @@ func (l *LocalReplica) readQuiet(ctx context.Context, key []byte) (*replication.
 		return nil, err
 	}
 	h := ring.HashKey(key)
-	o, _, err := l.current(h, key, AppendDataKey(nil, h, key))
+	o, _, err := l.current(h, key, store.AppendDataKey(nil, h, key))
 	return o, err
 }
 
@@ -211,7 +212,7 @@ func (l *LocalReplica) ReadOwn(ctx context.Context, key []byte) (*replication.Ob
 	}
 	kb := getBuf()
 	defer putBuf(kb)
-	*kb = AppendDataKey((*kb)[:0], h, key)
+	*kb = store.AppendDataKey((*kb)[:0], h, key)
 	if l.cache == nil {
 		return l.read(*kb)
 	}
@@ -233,7 +234,7 @@ func (l *LocalReplica) ReadOwn(ctx context.Context, key []byte) (*replication.Ob
 
 func (l *LocalReplica) read(dk []byte) (*replication.Object, error) {
 	raw, err := l.store.Get(dk)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
@@ -241,7 +242,7 @@ func (l *LocalReplica) read(dk []byte) (*replication.Object, error) {
 	}
 	o, err := replication.DecodeObject(raw)
 	if err != nil {
-		return nil, fmt.Errorf("node: key %q: %w", dk[dataKeyHeader:], err)
+		return nil, fmt.Errorf("node: key %q: %w", dk[store.DataKeyHeader:], err)
 	}
 	return o, nil
 }
@@ -291,7 +292,7 @@ func (l *LocalReplica) MergeBatch(ctx context.Context, items []KeyObject) error 
 			continue
 		}
 		h := ring.HashKey(it.Key)
-		byKey[string(it.Key)] = &pending{hash: h, dk: AppendDataKey(nil, h, it.Key)}
+		byKey[string(it.Key)] = &pending{hash: h, dk: store.AppendDataKey(nil, h, it.Key)}
 		order = append(order, string(it.Key))
 		stripes = append(stripes, int(h.Lo%lockStripes))
 	}
@@ -320,10 +321,10 @@ func (l *LocalReplica) MergeBatch(ctx context.Context, items []KeyObject) error 
 			p.cur, p.dirty = m, true
 		}
 	}
-	ops := make([]Op, 0, len(order))
+	ops := make([]store.Op, 0, len(order))
 	for _, k := range order {
 		if p := byKey[k]; p.dirty {
-			ops = append(ops, Op{Key: p.dk, Value: replication.AppendObject(nil, p.cur)})
+			ops = append(ops, store.Op{Key: p.dk, Value: replication.AppendObject(nil, p.cur)})
 		}
 	}
 	if len(ops) == 0 {
@@ -359,7 +360,7 @@ func (l *LocalReplica) Mutate(ctx context.Context, key []byte, fn func(cur *repl
 	h := ring.HashKey(key)
 	kb := getBuf()
 	defer putBuf(kb)
-	*kb = AppendDataKey((*kb)[:0], h, key)
+	*kb = store.AppendDataKey((*kb)[:0], h, key)
 	dk := *kb
 	mu := &l.locks[h.Lo%lockStripes]
 	defer l.adm.since(time.Now()) // the lock wait included
@@ -379,7 +380,7 @@ func (l *LocalReplica) Mutate(ctx context.Context, key []byte, fn func(cur *repl
 	vb := getBuf()
 	defer putBuf(vb)
 	*vb = replication.AppendObject((*vb)[:0], next)
-	if err := l.store.Apply(Op{Key: dk, Value: *vb}); err != nil {
+	if err := l.store.Apply(store.Op{Key: dk, Value: *vb}); err != nil {
 		return nil, err
 	}
 	l.cache.put(h.Lo, key, next)
@@ -406,7 +407,7 @@ func putBuf(b *[]byte) {
 // that resuming from the returned position misses nothing. It returns that
 // position, or 0 when it reached the end. fn may call the replica.
 func (l *LocalReplica) Scan(ctx context.Context, from uint64, fn func(key []byte, o *replication.Object) bool) (uint64, error) {
-	start, end := DataRange(from)
+	start, end := store.DataRange(from)
 	var (
 		stopped bool
 		stopAt  uint64
@@ -414,7 +415,7 @@ func (l *LocalReplica) Scan(ctx context.Context, from uint64, fn func(key []byte
 		err     error
 	)
 	iterErr := l.store.Iterate(start, end, func(k, v []byte) bool {
-		hi, key, ok := ParseDataKey(k)
+		hi, key, ok := store.ParseDataKey(k)
 		if !ok {
 			return true
 		}
@@ -450,10 +451,10 @@ func (l *LocalReplica) Scan(ctx context.Context, from uint64, fn func(key []byte
 // keys of one position between calls. It implements
 // replication.RangeReader.
 func (l *LocalReplica) ReadRange(ctx context.Context, from, to uint64, limit int) ([]replication.KeyState, uint64, bool, error) {
-	start := dataBound(from)
-	end := []byte{DataPrefix + 1}
+	start := store.DataBound(from)
+	end := []byte{store.DataPrefix + 1}
 	if to != ^uint64(0) {
-		end = dataBound(to + 1)
+		end = store.DataBound(to + 1)
 	}
 	var (
 		out     []replication.KeyState
@@ -463,7 +464,7 @@ func (l *LocalReplica) ReadRange(ctx context.Context, from, to uint64, limit int
 		err     error
 	)
 	iterErr := l.store.Iterate(start, end, func(k, v []byte) bool {
-		pos, key, ok := ParseDataKey(k)
+		pos, key, ok := store.ParseDataKey(k)
 		if !ok {
 			return true
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynakv/dynakv/node/store"
 	"github.com/dynakv/dynakv/replication"
 )
 
@@ -40,7 +41,7 @@ func randomStates(rng *rand.Rand, keys, count int) []KeyObject {
 }
 
 // storedState reads key straight from the store, bypassing any cache.
-func storedState(t *testing.T, s Store, key []byte) *replication.Object {
+func storedState(t *testing.T, s store.Store, key []byte) *replication.Object {
 	t.Helper()
 	l, err := NewLocalReplica("check", s, 0)
 	if err != nil {
@@ -57,9 +58,9 @@ func storedState(t *testing.T, s Store, key []byte) *replication.Object {
 // states concurrent, stale or equal) leaves every key, in the cache and in
 // the store, exactly as merging the items one by one with Merge does.
 func TestLocalMergeBatchIsSequentialMerges(t *testing.T) {
-	stores(t, func(t *testing.T, batched Store) {
+	stores(t, func(t *testing.T, batched store.Store) {
 		ctx := context.Background()
-		one := NewMemStore()
+		one := store.NewMem()
 		t.Cleanup(func() { one.Close() })
 		lb, err := NewLocalReplica("b", batched, 1<<20)
 		if err != nil {
@@ -99,7 +100,7 @@ func TestLocalMergeBatchIsSequentialMerges(t *testing.T) {
 // overlapping keys, from many goroutines, finish (no lock-order deadlock)
 // and lose nothing: every key ends as the join of every state merged in.
 func TestLocalMergeBatchConcurrent(t *testing.T) {
-	stores(t, func(t *testing.T, s Store) {
+	stores(t, func(t *testing.T, s store.Store) {
 		ctx := context.Background()
 		l, err := NewLocalReplica("n1", s, 1<<20)
 		if err != nil {
@@ -167,7 +168,7 @@ func TestLocalMergeBatchConcurrent(t *testing.T) {
 // absence (it is never served stale).
 func TestLocalCachesAbsence(t *testing.T) {
 	ctx := context.Background()
-	s := &countingStore{Store: NewMemStore()}
+	s := &countingStore{Store: store.NewMem()}
 	l, err := NewLocalReplica("n1", s, 1<<20)
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +200,7 @@ func TestLocalCachesAbsence(t *testing.T) {
 
 // countingStore counts Gets.
 type countingStore struct {
-	Store
+	store.Store
 	gets atomic.Int64
 }
 

@@ -7,14 +7,15 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/dynakv/dynakv/node/store"
 	"github.com/dynakv/dynakv/replication"
 	"github.com/dynakv/dynakv/ring"
 )
 
 // stores runs a test against both Store implementations.
-func stores(t *testing.T, fn func(t *testing.T, s Store)) {
+func stores(t *testing.T, fn func(t *testing.T, s store.Store)) {
 	t.Run("leveldb", func(t *testing.T) {
-		s, err := OpenLevelDB(t.TempDir(), DefaultLevelDBOptions())
+		s, err := store.OpenLevelDB(t.TempDir(), store.DefaultLevelDBOptions())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -22,7 +23,7 @@ func stores(t *testing.T, fn func(t *testing.T, s Store)) {
 		fn(t, s)
 	})
 	t.Run("mem", func(t *testing.T) {
-		s := NewMemStore()
+		s := store.NewMem()
 		t.Cleanup(func() { s.Close() })
 		fn(t, s)
 	})
@@ -46,7 +47,7 @@ func putValue(t *testing.T, l *LocalReplica, key, val string) {
 // page sizes visits every key exactly once, even when two keys share the
 // 64-bit hash position a page may stop at.
 func TestLocalScanResumesWithoutGaps(t *testing.T) {
-	stores(t, func(t *testing.T, s Store) {
+	stores(t, func(t *testing.T, s store.Store) {
 		l, err := NewLocalReplica("n1", s, 1<<20)
 		if err != nil {
 			t.Fatal(err)
@@ -63,7 +64,7 @@ func TestLocalScanResumesWithoutGaps(t *testing.T) {
 		var o *replication.Object
 		o = o.Apply(replication.Dot{Actor: 1, Counter: 1}, 1, replication.Write{Value: []byte("x")}, 10)
 		for _, k := range []string{"collide:a", "collide:b"} {
-			if err := s.Apply(Op{Key: DataKey(h, []byte(k)), Value: replication.AppendObject(nil, o)}); err != nil {
+			if err := s.Apply(store.Op{Key: store.DataKey(h, []byte(k)), Value: replication.AppendObject(nil, o)}); err != nil {
 				t.Fatal(err)
 			}
 			want[k] = true
@@ -112,7 +113,7 @@ func TestLocalCountersNeverRepeat(t *testing.T) {
 	seen := map[uint64]bool{}
 	var actor replication.ActorID
 	for open := range 3 {
-		s, err := OpenLevelDB(dir, DefaultLevelDBOptions())
+		s, err := store.OpenLevelDB(dir, store.DefaultLevelDBOptions())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,7 +144,7 @@ func TestLocalCountersNeverRepeat(t *testing.T) {
 // the second time, and a merge never drops a local sibling the remote has
 // not seen.
 func TestLocalMergeIsJoin(t *testing.T) {
-	stores(t, func(t *testing.T, s Store) {
+	stores(t, func(t *testing.T, s store.Store) {
 		l, err := NewLocalReplica("n1", s, 1<<20)
 		if err != nil {
 			t.Fatal(err)
@@ -171,7 +172,7 @@ func TestLocalMergeIsJoin(t *testing.T) {
 // mutate the same keys, the cached state always ends equal to the stored
 // one, and the cache stays within its byte budget.
 func TestLocalCacheNeverStale(t *testing.T) {
-	stores(t, func(t *testing.T, s Store) {
+	stores(t, func(t *testing.T, s store.Store) {
 		l, err := NewLocalReplica("n1", s, 64<<10)
 		if err != nil {
 			t.Fatal(err)
@@ -203,7 +204,7 @@ func TestLocalCacheNeverStale(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := l.read(DataKey(ring.HashKey(key), key))
+			want, err := l.read(store.DataKey(ring.HashKey(key), key))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dynakv/dynakv/node/store"
 	"github.com/dynakv/dynakv/ring"
 )
 
@@ -231,18 +232,18 @@ const metaMembers = "members"
 
 // SaveMemberSet stores s in the node's metadata, durably (fsynced), so a
 // restarted node computes the same ring before it hears from anyone.
-func SaveMemberSet(store Store, s MemberSet) error {
-	if err := store.Apply(Op{Key: MetaKey(metaMembers), Value: AppendMemberSet(nil, s)}); err != nil {
+func SaveMemberSet(st store.Store, s MemberSet) error {
+	if err := st.Apply(store.Op{Key: store.MetaKey(metaMembers), Value: AppendMemberSet(nil, s)}); err != nil {
 		return fmt.Errorf("node: storing the member set: %w", err)
 	}
-	return store.Sync()
+	return st.Sync()
 }
 
 // LoadMemberSet returns the stored member set, or the empty set when none
 // was saved.
-func LoadMemberSet(store Store) (MemberSet, error) {
-	raw, err := store.Get(MetaKey(metaMembers))
-	if errors.Is(err, ErrNotFound) {
+func LoadMemberSet(st store.Store) (MemberSet, error) {
+	raw, err := st.Get(store.MetaKey(metaMembers))
+	if errors.Is(err, store.ErrNotFound) {
 		return MemberSet{}, nil
 	}
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/dynakv/dynakv/node/store"
 )
 
 func randomRecord(rng *rand.Rand) MemberRecord {
@@ -66,7 +68,7 @@ func TestMemberSetRemovalSticks(t *testing.T) {
 
 func TestMemberSetPersistAndRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
-	stores(t, func(t *testing.T, st Store) {
+	stores(t, func(t *testing.T, st store.Store) {
 		if s, err := LoadMemberSet(st); err != nil || s.Len() != 0 {
 			t.Fatalf("empty store: %v %v", s, err)
 		}

@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dynakv/dynakv/node/store"
+
 	"github.com/hashicorp/memberlist"
 
 	"github.com/dynakv/dynakv/ring"
@@ -84,7 +86,7 @@ type MembershipConfig struct {
 	Secret string
 
 	// Store persists the member set (SaveMemberSet, LoadMemberSet).
-	Store Store
+	Store store.Store
 
 	// Logger receives the membership's log, and memberlist's own at Debug
 	// level. Nil discards it.

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynakv/dynakv/node/store"
+
 	"github.com/hashicorp/memberlist"
 )
 
@@ -50,7 +52,7 @@ func msStart(t *testing.T, id string, opts ...func(*MembershipConfig)) msNode {
 	tm.cfg = MembershipConfig{
 		Self:         MemberRecord{ID: id, Addr: "127.0.0.1:6" + id, PeerAddr: "127.0.0.1:7" + id, Weight: 1},
 		GossipListen: "127.0.0.1:0",
-		Store:        NewMemStore(),
+		Store:        store.NewMem(),
 		Logger:       slog.New(slog.NewTextHandler(tm.logs, nil)),
 		JoinTimeout:  10 * time.Second, // seeds answer at once unless a test makes them unreachable
 		OnChange:     func() { tm.changes.Add(1) },
@@ -432,7 +434,7 @@ func TestMembershipDropsInvalidGossip(t *testing.T) {
 }
 
 func TestMembershipConfigErrors(t *testing.T) {
-	ok := MembershipConfig{Self: MemberRecord{ID: "a", Weight: 1}, GossipListen: "127.0.0.1:0", Store: NewMemStore()}
+	ok := MembershipConfig{Self: MemberRecord{ID: "a", Weight: 1}, GossipListen: "127.0.0.1:0", Store: store.NewMem()}
 	for name, mut := range map[string]func(*MembershipConfig){
 		"Self.ID":      func(c *MembershipConfig) { c.Self.ID = "" },
 		"Self.Weight":  func(c *MembershipConfig) { c.Self.Weight = 0 },

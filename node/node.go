@@ -14,6 +14,7 @@ import (
 	"github.com/dynakv/dynakv/antientropy"
 	"github.com/dynakv/dynakv/conf"
 	"github.com/dynakv/dynakv/node/peer"
+	"github.com/dynakv/dynakv/node/store"
 	"github.com/dynakv/dynakv/replication"
 	"github.com/dynakv/dynakv/resp"
 )
@@ -27,7 +28,7 @@ const Version = "0.1.0"
 type Node struct {
 	cfg   conf.Config
 	log   *slog.Logger
-	store Store
+	store store.Store
 	local *LocalReplica
 	coord *replication.Coordinator
 	srv   *resp.Server
@@ -64,13 +65,13 @@ func Open(cfg conf.Config, log *slog.Logger) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("node: data dir: %w", err)
 	}
-	store, err := openStore(cfg.DataDir, cfg.Fsync == "always")
+	st, err := openStore(cfg.DataDir, cfg.Fsync == "always")
 	if err != nil {
 		return nil, err
 	}
-	n, err := build(cfg, log, store)
+	n, err := build(cfg, log, st)
 	if err != nil {
-		store.Close()
+		st.Close()
 		return nil, err
 	}
 	return n, nil
@@ -83,17 +84,17 @@ const storeShards = 4
 // openStore opens the node's store: storeShards goleveldb databases in
 // dataDir/store-0 ... store-3, each with an equal part of the memory budget
 // of DefaultLevelDBOptions.
-func openStore(dataDir string, syncWrites bool) (Store, error) {
+func openStore(dataDir string, syncWrites bool) (store.Store, error) {
 	if _, err := os.Stat(filepath.Join(dataDir, "CURRENT")); err == nil {
 		return nil, fmt.Errorf("node: %s holds a single goleveldb database (an older layout); this version keeps its data in %s/store-0..%d", dataDir, dataDir, storeShards-1)
 	}
-	opts := DefaultLevelDBOptions()
+	opts := store.DefaultLevelDBOptions()
 	opts.SyncWrites = syncWrites
 	opts.WriteBuffer /= storeShards
 	opts.BlockCacheCapacity /= storeShards
-	shards := make([]Store, 0, storeShards)
+	shards := make([]store.Store, 0, storeShards)
 	for i := range storeShards {
-		st, err := OpenLevelDB(filepath.Join(dataDir, fmt.Sprintf("store-%d", i)), opts)
+		st, err := store.OpenLevelDB(filepath.Join(dataDir, fmt.Sprintf("store-%d", i)), opts)
 		if err != nil {
 			for _, o := range shards {
 				o.Close()
@@ -102,18 +103,18 @@ func openStore(dataDir string, syncWrites bool) (Store, error) {
 		}
 		shards = append(shards, st)
 	}
-	return NewShardedStore(shards...)
+	return store.NewSharded(shards...)
 }
 
 // build wires a node over an open store; the store is the node's from here
 // on. The node routes by the member set persisted in the store (or, on a
 // first start, by a ring of itself alone) until Start joins the gossip.
-func build(cfg conf.Config, log *slog.Logger, store Store) (*Node, error) {
-	local, err := NewLocalReplica(cfg.NodeID, store, cfg.CacheSize)
+func build(cfg conf.Config, log *slog.Logger, st store.Store) (*Node, error) {
+	local, err := NewLocalReplica(cfg.NodeID, st, cfg.CacheSize)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPartitions(store, cfg.Partitions); err != nil {
+	if err := checkPartitions(st, cfg.Partitions); err != nil {
 		return nil, err
 	}
 	shape, err := antientropy.NewShape(cfg.Partitions)
@@ -123,7 +124,7 @@ func build(cfg conf.Config, log *slog.Logger, store Store) (*Node, error) {
 	local.EnableTrees(shape)
 	adm := newAdmission(defaultLatencyTarget)
 	local.adm = adm
-	set, err := LoadMemberSet(store)
+	set, err := LoadMemberSet(st)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +181,7 @@ func build(cfg conf.Config, log *slog.Logger, store Store) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{
-		cfg: cfg, log: log, store: store, local: local, coord: coord,
+		cfg: cfg, log: log, store: st, local: local, coord: coord,
 		srv: srv, view: view, cluster: cl, client: client, done: make(chan struct{}),
 		kick:   make(chan struct{}, 1),
 		aeKick: make(chan struct{}, 1),
@@ -215,14 +216,14 @@ const metaPartitions = "partitions"
 
 // checkPartitions records Q in a new data directory and refuses a different
 // one later: the partition count is fixed when the cluster is created.
-func checkPartitions(store Store, q int) error {
-	raw, err := store.Get(MetaKey(metaPartitions))
+func checkPartitions(st store.Store, q int) error {
+	raw, err := st.Get(store.MetaKey(metaPartitions))
 	switch {
-	case errors.Is(err, ErrNotFound):
-		if err := store.Apply(Op{Key: MetaKey(metaPartitions), Value: binary.BigEndian.AppendUint64(nil, uint64(q))}); err != nil {
+	case errors.Is(err, store.ErrNotFound):
+		if err := st.Apply(store.Op{Key: store.MetaKey(metaPartitions), Value: binary.BigEndian.AppendUint64(nil, uint64(q))}); err != nil {
 			return err
 		}
-		return store.Sync()
+		return st.Sync()
 	case err != nil:
 		return err
 	case len(raw) != 8:
@@ -366,7 +367,7 @@ func (n *Node) syncLoop() {
 		case <-n.done:
 			return
 		case <-t.C:
-			if err := n.store.Sync(); err != nil && !errors.Is(err, ErrClosed) {
+			if err := n.store.Sync(); err != nil && !errors.Is(err, store.ErrClosed) {
 				n.log.Warn("periodic fsync failed", "err", err)
 			}
 		}

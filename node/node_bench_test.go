@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/dynakv/dynakv/conf"
+	"github.com/dynakv/dynakv/node/store"
 )
 
 // benchPipeline drives a started node over raw connections, pipelined
@@ -21,7 +22,7 @@ func benchPipelineStore(b *testing.B, cmd string, depth int, mem bool) {
 	var n *Node
 	var err error
 	if mem {
-		n, err = build(cfg.Resolve(), quiet, NewMemStore())
+		n, err = build(cfg.Resolve(), quiet, store.NewMem())
 	} else {
 		n, err = Open(cfg, quiet)
 	}

@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dynakv/dynakv/node/store"
 	"github.com/dynakv/dynakv/replication"
 	"github.com/dynakv/dynakv/ring"
 )
@@ -111,7 +112,7 @@ func (l *LocalReplica) CollectTombstone(ctx context.Context, key []byte, expect 
 		return false, err
 	}
 	h := ring.HashKey(key)
-	dk := AppendDataKey(nil, h, key)
+	dk := store.AppendDataKey(nil, h, key)
 	mu := &l.locks[h.Lo%lockStripes]
 	mu.Lock()
 	defer mu.Unlock()
@@ -122,7 +123,7 @@ func (l *LocalReplica) CollectTombstone(ctx context.Context, key []byte, expect 
 	if cur == nil || !cur.Equal(expect) {
 		return false, nil
 	}
-	if err := l.store.Apply(Op{Key: dk, Delete: true}); err != nil {
+	if err := l.store.Apply(store.Op{Key: dk, Delete: true}); err != nil {
 		return false, err
 	}
 	l.cache.put(h.Lo, key, nil)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynakv/dynakv/node/store"
 	"github.com/dynakv/dynakv/replication"
 	"github.com/dynakv/dynakv/ring"
 )
@@ -35,7 +36,7 @@ func (mc *memCluster) withGrace(grace time.Duration) *fakeClock {
 // stored reports whether node id's store holds key at all (any state).
 func (mc *memCluster) stored(id, key string) bool {
 	l := mc.nodes[id].local
-	_, err := l.store.Get(DataKey(ringHash(key), []byte(key)))
+	_, err := l.store.Get(store.DataKey(ringHash(key), []byte(key)))
 	return err == nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dynakv/dynakv/antientropy"
+	"github.com/dynakv/dynakv/node/store"
 	"github.com/dynakv/dynakv/replication"
 	"github.com/dynakv/dynakv/ring"
 )
@@ -95,14 +96,14 @@ func (l *LocalReplica) ScanLeaf(ctx context.Context, first, last uint64, fn func
 // scanPositions calls fn for every data key at positions first..last
 // (inclusive) with its position, state and digest.
 func (l *LocalReplica) scanPositions(ctx context.Context, first, last uint64, fn func(pos uint64, key []byte, o *replication.Object, h uint64) error) error {
-	start := dataBound(first)
-	end := []byte{DataPrefix + 1}
+	start := store.DataBound(first)
+	end := []byte{store.DataPrefix + 1}
 	if last != ^uint64(0) {
-		end = dataBound(last + 1)
+		end = store.DataBound(last + 1)
 	}
 	var err error
 	iterErr := l.store.Iterate(start, end, func(k, v []byte) bool {
-		pos, key, ok := ParseDataKey(k)
+		pos, key, ok := store.ParseDataKey(k)
 		if !ok {
 			return true
 		}
@@ -153,12 +154,12 @@ func (l *LocalReplica) DropPartition(ctx context.Context, p int) (int, error) {
 	if err := l.newActor(); err != nil {
 		return 0, fmt.Errorf("node: a new actor id before dropping partition %d: %w", p, err)
 	}
-	start, end := PartitionRange(p, s.Partitions())
-	var ops []Op
+	start, end := store.PartitionRange(p, s.Partitions())
+	var ops []store.Op
 	var keys [][]byte
 	err := l.store.Iterate(start, end, func(k, _ []byte) bool {
-		if _, key, ok := ParseDataKey(k); ok {
-			ops = append(ops, Op{Key: append([]byte(nil), k...), Delete: true})
+		if _, key, ok := store.ParseDataKey(k); ok {
+			ops = append(ops, store.Op{Key: append([]byte(nil), k...), Delete: true})
 			keys = append(keys, append([]byte(nil), key...))
 		}
 		return ctx.Err() == nil

@@ -7,6 +7,7 @@ import (
 
 	"github.com/dynakv/dynakv/antientropy"
 	"github.com/dynakv/dynakv/conf"
+	"github.com/dynakv/dynakv/node/store"
 	"github.com/dynakv/dynakv/replication"
 )
 
@@ -110,7 +111,7 @@ func newFuzzNode(f *testing.F) *Node {
 	cfg.Listen, cfg.GossipListen = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DataDir = f.TempDir()
 	cfg.Partitions = 16
-	nd, err := build(cfg.Resolve(), quiet, NewMemStore())
+	nd, err := build(cfg.Resolve(), quiet, store.NewMem())
 	if err != nil {
 		f.Fatal(err)
 	}

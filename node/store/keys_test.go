@@ -1,4 +1,4 @@
-package node
+package store
 
 import (
 	"bytes"
@@ -187,7 +187,7 @@ func FuzzParseDataKey(f *testing.F) {
 	f.Fuzz(func(t *testing.T, k []byte) {
 		hi, uk, ok := ParseDataKey(k)
 		if !ok {
-			if len(k) >= dataKeyHeader && k[0] == DataPrefix {
+			if len(k) >= DataKeyHeader && k[0] == DataPrefix {
 				t.Fatalf("rejected a well-formed data key %x", k)
 			}
 			return

@@ -1,4 +1,4 @@
-package node
+package store
 
 import (
 	"flag"
@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dynakv/dynakv/ring"
 	"github.com/syndtr/goleveldb/leveldb"
+
+	"github.com/dynakv/dynakv/ring"
 )
 
 // Run with

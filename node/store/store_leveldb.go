@@ -1,4 +1,4 @@
-package node
+package store
 
 import (
 	"errors"
@@ -192,9 +192,9 @@ func OpenLevelDB(dir string, opts LevelDBOptions) (*LevelDB, error) {
 	db, err := leveldb.OpenFile(dir, opts.goleveldb())
 	if err != nil {
 		if lerrors.IsCorrupted(err) {
-			return nil, fmt.Errorf("node: open leveldb %s: database is corrupted (not repaired automatically): %w", dir, err)
+			return nil, fmt.Errorf("store: open leveldb %s: database is corrupted (not repaired automatically): %w", dir, err)
 		}
-		return nil, fmt.Errorf("node: open leveldb %s: %w", dir, err)
+		return nil, fmt.Errorf("store: open leveldb %s: %w", dir, err)
 	}
 	return &LevelDB{
 		db:      db,
@@ -234,7 +234,7 @@ func (s *LevelDB) wrap(op string, err error) error {
 	case errors.Is(err, leveldb.ErrClosed):
 		return ErrClosed
 	}
-	return fmt.Errorf("node: leveldb %s: %s: %w", s.dir, op, err)
+	return fmt.Errorf("store: leveldb %s: %s: %w", s.dir, op, err)
 }
 
 // Get implements Store.
@@ -360,7 +360,7 @@ func (s *LevelDB) Close() error {
 			<-s.drained
 		}
 		if err := s.db.Close(); err != nil {
-			s.closeErr = fmt.Errorf("node: leveldb %s: close: %w", s.dir, err)
+			s.closeErr = fmt.Errorf("store: leveldb %s: close: %w", s.dir, err)
 		}
 	})
 	if first {

@@ -1,4 +1,4 @@
-package node
+package store
 
 import (
 	"sync"
@@ -20,7 +20,7 @@ import (
 // same store. Each chunk is a consistent view, but the iteration as a whole
 // is not a snapshot: writes made during it (by the callback or others) to
 // keys it has not reached yet are visible to it.
-type MemStore struct {
+type Mem struct {
 	mu     sync.RWMutex
 	db     *memdb.DB // nil once closed
 	closed atomic.Bool
@@ -30,7 +30,7 @@ type MemStore struct {
 	garbage int
 }
 
-var _ Store = (*MemStore)(nil)
+var _ Store = (*Mem)(nil)
 
 const (
 	// memIterChunkEntries and memIterChunkBytes bound how much Iterate
@@ -42,12 +42,12 @@ const (
 )
 
 // NewMemStore returns an empty in-memory store.
-func NewMemStore() *MemStore {
-	return &MemStore{db: memdb.New(comparer.DefaultComparer, 0)}
+func NewMem() *Mem {
+	return &Mem{db: memdb.New(comparer.DefaultComparer, 0)}
 }
 
 // Get implements Store.
-func (s *MemStore) Get(key []byte) ([]byte, error) {
+func (s *Mem) Get(key []byte) ([]byte, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.db == nil {
@@ -62,7 +62,7 @@ func (s *MemStore) Get(key []byte) ([]byte, error) {
 
 // Apply implements Store. It holds the write lock for the whole batch, which
 // makes the batch atomic to readers.
-func (s *MemStore) Apply(ops ...Op) error {
+func (s *Mem) Apply(ops ...Op) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.db == nil {
@@ -88,7 +88,7 @@ func (s *MemStore) Apply(ops ...Op) error {
 // rebuild copies the live entries into a fresh memdb. It runs with the write
 // lock held; its cost is linear in the live data, which is less than the
 // garbage it frees, so it adds O(1) amortized work per byte written.
-func (s *MemStore) rebuild() {
+func (s *Mem) rebuild() {
 	db := memdb.New(comparer.DefaultComparer, s.db.Size())
 	it := s.db.NewIterator(nil)
 	for it.Next() {
@@ -99,7 +99,7 @@ func (s *MemStore) rebuild() {
 }
 
 // Iterate implements Store; see MemStore for its consistency.
-func (s *MemStore) Iterate(start, end []byte, fn func(k, v []byte) bool) error {
+func (s *Mem) Iterate(start, end []byte, fn func(k, v []byte) bool) error {
 	var (
 		buf    []byte
 		ents   []int // per entry: key end, value end offsets in buf
@@ -154,7 +154,7 @@ func (s *MemStore) Iterate(start, end []byte, fn func(k, v []byte) bool) error {
 }
 
 // Sync implements Store; a MemStore has nothing to make durable.
-func (s *MemStore) Sync() error {
+func (s *Mem) Sync() error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
@@ -162,7 +162,7 @@ func (s *MemStore) Sync() error {
 }
 
 // Close implements Store: it drops the data. Later calls return nil.
-func (s *MemStore) Close() error {
+func (s *Mem) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed.Store(true)

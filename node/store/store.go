@@ -1,13 +1,13 @@
-package node
+package store
 
 import "errors"
 
 // ErrNotFound is returned by Store.Get when the key is absent.
-var ErrNotFound = errors.New("node: key not found")
+var ErrNotFound = errors.New("store: key not found")
 
 // ErrClosed is returned by every Store method (except Close) once the store
 // has been closed.
-var ErrClosed = errors.New("node: store closed")
+var ErrClosed = errors.New("store: store closed")
 
 // Op is one write in a batch passed to Store.Apply: a put of Value under Key,
 // or, when Delete is set, a removal of Key (Value is then ignored). Deleting

@@ -1,4 +1,4 @@
-package node
+package store
 
 import (
 	"bytes"
@@ -41,7 +41,7 @@ func TestLevelDBStoreSyncWrites(t *testing.T) {
 
 func TestMemStore(t *testing.T) {
 	testStore(t, func(t *testing.T) Store {
-		s := NewMemStore()
+		s := NewMem()
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
@@ -543,7 +543,7 @@ func TestOpenLevelDBErrors(t *testing.T) {
 
 func TestMemStoreRebuild(t *testing.T) {
 	// Overwrites leave dead bytes in memdb's arena; Apply must reclaim them.
-	s := NewMemStore()
+	s := NewMem()
 	defer s.Close()
 	val := bytes.Repeat([]byte("x"), 1000)
 	for round := 0; round < 30; round++ {

@@ -1,4 +1,4 @@
-package node
+package store
 
 import (
 	"bytes"
@@ -21,39 +21,39 @@ import (
 // order. Apply is atomic when all its ops fall in one shard (always true for
 // the ops of one key); ops spanning shards are applied shard by shard.
 // Safe for concurrent use.
-type ShardedStore struct {
+type Sharded struct {
 	shards []Store
 	shift  uint // hash.Hi >> shift is the shard of a data key
 }
 
-var _ Store = (*ShardedStore)(nil)
+var _ Store = (*Sharded)(nil)
 
 // NewShardedStore combines shards (a power of two of them, at least one)
 // into one Store. It owns them from then on: Close closes them all.
-func NewShardedStore(shards ...Store) (*ShardedStore, error) {
+func NewSharded(shards ...Store) (*Sharded, error) {
 	n := len(shards)
 	if n == 0 || n&(n-1) != 0 {
-		return nil, fmt.Errorf("node: %d store shards, need a power of two", n)
+		return nil, fmt.Errorf("store: %d store shards, need a power of two", n)
 	}
-	return &ShardedStore{shards: shards, shift: uint(64 - bits.TrailingZeros(uint(n)))}, nil
+	return &Sharded{shards: shards, shift: uint(64 - bits.TrailingZeros(uint(n)))}, nil
 }
 
 // shardOf returns the shard holding key.
-func (s *ShardedStore) shardOf(key []byte) int {
-	if len(s.shards) == 1 || len(key) < dataKeyHeader || key[0] != DataPrefix {
+func (s *Sharded) shardOf(key []byte) int {
+	if len(s.shards) == 1 || len(key) < DataKeyHeader || key[0] != DataPrefix {
 		return 0
 	}
-	return int(binary.BigEndian.Uint64(key[1:dataKeyHeader]) >> s.shift)
+	return int(binary.BigEndian.Uint64(key[1:DataKeyHeader]) >> s.shift)
 }
 
 // Get implements Store.
-func (s *ShardedStore) Get(key []byte) ([]byte, error) {
+func (s *Sharded) Get(key []byte) ([]byte, error) {
 	return s.shards[s.shardOf(key)].Get(key)
 }
 
 // Apply implements Store: atomic within one shard, shard by shard (in
 // shard order) otherwise.
-func (s *ShardedStore) Apply(ops ...Op) error {
+func (s *Sharded) Apply(ops ...Op) error {
 	if len(ops) == 0 {
 		return s.shards[0].Apply() // ErrClosed after Close, else nil
 	}
@@ -90,13 +90,13 @@ type segment struct {
 // segments lists the combined keyspace in order: shard 0 up to the second
 // shard's first data key, each further shard's data range, then shard 0
 // again from the end of the data kind.
-func (s *ShardedStore) segments() []segment {
+func (s *Sharded) segments() []segment {
 	n := len(s.shards)
 	if n == 1 {
 		return []segment{{0, nil, nil}}
 	}
 	out := make([]segment, 0, n+1)
-	bound := func(i int) []byte { return dataBound(uint64(i) << s.shift) }
+	bound := func(i int) []byte { return DataBound(uint64(i) << s.shift) }
 	out = append(out, segment{0, nil, bound(1)})
 	for i := 1; i < n-1; i++ {
 		out = append(out, segment{i, bound(i), bound(i + 1)})
@@ -107,7 +107,7 @@ func (s *ShardedStore) segments() []segment {
 }
 
 // Iterate implements Store, walking the shards' ranges in key order.
-func (s *ShardedStore) Iterate(start, end []byte, fn func(k, v []byte) bool) error {
+func (s *Sharded) Iterate(start, end []byte, fn func(k, v []byte) bool) error {
 	for _, seg := range s.segments() {
 		lo, hi := seg.lo, seg.hi
 		if start != nil && (lo == nil || bytes.Compare(start, lo) > 0) {
@@ -135,7 +135,7 @@ func (s *ShardedStore) Iterate(start, end []byte, fn func(k, v []byte) bool) err
 }
 
 // Sync implements Store.
-func (s *ShardedStore) Sync() error {
+func (s *Sharded) Sync() error {
 	var errs []error
 	for _, sh := range s.shards {
 		errs = append(errs, sh.Sync())
@@ -144,7 +144,7 @@ func (s *ShardedStore) Sync() error {
 }
 
 // Close implements Store: it closes every shard.
-func (s *ShardedStore) Close() error {
+func (s *Sharded) Close() error {
 	var errs []error
 	for _, sh := range s.shards {
 		errs = append(errs, sh.Close())

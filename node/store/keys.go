@@ -16,7 +16,7 @@
 // so is every suffix of the hash space (DataRange). The kinds never
 // interleave: each is the range [kind, kind+1).
 
-package node
+package store
 
 import (
 	"encoding/binary"
@@ -38,13 +38,13 @@ const (
 )
 
 // dataKeyHeader is the length of a data key before the user key.
-const dataKeyHeader = 1 + 8
+const DataKeyHeader = 1 + 8
 
 // DataKey returns the storage key of user key key, whose ring position is h
 // (h must be ring.HashKey(key)). The result is a new slice; key is not
 // retained.
 func DataKey(h ring.Hash, key []byte) []byte {
-	return AppendDataKey(make([]byte, 0, dataKeyHeader+len(key)), h, key)
+	return AppendDataKey(make([]byte, 0, DataKeyHeader+len(key)), h, key)
 }
 
 // AppendDataKey appends the storage key of user key key (see DataKey) to dst
@@ -60,16 +60,16 @@ func AppendDataKey(dst []byte, h ring.Hash, key []byte) []byte {
 // clipped, so appending to it never writes into k). ok is false, and the
 // other results zero, when k is not a data key.
 func ParseDataKey(k []byte) (hashHi uint64, userKey []byte, ok bool) {
-	if len(k) < dataKeyHeader || k[0] != DataPrefix {
+	if len(k) < DataKeyHeader || k[0] != DataPrefix {
 		return 0, nil, false
 	}
-	return binary.BigEndian.Uint64(k[1:dataKeyHeader]), k[dataKeyHeader:len(k):len(k)], true
+	return binary.BigEndian.Uint64(k[1:DataKeyHeader]), k[DataKeyHeader:len(k):len(k)], true
 }
 
 // DataRange returns the key range [start, end) holding exactly the data keys
 // whose hash.Hi is at least fromHash, to the end of the data kind.
 func DataRange(fromHash uint64) (start, end []byte) {
-	return dataBound(fromHash), []byte{DataPrefix + 1}
+	return DataBound(fromHash), []byte{DataPrefix + 1}
 }
 
 // PartitionRange returns the key range [start, end) holding exactly the data
@@ -80,18 +80,18 @@ func DataRange(fromHash uint64) (start, end []byte) {
 // 0 <= p < q.
 func PartitionRange(p, q int) (start, end []byte) {
 	if !ring.ValidPartitions(q) || p < 0 || p >= q {
-		panic(fmt.Sprintf("node: PartitionRange(%d, %d): need a valid partition count and 0 <= p < q", p, q))
+		panic(fmt.Sprintf("store: PartitionRange(%d, %d): need a valid partition count and 0 <= p < q", p, q))
 	}
-	start = dataBound(ring.PartitionStart(p, q))
+	start = DataBound(ring.PartitionStart(p, q))
 	if p == q-1 {
 		return start, []byte{DataPrefix + 1}
 	}
-	return start, dataBound(ring.PartitionStart(p+1, q))
+	return start, DataBound(ring.PartitionStart(p+1, q))
 }
 
 // dataBound returns the smallest data key whose hash.Hi is hi.
-func dataBound(hi uint64) []byte {
-	return binary.BigEndian.AppendUint64(append(make([]byte, 0, dataKeyHeader), DataPrefix), hi)
+func DataBound(hi uint64) []byte {
+	return binary.BigEndian.AppendUint64(append(make([]byte, 0, DataKeyHeader), DataPrefix), hi)
 }
 
 // MetaKey returns the storage key of the node metadata entry name.

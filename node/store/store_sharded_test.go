@@ -1,4 +1,4 @@
-package node
+package store
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 
 func TestShardedStore(t *testing.T) {
 	testStore(t, func(t *testing.T) Store {
-		s, err := NewShardedStore(NewMemStore(), NewMemStore(), NewMemStore(), NewMemStore())
+		s, err := NewSharded(NewMem(), NewMem(), NewMem(), NewMem())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -21,10 +21,10 @@ func TestShardedStore(t *testing.T) {
 }
 
 func TestShardedStoreNeedsPowerOfTwo(t *testing.T) {
-	if _, err := NewShardedStore(NewMemStore(), NewMemStore(), NewMemStore()); err == nil {
+	if _, err := NewSharded(NewMem(), NewMem(), NewMem()); err == nil {
 		t.Fatal("3 shards accepted")
 	}
-	if _, err := NewShardedStore(); err == nil {
+	if _, err := NewSharded(); err == nil {
 		t.Fatal("0 shards accepted")
 	}
 }
@@ -38,7 +38,7 @@ func TestShardedStoreMatchesOneStore(t *testing.T) {
 			parts := make([]Store, n)
 			for i := range parts {
 				if i%2 == 0 {
-					parts[i] = NewMemStore()
+					parts[i] = NewMem()
 				} else {
 					ldb, err := OpenLevelDB(t.TempDir(), DefaultLevelDBOptions())
 					if err != nil {
@@ -47,12 +47,12 @@ func TestShardedStoreMatchesOneStore(t *testing.T) {
 					parts[i] = ldb
 				}
 			}
-			sh, err := NewShardedStore(parts...)
+			sh, err := NewSharded(parts...)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer sh.Close()
-			ref := NewMemStore()
+			ref := NewMem()
 			defer ref.Close()
 			rng := rand.New(rand.NewPCG(uint64(n), 1))
 			var keys [][]byte
