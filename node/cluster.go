@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/dynakv/dynakv/node/membership"
 	"log/slog"
 	"math/bits"
 	"sync"
@@ -31,13 +32,9 @@ type cluster struct {
 	transport peer.Transport
 	coord     atomic.Pointer[replication.Coordinator]
 
-	// members is nil until the node joined the gossip; until then the
-	// node is its own ring.
-	members atomic.Pointer[Membership]
-	// liveness overrides Membership for in-process tests (nil: use it).
-	liveness func(id string) bool
-	// addrs overrides the peer address lookup for in-process tests.
-	addrs func(id string) (string, bool)
+	// mem is nil until the node joined its cluster's membership (gossip,
+	// or a Hub in in-process tests); until then the node is its own ring.
+	mem atomic.Pointer[membership.Membership]
 
 	state atomic.Pointer[clusterState]
 
@@ -58,7 +55,7 @@ type cluster struct {
 // clusterState is one immutable ring view: swapped whole when the member
 // set changes.
 type clusterState struct {
-	set   MemberSet
+	set   membership.MemberSet
 	ring  *ring.Ring
 	prefs [][]replication.Replica // per partition: the extended preference list
 	shift uint                    // a position's partition is pos >> shift
@@ -88,8 +85,8 @@ func (c *cluster) replica(id string) replication.Replica {
 
 // setMembers rebuilds the ring view from set. An invalid set (which gossip
 // validation should make impossible) keeps the previous view.
-func (c *cluster) setMembers(set MemberSet) error {
-	if cur := c.state.Load(); cur != nil && equalSets(cur.set, set) {
+func (c *cluster) setMembers(set membership.MemberSet) error {
+	if cur := c.state.Load(); cur != nil && cur.set.Equal(set) {
 		return nil
 	}
 	rg, err := set.Ring(c.q, c.n)
@@ -122,29 +119,35 @@ func (c *cluster) PreferenceList(key []byte) []replication.Replica {
 	return st.prefs[ring.HashKey(key).Partition(c.q)]
 }
 
+// members returns the node's membership, or nil before it joined one.
+func (c *cluster) members() membership.Membership {
+	if p := c.mem.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// setMembership makes m the node's membership.
+func (c *cluster) setMembership(m membership.Membership) { c.mem.Store(&m) }
+
 // Alive implements replication.Router: a node is alive unless the failure
 // detector declared it dead (a suspect still gets requests; the
 // coordinator's per-request deadlines and stand-ins cover a slow one).
 func (c *cluster) Alive(r replication.Replica) bool {
-	return c.livenessOf(r.Name()) != LiveDead
+	return c.livenessOf(r.Name()) != membership.LiveDead
 }
 
 // livenessOf returns the failure detector's verdict on id: this node is
 // always alive; before the node joined the gossip every other is dead.
-func (c *cluster) livenessOf(id string) Liveness {
+func (c *cluster) livenessOf(id string) membership.Liveness {
 	switch {
 	case id == c.self:
-		return LiveAlive
-	case c.liveness != nil:
-		if c.liveness(id) {
-			return LiveAlive
-		}
-		return LiveDead
+		return membership.LiveAlive
 	}
-	if m := c.members.Load(); m != nil {
+	if m := c.members(); m != nil {
 		return m.Liveness(id)
 	}
-	return LiveDead
+	return membership.LiveDead
 }
 
 // RangePreferenceList implements replication.RangeRouter.
@@ -163,10 +166,7 @@ func (c *cluster) RangePreferenceList(pos uint64) (uint64, []replication.Replica
 
 // peerAddr returns the internode address of node id.
 func (c *cluster) peerAddr(id string) (string, bool) {
-	if c.addrs != nil {
-		return c.addrs(id)
-	}
-	if m := c.members.Load(); m != nil {
+	if m := c.members(); m != nil {
 		if _, p, ok := m.Addrs(id); ok && p != "" {
 			return p, true
 		}
@@ -185,7 +185,7 @@ var errRemoved = errors.New("this node was removed from the ring (RING REMOVE); 
 // copies may be older than what the cluster has since forgotten (collected
 // tombstones), so they must not flow back.
 func (c *cluster) isRemoved() bool {
-	m := c.members.Load()
+	m := c.members()
 	return m != nil && m.Removed()
 }
 

@@ -3,9 +3,10 @@ package node
 import (
 	"context"
 	"fmt"
+	"github.com/dynakv/dynakv/node/membership"
 	"io"
 	"log/slog"
-	"sync"
+	"slices"
 	"testing"
 	"time"
 
@@ -18,14 +19,13 @@ import (
 // memCluster is an in-process cluster: real nodes (goleveldb's memdb
 // underneath, the real coordinator, hint store and delivery loop) talking
 // over peer.MemNetwork, which can drop, delay and partition their messages,
-// with a failure detector the test controls.
+// with a failure detector the test controls (a membership.Hub).
 type memCluster struct {
 	t     testing.TB
 	net   *peer.MemNetwork
+	hub   *membership.Hub
 	ids   []string
 	nodes map[string]*Node
-	mu    sync.Mutex
-	dead  map[string]bool
 }
 
 func peerAddrOf(id string) string { return "peer-" + id }
@@ -39,19 +39,20 @@ func newMemCluster(t testing.TB, n, r, w int, ids ...string) *memCluster {
 // newMemClusterQ is newMemCluster with q partitions.
 func newMemClusterQ(t testing.TB, q, n, r, w int, ids ...string) *memCluster {
 	t.Helper()
-	mc := &memCluster{t: t, net: peer.NewMemNetwork(1), ids: ids, nodes: map[string]*Node{}, dead: map[string]bool{}}
-	var recs []MemberRecord
+	mc := &memCluster{t: t, net: peer.NewMemNetwork(1), ids: ids, nodes: map[string]*Node{}}
+	var recs []membership.MemberRecord
 	for i, id := range ids {
-		recs = append(recs, MemberRecord{ID: id, Addr: "client-" + id, PeerAddr: peerAddrOf(id), GossipAddr: "gossip-" + id, Weight: 1, Joined: uint64(i + 1)})
+		recs = append(recs, membership.MemberRecord{ID: id, Addr: "client-" + id, PeerAddr: peerAddrOf(id), GossipAddr: "gossip-" + id, Weight: 1, Joined: uint64(i + 1)})
 	}
-	set := NewMemberSet(recs...)
+	set := membership.NewMemberSet(recs...)
+	mc.hub = membership.NewHub(recs...)
 	for _, id := range ids {
 		cfg := conf.Default()
 		cfg.NodeID, cfg.Partitions, cfg.N, cfg.R, cfg.W = id, q, n, r, w
 		cfg.RequestTimeout = time.Second
 		cfg.DataDir = t.TempDir()
 		st := store.NewMem()
-		if err := SaveMemberSet(st, set); err != nil {
+		if err := membership.SaveMemberSet(st, set); err != nil {
 			t.Fatal(err)
 		}
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -63,8 +64,12 @@ func newMemClusterQ(t testing.TB, q, n, r, w int, ids ...string) *memCluster {
 			t.Fatal(err)
 		}
 		nd.cluster.transport = mc.net.Endpoint(peerAddrOf(id))
-		nd.cluster.addrs = func(id string) (string, bool) { return peerAddrOf(id), true }
-		nd.cluster.liveness = mc.alive
+		m, err := mc.hub.Join(membership.Config{Self: recs[slices.Index(ids, id)], Store: st, OnChange: nd.onMembership})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nd.members = m
+		nd.cluster.setMembership(m)
 		mc.net.ListenBatch(peerAddrOf(id), nd.cluster.handle, nd.cluster)
 		nd.goTracked(func() { nd.cluster.handoffLoop(nd.done, nd.kick, 10*time.Millisecond) })
 		mc.nodes[id] = nd
@@ -77,30 +82,19 @@ type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
 
-func (mc *memCluster) alive(id string) bool {
-	mc.mu.Lock()
-	defer mc.mu.Unlock()
-	return !mc.dead[id]
-}
+func (mc *memCluster) alive(id string) bool { return mc.hub.Alive(id) }
 
 // kill takes a node down: its peer address stops answering and the failure
 // detector says so.
 func (mc *memCluster) kill(id string) {
-	mc.mu.Lock()
-	mc.dead[id] = true
-	mc.mu.Unlock()
 	mc.net.Down(peerAddrOf(id))
+	mc.hub.SetAlive(id, false)
 }
 
 // revive brings a killed node back.
 func (mc *memCluster) revive(id string) {
 	mc.net.ListenBatch(peerAddrOf(id), mc.nodes[id].cluster.handle, mc.nodes[id].cluster)
-	mc.mu.Lock()
-	delete(mc.dead, id)
-	mc.mu.Unlock()
-	for _, nd := range mc.nodes {
-		nd.onLiveness()
-	}
+	mc.hub.SetAlive(id, true)
 }
 
 func (mc *memCluster) set(via, key, val string, w int) error {

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"github.com/dynakv/dynakv/node/membership"
 	"testing"
 	"time"
 
@@ -249,13 +250,13 @@ func TestAntiEntropyNoResurrection(t *testing.T) {
 
 // joinLater builds a 4-node memCluster whose nodes first route by a ring
 // of a, b and c only, and returns the 3-node and the 4-node member sets.
-func joinLater(t *testing.T) (*memCluster, MemberSet, MemberSet) {
+func joinLater(t *testing.T) (*memCluster, membership.MemberSet, membership.MemberSet) {
 	mc := newMemCluster(t, 3, 2, 3, "a", "b", "c", "d")
-	var recs []MemberRecord
+	var recs []membership.MemberRecord
 	for i, id := range mc.ids {
-		recs = append(recs, MemberRecord{ID: id, Addr: "client-" + id, PeerAddr: peerAddrOf(id), GossipAddr: "gossip-" + id, Weight: 1, Joined: uint64(i + 1)})
+		recs = append(recs, membership.MemberRecord{ID: id, Addr: "client-" + id, PeerAddr: peerAddrOf(id), GossipAddr: "gossip-" + id, Weight: 1, Joined: uint64(i + 1)})
 	}
-	three, four := NewMemberSet(recs[:3]...), NewMemberSet(recs...)
+	three, four := membership.NewMemberSet(recs[:3]...), membership.NewMemberSet(recs...)
 	for _, id := range mc.ids {
 		if err := mc.nodes[id].cluster.setMembers(three); err != nil {
 			t.Fatal(err)
@@ -511,16 +512,16 @@ func TestHintsOfRemovedNodeAdopted(t *testing.T) {
 		}
 		return n == int64(len(keys))
 	})
-	var recs []MemberRecord
+	var recs []membership.MemberRecord
 	for i, id := range mc.ids {
-		r := MemberRecord{ID: id, Addr: "client-" + id, PeerAddr: peerAddrOf(id), GossipAddr: "gossip-" + id, Weight: 1, Joined: uint64(i + 1)}
+		r := membership.MemberRecord{ID: id, Addr: "client-" + id, PeerAddr: peerAddrOf(id), GossipAddr: "gossip-" + id, Weight: 1, Joined: uint64(i + 1)}
 		if id == "d" {
 			r.Removed = 5
 		}
 		recs = append(recs, r)
 	}
 	for _, id := range mc.ids[:3] {
-		if err := mc.nodes[id].cluster.setMembers(NewMemberSet(recs...)); err != nil {
+		if err := mc.nodes[id].cluster.setMembers(membership.NewMemberSet(recs...)); err != nil {
 			t.Fatal(err)
 		}
 	}

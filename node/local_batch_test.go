@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"github.com/dynakv/dynakv/node/store/storetest"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -58,7 +59,7 @@ func storedState(t *testing.T, s store.Store, key []byte) *replication.Object {
 // states concurrent, stale or equal) leaves every key, in the cache and in
 // the store, exactly as merging the items one by one with Merge does.
 func TestLocalMergeBatchIsSequentialMerges(t *testing.T) {
-	stores(t, func(t *testing.T, batched store.Store) {
+	storetest.Each(t, func(t *testing.T, batched store.Store) {
 		ctx := context.Background()
 		one := store.NewMem()
 		t.Cleanup(func() { one.Close() })
@@ -100,7 +101,7 @@ func TestLocalMergeBatchIsSequentialMerges(t *testing.T) {
 // overlapping keys, from many goroutines, finish (no lock-order deadlock)
 // and lose nothing: every key ends as the join of every state merged in.
 func TestLocalMergeBatchConcurrent(t *testing.T) {
-	stores(t, func(t *testing.T, s store.Store) {
+	storetest.Each(t, func(t *testing.T, s store.Store) {
 		ctx := context.Background()
 		l, err := NewLocalReplica("n1", s, 1<<20)
 		if err != nil {

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"github.com/dynakv/dynakv/node/store/storetest"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -11,23 +12,6 @@ import (
 	"github.com/dynakv/dynakv/replication"
 	"github.com/dynakv/dynakv/ring"
 )
-
-// stores runs a test against both Store implementations.
-func stores(t *testing.T, fn func(t *testing.T, s store.Store)) {
-	t.Run("leveldb", func(t *testing.T) {
-		s, err := store.OpenLevelDB(t.TempDir(), store.DefaultLevelDBOptions())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		fn(t, s)
-	})
-	t.Run("mem", func(t *testing.T) {
-		s := store.NewMem()
-		t.Cleanup(func() { s.Close() })
-		fn(t, s)
-	})
-}
 
 func putValue(t *testing.T, l *LocalReplica, key, val string) {
 	t.Helper()
@@ -47,7 +31,7 @@ func putValue(t *testing.T, l *LocalReplica, key, val string) {
 // page sizes visits every key exactly once, even when two keys share the
 // 64-bit hash position a page may stop at.
 func TestLocalScanResumesWithoutGaps(t *testing.T) {
-	stores(t, func(t *testing.T, s store.Store) {
+	storetest.Each(t, func(t *testing.T, s store.Store) {
 		l, err := NewLocalReplica("n1", s, 1<<20)
 		if err != nil {
 			t.Fatal(err)
@@ -144,7 +128,7 @@ func TestLocalCountersNeverRepeat(t *testing.T) {
 // the second time, and a merge never drops a local sibling the remote has
 // not seen.
 func TestLocalMergeIsJoin(t *testing.T) {
-	stores(t, func(t *testing.T, s store.Store) {
+	storetest.Each(t, func(t *testing.T, s store.Store) {
 		l, err := NewLocalReplica("n1", s, 1<<20)
 		if err != nil {
 			t.Fatal(err)
@@ -172,7 +156,7 @@ func TestLocalMergeIsJoin(t *testing.T) {
 // mutate the same keys, the cached state always ends equal to the stored
 // one, and the cache stays within its byte budget.
 func TestLocalCacheNeverStale(t *testing.T) {
-	stores(t, func(t *testing.T, s store.Store) {
+	storetest.Each(t, func(t *testing.T, s store.Store) {
 		l, err := NewLocalReplica("n1", s, 64<<10)
 		if err != nil {
 			t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/dynakv/dynakv/node/membership"
 	"log/slog"
 	"net"
 	"os"
@@ -37,7 +38,7 @@ type Node struct {
 	cluster    *cluster
 	client     *peer.Client
 	peerSrv    *peer.Server
-	members    *Membership
+	members    membership.Membership
 	kick       chan struct{} // wakes the hint delivery loop
 	aeKick     chan struct{} // starts an anti-entropy round early (the ring changed)
 	quorumMu   sync.Mutex
@@ -124,12 +125,12 @@ func build(cfg conf.Config, log *slog.Logger, st store.Store) (*Node, error) {
 	local.EnableTrees(shape)
 	adm := newAdmission(defaultLatencyTarget)
 	local.adm = adm
-	set, err := LoadMemberSet(st)
+	set, err := membership.LoadMemberSet(st)
 	if err != nil {
 		return nil, err
 	}
 	if rec, ok := set.Get(cfg.NodeID); !ok || rec.Removed != 0 {
-		set = NewMemberSet(MemberRecord{ID: cfg.NodeID, Addr: cfg.Listen, PeerAddr: cfg.PeerListen, GossipAddr: cfg.GossipListen, Weight: cfg.Weight, Joined: 1})
+		set = membership.NewMemberSet(membership.MemberRecord{ID: cfg.NodeID, Addr: cfg.Listen, PeerAddr: cfg.PeerListen, GossipAddr: cfg.GossipListen, Weight: cfg.Weight, Joined: 1})
 	}
 	client := peer.NewClient(peer.Config{Secret: cfg.ClusterSecret, Logger: log})
 	cl := newCluster(cfg.NodeID, cfg.Partitions, cfg.N, local, client, log)
@@ -191,7 +192,7 @@ func build(cfg conf.Config, log *slog.Logger, st store.Store) (*Node, error) {
 }
 
 // logQuorum says in the log when N, R or W are clamped to the member count.
-func (n *Node) logQuorum(set MemberSet) {
+func (n *Node) logQuorum(set membership.MemberSet) {
 	members := len(set.Members())
 	qn := min(n.cfg.N, members)
 	qr, qw := min(n.cfg.R, qn), min(n.cfg.W, qn)
@@ -265,8 +266,8 @@ func (n *Node) Start() error {
 			n.log.Error("peer listener failed", "err", err)
 		}
 	})
-	m, err := StartMembership(MembershipConfig{
-		Self: MemberRecord{
+	m, err := membership.Start(membership.Config{
+		Self: membership.MemberRecord{
 			ID: n.cfg.NodeID, Addr: ln.Addr().String(), PeerAddr: pln.Addr().String(), Weight: n.cfg.Weight,
 		},
 		GossipListen: n.cfg.GossipListen,
@@ -282,7 +283,7 @@ func (n *Node) Start() error {
 		return err
 	}
 	n.members = m
-	n.cluster.members.Store(m)
+	n.cluster.setMembership(m)
 	n.onMembership()
 	n.log.Info("dynakv node serving", "node_id", n.cfg.NodeID, "listen", ln.Addr().String(),
 		"peer_listen", pln.Addr().String(), "gossip_listen", m.GossipAddr(), "seeds", n.cfg.Seeds,
@@ -305,7 +306,7 @@ func (n *Node) Start() error {
 // onMembership follows a change of the member set or of a liveness: it
 // rebuilds the ring view and wakes the hint delivery.
 func (n *Node) onMembership() {
-	m := n.cluster.members.Load()
+	m := n.cluster.members()
 	if m == nil {
 		return
 	}

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"github.com/dynakv/dynakv/node/membership"
 	"slices"
 	"strconv"
 	"sync"
@@ -33,7 +34,7 @@ func (v *clusterView) liveness(id string) string {
 
 // addr returns id's client address.
 func (v *clusterView) addr(id string) string {
-	if m := v.c.members.Load(); m != nil {
+	if m := v.c.members(); m != nil {
 		if a, _, ok := m.Addrs(id); ok {
 			return a
 		}
@@ -215,12 +216,12 @@ func (v *clusterView) hintsByOwner() string {
 }
 
 func (v *clusterView) Remove(id string) error {
-	m := v.c.members.Load()
+	m := v.c.members()
 	if m == nil {
 		if id == v.c.self {
-			return ErrRemoveSelf
+			return membership.ErrRemoveSelf
 		}
-		return fmt.Errorf("%w '%s'", ErrUnknownMember, id)
+		return fmt.Errorf("%w '%s'", membership.ErrUnknownMember, id)
 	}
 	return m.Remove(id)
 }

@@ -12,7 +12,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-
+	"github.com/dynakv/dynakv/node/membership"
 	"github.com/dynakv/dynakv/replication"
 )
 
@@ -176,7 +176,7 @@ func appendKeyObject(dst []byte, owner string, key []byte, o *replication.Object
 
 func decodeKeyObject(b []byte) (keyObjectMsg, error) {
 	r := wreader{buf: b}
-	m := keyObjectMsg{owner: string(r.bytes(maxMemberString)), key: r.bytes(maxWireKey)}
+	m := keyObjectMsg{owner: string(r.bytes(membership.MaxIDLen)), key: r.bytes(maxWireKey)}
 	m.obj = r.object()
 	return m, r.done()
 }

@@ -1,8 +1,9 @@
-package node
+package membership
 
 import (
 	"bytes"
 	"fmt"
+	"github.com/dynakv/dynakv/node/store/storetest"
 	"math/rand/v2"
 	"testing"
 
@@ -31,13 +32,13 @@ func TestMemberSetMergeLaws(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	for range 2000 {
 		a, b, c := randomSet(rng), randomSet(rng), randomSet(rng)
-		if !equalSets(a.Merge(b), b.Merge(a)) {
+		if !a.Merge(b).Equal(b.Merge(a)) {
 			t.Fatal("merge not commutative")
 		}
-		if !equalSets(a.Merge(b).Merge(c), a.Merge(b.Merge(c))) {
+		if !a.Merge(b).Merge(c).Equal(a.Merge(b.Merge(c))) {
 			t.Fatal("merge not associative")
 		}
-		if !equalSets(a.Merge(a), a) || !equalSets(a.Merge(MemberSet{}), a) {
+		if !a.Merge(a).Equal(a) || !a.Merge(MemberSet{}).Equal(a) {
 			t.Fatal("merge not idempotent")
 		}
 	}
@@ -68,7 +69,7 @@ func TestMemberSetRemovalSticks(t *testing.T) {
 
 func TestMemberSetPersistAndRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
-	stores(t, func(t *testing.T, st store.Store) {
+	storetest.Each(t, func(t *testing.T, st store.Store) {
 		if s, err := LoadMemberSet(st); err != nil || s.Len() != 0 {
 			t.Fatalf("empty store: %v %v", s, err)
 		}
@@ -78,7 +79,7 @@ func TestMemberSetPersistAndRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			back, err := LoadMemberSet(st)
-			if err != nil || !equalSets(back, s) {
+			if err != nil || !back.Equal(s) {
 				t.Fatalf("round trip: %v", err)
 			}
 		}
@@ -101,7 +102,7 @@ func FuzzDecodeMemberSet(f *testing.F) {
 		if !bytes.Equal(AppendMemberSet(nil, s), buf) {
 			t.Fatal("decoded set re-encodes differently")
 		}
-		if !equalSets(s.Merge(s), s) {
+		if !s.Merge(s).Equal(s) {
 			t.Fatal("decoded set not idempotent under merge")
 		}
 	})

@@ -1,4 +1,4 @@
-package node
+package membership
 
 import (
 	"bytes"
@@ -40,7 +40,7 @@ type MemberSet struct {
 
 // ErrCorruptMembers is returned (wrapped) when an encoded member set does
 // not decode.
-var ErrCorruptMembers = errors.New("node: corrupt member set encoding")
+var ErrCorruptMembers = errors.New("membership: corrupt member set encoding")
 
 // NewMemberSet returns the set holding recs, merged by ID as Merge does.
 func NewMemberSet(recs ...MemberRecord) MemberSet {
@@ -126,8 +126,9 @@ func mergeRecord(a, b MemberRecord) MemberRecord {
 	return a
 }
 
-func equalSets(a, b MemberSet) bool {
-	return bytes.Equal(AppendMemberSet(nil, a), AppendMemberSet(nil, b))
+// Equal reports whether s and o hold the same records.
+func (s MemberSet) Equal(o MemberSet) bool {
+	return bytes.Equal(AppendMemberSet(nil, s), AppendMemberSet(nil, o))
 }
 
 // Ring builds the ring of the set with q partitions and n replicas.
@@ -165,7 +166,7 @@ func appendRecord(dst []byte, r MemberRecord) []byte {
 }
 
 // maxMemberString bounds an ID or address in an encoded member set.
-const maxMemberString = 1024
+const MaxIDLen = 1024
 
 // DecodeMemberSet decodes what AppendMemberSet encoded, checking that IDs
 // are non-empty, sorted and unique, weights and generations are valid, and
@@ -196,7 +197,7 @@ func DecodeMemberSet(buf []byte) (MemberSet, error) {
 		var strs [4]string
 		for k := range strs {
 			n, ok := uv()
-			if !ok || n > maxMemberString || n > uint64(len(buf)) {
+			if !ok || n > MaxIDLen || n > uint64(len(buf)) {
 				return fail("bad string")
 			}
 			strs[k] = string(buf[:n])
@@ -234,7 +235,7 @@ const metaMembers = "members"
 // restarted node computes the same ring before it hears from anyone.
 func SaveMemberSet(st store.Store, s MemberSet) error {
 	if err := st.Apply(store.Op{Key: store.MetaKey(metaMembers), Value: AppendMemberSet(nil, s)}); err != nil {
-		return fmt.Errorf("node: storing the member set: %w", err)
+		return fmt.Errorf("membership: storing the member set: %w", err)
 	}
 	return st.Sync()
 }

@@ -1,4 +1,4 @@
-package node
+package membership
 
 import (
 	"bytes"
@@ -37,8 +37,8 @@ func (l *msLog) String() string {
 }
 
 type msNode struct {
-	*Membership
-	cfg     MembershipConfig
+	*Gossip
+	cfg     Config
 	logs    *msLog
 	changes *atomic.Int64
 }
@@ -46,10 +46,10 @@ type msNode struct {
 // msStart starts a membership for id on 127.0.0.1, any port, with a
 // fresh MemStore, Fast timing and a short JoinTimeout, adjusted by opts. It
 // is closed when the test ends.
-func msStart(t *testing.T, id string, opts ...func(*MembershipConfig)) msNode {
+func msStart(t *testing.T, id string, opts ...func(*Config)) msNode {
 	t.Helper()
 	tm := msNode{logs: new(msLog), changes: new(atomic.Int64)}
-	tm.cfg = MembershipConfig{
+	tm.cfg = Config{
 		Self:         MemberRecord{ID: id, Addr: "127.0.0.1:6" + id, PeerAddr: "127.0.0.1:7" + id, Weight: 1},
 		GossipListen: "127.0.0.1:0",
 		Store:        store.NewMem(),
@@ -61,11 +61,11 @@ func msStart(t *testing.T, id string, opts ...func(*MembershipConfig)) msNode {
 	for _, o := range opts {
 		o(&tm.cfg)
 	}
-	m, err := StartMembership(tm.cfg)
+	m, err := Start(tm.cfg)
 	if err != nil {
 		t.Fatalf("StartMembership(%s): %v", id, err)
 	}
-	tm.Membership = m
+	tm.Gossip = m
 	t.Cleanup(func() {
 		if err := m.Close(); err != nil {
 			t.Errorf("Close(%s): %v", id, err)
@@ -77,8 +77,8 @@ func msStart(t *testing.T, id string, opts ...func(*MembershipConfig)) msNode {
 	return tm
 }
 
-func msSeeds(ms ...msNode) func(*MembershipConfig) {
-	return func(c *MembershipConfig) {
+func msSeeds(ms ...msNode) func(*Config) {
+	return func(c *Config) {
 		for _, m := range ms {
 			c.Seeds = append(c.Seeds, m.GossipAddr())
 		}
@@ -131,7 +131,7 @@ func msCounts(m msNode) [3]int {
 
 // msStartCluster starts a, b, c one after the other, b and c seeded with a,
 // and waits until they agree and see each other alive.
-func msStartCluster(t *testing.T, opts ...func(*MembershipConfig)) (a, b, c msNode) {
+func msStartCluster(t *testing.T, opts ...func(*Config)) (a, b, c msNode) {
 	t.Helper()
 	a = msStart(t, "a", opts...)
 	b = msStart(t, "b", append(opts, msSeeds(a))...)
@@ -146,7 +146,7 @@ func TestMembershipJoin(t *testing.T) {
 	// Readers hammer every started member while the others join (-race).
 	var (
 		mu      sync.Mutex
-		started []*Membership
+		started []*Gossip
 		stop    = make(chan struct{})
 		readers sync.WaitGroup
 	)
@@ -179,16 +179,16 @@ func TestMembershipJoin(t *testing.T) {
 	}
 	a := msStart(t, "a")
 	mu.Lock()
-	started = append(started, a.Membership)
+	started = append(started, a.Gossip)
 	mu.Unlock()
 	b := msStart(t, "b", msSeeds(a))
 	mu.Lock()
-	started = append(started, b.Membership)
+	started = append(started, b.Gossip)
 	mu.Unlock()
 	msWaitFor(t, 5*time.Second, "a learns b", func() bool { _, ok := a.Set().Get("b"); return ok })
 	c := msStart(t, "c", msSeeds(a))
 	mu.Lock()
-	started = append(started, c.Membership)
+	started = append(started, c.Gossip)
 	mu.Unlock()
 
 	msWaitFor(t, 10*time.Second, "the three sets converge", func() bool { return msConverged(3, a, b, c) })
@@ -248,7 +248,7 @@ func TestMembershipRestart(t *testing.T) {
 		t.Fatalf("a's record of dead c = %+v, %v", r, ok)
 	}
 
-	c2 := msStart(t, "c", msSeeds(a), func(cfg *MembershipConfig) {
+	c2 := msStart(t, "c", msSeeds(a), func(cfg *Config) {
 		cfg.GossipListen = addr
 		cfg.Store = store
 	})
@@ -310,7 +310,7 @@ func TestMembershipLateSeed(t *testing.T) {
 	seed := msFreeAddr(t)
 	const joinTimeout = 300 * time.Millisecond
 	start := time.Now()
-	b := msStart(t, "b", func(c *MembershipConfig) {
+	b := msStart(t, "b", func(c *Config) {
 		c.Seeds = []string{seed}
 		c.JoinTimeout = joinTimeout
 	})
@@ -321,7 +321,7 @@ func TestMembershipLateSeed(t *testing.T) {
 		t.Errorf("b alone: joined %d with %d records, want 1 and 1", got, b.Set().Len())
 	}
 
-	a := msStart(t, "a", func(c *MembershipConfig) { c.GossipListen = seed })
+	a := msStart(t, "a", func(c *Config) { c.GossipListen = seed })
 	msWaitFor(t, 10*time.Second, "b joins the late seed and the sets merge", func() bool { return msConverged(2, a, b) })
 	msWaitFor(t, 5*time.Second, "both alive", func() bool { return msAllAlive(a, b) })
 }
@@ -365,7 +365,7 @@ func TestMembershipRemove(t *testing.T) {
 	}
 
 	// c comes back with its old data: it learns it was removed.
-	c2 := msStart(t, "c", msSeeds(a), func(cfg *MembershipConfig) {
+	c2 := msStart(t, "c", msSeeds(a), func(cfg *Config) {
 		cfg.GossipListen = cAddr
 		cfg.Store = cStore
 	})
@@ -384,12 +384,12 @@ func TestMembershipRemove(t *testing.T) {
 }
 
 func TestMembershipSecret(t *testing.T) {
-	secret := func(s string) func(*MembershipConfig) {
-		return func(c *MembershipConfig) { c.Secret = s }
+	secret := func(s string) func(*Config) {
+		return func(c *Config) { c.Secret = s }
 	}
 	a := msStart(t, "a", secret("s1"))
 	b := msStart(t, "b", secret("s1"), msSeeds(a))
-	c := msStart(t, "c", secret("s2"), msSeeds(a, b), func(c *MembershipConfig) { c.JoinTimeout = 300 * time.Millisecond })
+	c := msStart(t, "c", secret("s2"), msSeeds(a, b), func(c *Config) { c.JoinTimeout = 300 * time.Millisecond })
 	msWaitFor(t, 10*time.Second, "a and b agree", func() bool { return msConverged(2, a, b) && msAllAlive(a, b) })
 
 	// The negative condition, polled for a bounded time.
@@ -412,7 +412,7 @@ func TestMembershipSecret(t *testing.T) {
 func TestMembershipDropsInvalidGossip(t *testing.T) {
 	a := msStart(t, "a")
 	before := AppendMemberSet(nil, a.Set())
-	d := memberDelegate{a.Membership}
+	d := memberDelegate{a.Gossip}
 	for _, junk := range [][]byte{nil, {}, {0xff}, {1, 200}, []byte("not a member set"), before[:len(before)-1]} {
 		d.NotifyMsg(junk)
 		d.MergeRemoteState(junk, false)
@@ -434,16 +434,16 @@ func TestMembershipDropsInvalidGossip(t *testing.T) {
 }
 
 func TestMembershipConfigErrors(t *testing.T) {
-	ok := MembershipConfig{Self: MemberRecord{ID: "a", Weight: 1}, GossipListen: "127.0.0.1:0", Store: store.NewMem()}
-	for name, mut := range map[string]func(*MembershipConfig){
-		"Self.ID":      func(c *MembershipConfig) { c.Self.ID = "" },
-		"Self.Weight":  func(c *MembershipConfig) { c.Self.Weight = 0 },
-		"Store":        func(c *MembershipConfig) { c.Store = nil },
-		"GossipListen": func(c *MembershipConfig) { c.GossipListen = "nope" },
+	ok := Config{Self: MemberRecord{ID: "a", Weight: 1}, GossipListen: "127.0.0.1:0", Store: store.NewMem()}
+	for name, mut := range map[string]func(*Config){
+		"Self.ID":      func(c *Config) { c.Self.ID = "" },
+		"Self.Weight":  func(c *Config) { c.Self.Weight = 0 },
+		"Store":        func(c *Config) { c.Store = nil },
+		"GossipListen": func(c *Config) { c.GossipListen = "nope" },
 	} {
 		cfg := ok
 		mut(&cfg)
-		m, err := StartMembership(cfg)
+		m, err := Start(cfg)
 		if err == nil {
 			m.Close()
 			t.Errorf("%s: no error", name)

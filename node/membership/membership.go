@@ -1,4 +1,4 @@
-package node
+package membership
 
 import (
 	"bytes"
@@ -64,12 +64,12 @@ type memberError struct {
 func (e *memberError) Error() string { return e.msg }
 func (e *memberError) Unwrap() error { return e.err }
 
-// MembershipConfig configures StartMembership. StartMembership copies it;
+// Config configures Start (and Hub.Join). Start copies it;
 // the caller may reuse it.
-type MembershipConfig struct {
+type Config struct {
 	// Self is this node's record. The caller sets ID, Addr (client),
 	// PeerAddr and Weight; GossipAddr and Joined are filled in by the
-	// membership. On a restart the stored record wins (see StartMembership).
+	// membership. On a restart the stored record wins (see Start).
 	Self MemberRecord
 
 	// GossipListen is the host:port memberlist binds for UDP and TCP. Port 0
@@ -100,7 +100,7 @@ type MembershipConfig struct {
 	// OnChange, when set, is called after the member set or the liveness of
 	// any node changed. Calls come from one goroutine, never concurrently and
 	// never while the membership holds a lock; bursts are coalesced. The
-	// first call may come as soon as StartMembership returns. OnChange must
+	// first call may come as soon as Start returns. OnChange must
 	// not call Close.
 	OnChange func()
 
@@ -133,11 +133,10 @@ const (
 	updateTimeout      = time.Second // bound on re-advertising the own record
 )
 
-// Membership is one node's view of the cluster: the gossiped, persisted
-// member set the ring is computed from, and the liveness of each node.
-// It runs memberlist underneath. All methods are safe for concurrent use.
-type Membership struct {
-	cfg  MembershipConfig
+// Gossip is one node's Membership over memberlist: the gossiped, persisted
+// member set the ring is computed from, and the liveness of each node. All methods are safe for concurrent use.
+type Gossip struct {
+	cfg  Config
 	log  *slog.Logger
 	tm   memberTiming
 	list *memberlist.Memberlist // set once Create returned; delegates never use it
@@ -182,7 +181,7 @@ func newSnapshot(s MemberSet) *memberSnapshot {
 	return &memberSnapshot{set: s, enc: AppendMemberSet(nil, s)}
 }
 
-// StartMembership starts gossip for cfg.Self and returns once the node has
+// Start starts gossip for cfg.Self and returns once the node has
 // its own record in the member set, persisted.
 //
 // A restarted node (its record is in the stored set) keeps the join
@@ -193,16 +192,16 @@ func newSnapshot(s MemberSet) *memberSnapshot {
 // fresh cluster); if the cluster already holds a live record for its id
 // (its data was wiped), it takes that record back instead. It blocks for at
 // most about JoinTimeout.
-func StartMembership(cfg MembershipConfig) (*Membership, error) {
+func Start(cfg Config) (*Gossip, error) {
 	cfg, bindIP, advertiseIP, port, err := prepareMembership(cfg)
 	if err != nil {
 		return nil, err
 	}
 	stored, err := LoadMemberSet(cfg.Store)
 	if err != nil {
-		return nil, fmt.Errorf("node: membership: loading the member set: %w", err)
+		return nil, fmt.Errorf("membership: loading the member set: %w", err)
 	}
-	m := &Membership{
+	m := &Gossip{
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "membership"),
 		tm:       timingFor(cfg.Fast),
@@ -228,7 +227,7 @@ func StartMembership(cfg MembershipConfig) (*Membership, error) {
 
 	m.list, err = memberlist.Create(m.memberlistConfig(bindIP, advertiseIP, port))
 	if err != nil {
-		return nil, fmt.Errorf("node: membership: starting gossip on %s: %w", cfg.GossipListen, err)
+		return nil, fmt.Errorf("membership: starting gossip on %s: %w", cfg.GossipListen, err)
 	}
 	ln := m.list.LocalNode()
 	addr := net.JoinHostPort(ln.Addr.String(), strconv.Itoa(int(ln.Port)))
@@ -271,17 +270,17 @@ func StartMembership(cfg MembershipConfig) (*Membership, error) {
 
 // prepareMembership validates cfg, fills in defaults and resolves the
 // gossip address.
-func prepareMembership(cfg MembershipConfig) (_ MembershipConfig, bindIP, advertiseIP string, port int, _ error) {
-	fail := func(format string, args ...any) (MembershipConfig, string, string, int, error) {
-		return cfg, "", "", 0, fmt.Errorf("node: membership: "+format, args...)
+func prepareMembership(cfg Config) (_ Config, bindIP, advertiseIP string, port int, _ error) {
+	fail := func(format string, args ...any) (Config, string, string, int, error) {
+		return cfg, "", "", 0, fmt.Errorf("membership: "+format, args...)
 	}
 	switch {
-	case cfg.Self.ID == "" || len(cfg.Self.ID) > maxMemberString:
-		return fail("Self.ID must be 1 to %d bytes", maxMemberString)
+	case cfg.Self.ID == "" || len(cfg.Self.ID) > MaxIDLen:
+		return fail("Self.ID must be 1 to %d bytes", MaxIDLen)
 	case cfg.Self.Weight < 1 || cfg.Self.Weight > ring.MaxWeight:
 		return fail("Self.Weight %d is not in [1, %d]", cfg.Self.Weight, ring.MaxWeight)
-	case len(cfg.Self.Addr) > maxMemberString || len(cfg.Self.PeerAddr) > maxMemberString:
-		return fail("Self.Addr and Self.PeerAddr must be at most %d bytes", maxMemberString)
+	case len(cfg.Self.Addr) > MaxIDLen || len(cfg.Self.PeerAddr) > MaxIDLen:
+		return fail("Self.Addr and Self.PeerAddr must be at most %d bytes", MaxIDLen)
 	case cfg.Store == nil:
 		return fail("Store is nil")
 	}
@@ -338,7 +337,7 @@ func prepareMembership(cfg MembershipConfig) (_ MembershipConfig, bindIP, advert
 }
 
 // memberlistConfig tunes memberlist for failure detection in seconds.
-func (m *Membership) memberlistConfig(bindIP, advertiseIP string, port int) *memberlist.Config {
+func (m *Gossip) memberlistConfig(bindIP, advertiseIP string, port int) *memberlist.Config {
 	c := memberlist.DefaultLANConfig()
 	c.Name = m.cfg.Self.ID
 	c.BindAddr, c.BindPort = bindIP, port
@@ -371,7 +370,7 @@ func (m *Membership) memberlistConfig(bindIP, advertiseIP string, port int) *mem
 }
 
 // restored handles the own record found in the stored set.
-func (m *Membership) restored(own MemberRecord) {
+func (m *Gossip) restored(own MemberRecord) {
 	m.own.Store(true)
 	self := m.cfg.Self
 	if own.Addr != self.Addr || own.PeerAddr != self.PeerAddr {
@@ -388,7 +387,7 @@ func (m *Membership) restored(own MemberRecord) {
 // claimGeneration gives a first-started node its record: the one the
 // cluster already holds for its id if it is live (a node whose data was
 // wiped takes its place back), else a new one at the next generation.
-func (m *Membership) claimGeneration() {
+func (m *Gossip) claimGeneration() {
 	m.update(func(cur MemberSet) MemberSet {
 		if old, ok := cur.Get(m.cfg.Self.ID); ok && old.Removed == 0 {
 			m.log.Info("taking back the record the cluster holds for this node", "joined", old.Joined)
@@ -407,7 +406,7 @@ func (m *Membership) claimGeneration() {
 // that changed the set, it broadcasts each changed record and schedules
 // persistence, a liveness refresh and OnChange. It never blocks on I/O and
 // is called from memberlist's callbacks.
-func (m *Membership) update(fn func(cur MemberSet) MemberSet) bool {
+func (m *Gossip) update(fn func(cur MemberSet) MemberSet) bool {
 	m.mu.Lock()
 	old := m.cur.Load()
 	next := old.set.Merge(fn(old.set))
@@ -433,13 +432,13 @@ func (m *Membership) update(fn func(cur MemberSet) MemberSet) bool {
 }
 
 // merge merges a set received from a peer.
-func (m *Membership) merge(s MemberSet) bool {
+func (m *Gossip) merge(s MemberSet) bool {
 	return m.update(func(MemberSet) MemberSet { return s })
 }
 
 // refreshMetaLocked recomputes what NodeMeta advertises: the own record as
 // in the set, with the addresses this process actually uses. m.mu is held.
-func (m *Membership) refreshMetaLocked() {
+func (m *Gossip) refreshMetaLocked() {
 	own, ok := m.cur.Load().set.Get(m.cfg.Self.ID)
 	if !ok || !m.own.Load() {
 		return
@@ -457,7 +456,7 @@ func (m *Membership) refreshMetaLocked() {
 }
 
 // checkRemoved notes, once, that the set carries the removal of this node.
-func (m *Membership) checkRemoved(s MemberSet) {
+func (m *Gossip) checkRemoved(s MemberSet) {
 	if !m.own.Load() {
 		return
 	}
@@ -473,7 +472,7 @@ func (m *Membership) checkRemoved(s MemberSet) {
 // observe handles a node's memberlist entry. memberlist calls it with its
 // node lock held: only here may n's fields be read without racing its
 // in-place updates, so the metadata is taken now.
-func (m *Membership) observe(n *memberlist.Node) {
+func (m *Gossip) observe(n *memberlist.Node) {
 	kick(m.liveCh)
 	if n.Name == m.cfg.Self.ID || len(n.Meta) == 0 {
 		return // a node still joining advertises nothing yet
@@ -499,11 +498,11 @@ func (m *Membership) observe(n *memberlist.Node) {
 
 // Set returns the current member set, this node's record included. It is
 // an immutable snapshot; the call does not block.
-func (m *Membership) Set() MemberSet { return m.cur.Load().set }
+func (m *Gossip) Set() MemberSet { return m.cur.Load().set }
 
 // Self returns this node's record as the member set holds it, with its
 // join generation and gossip address.
-func (m *Membership) Self() MemberRecord {
+func (m *Gossip) Self() MemberRecord {
 	if r, ok := m.Set().Get(m.cfg.Self.ID); ok {
 		return r
 	}
@@ -514,7 +513,7 @@ func (m *Membership) Self() MemberRecord {
 
 // Liveness returns what the failure detector believes about id: LiveAlive
 // for this node, LiveDead for an id it never heard of. It is lock-free.
-func (m *Membership) Liveness(id string) Liveness {
+func (m *Gossip) Liveness(id string) Liveness {
 	if id == m.cfg.Self.ID {
 		return LiveAlive
 	}
@@ -524,7 +523,7 @@ func (m *Membership) Liveness(id string) Liveness {
 // Addrs returns the client and internode addresses of id: those its live
 // memberlist metadata last advertised for its current incarnation, else
 // those of its record in the set. ok is false for an unknown id.
-func (m *Membership) Addrs(id string) (client, peer string, ok bool) {
+func (m *Gossip) Addrs(id string) (client, peer string, ok bool) {
 	if id == m.cfg.Self.ID {
 		return m.cfg.Self.Addr, m.cfg.Self.PeerAddr, true
 	}
@@ -542,7 +541,7 @@ func (m *Membership) Addrs(id string) (client, peer string, ok bool) {
 // removal at the next generation, persists it and gossips it. It refuses
 // an unknown id, one already removed, and this node itself; the errors'
 // text names the node and suits a Redis error reply.
-func (m *Membership) Remove(id string) error {
+func (m *Gossip) Remove(id string) error {
 	if id == m.cfg.Self.ID {
 		return ErrRemoveSelf
 	}
@@ -571,36 +570,24 @@ func (m *Membership) Remove(id string) error {
 }
 
 // Removed reports whether an operator removed this node from the ring.
-func (m *Membership) Removed() bool { return m.removed.Load() }
+func (m *Gossip) Removed() bool { return m.removed.Load() }
 
 // Counts returns how many current (not removed) members are alive,
 // suspect and dead.
-func (m *Membership) Counts() (alive, suspect, dead int) {
-	for _, r := range m.Set().Members() {
-		switch m.Liveness(r.ID) {
-		case LiveAlive:
-			alive++
-		case LiveSuspect:
-			suspect++
-		default:
-			dead++
-		}
-	}
-	return alive, suspect, dead
-}
+func (m *Gossip) Counts() (alive, suspect, dead int) { return counts(m.Set(), m.Liveness) }
 
 // GossipAddr returns the address memberlist is bound to (host:port).
-func (m *Membership) GossipAddr() string { return *m.gossipAddr.Load() }
+func (m *Gossip) GossipAddr() string { return *m.gossipAddr.Load() }
 
 // Close leaves the gossip (waiting up to a second for the leave to go
 // out), shuts memberlist down, waits for the membership's goroutines and
 // persists the last set. It is idempotent; later calls return the first
 // result.
-func (m *Membership) Close() error { return m.stop(true) }
+func (m *Gossip) Close() error { return m.stop(true) }
 
 // stop is Close; without leave, peers are not told and find the node dead
 // by probing it, as after a crash.
-func (m *Membership) stop(leave bool) error {
+func (m *Gossip) stop(leave bool) error {
 	m.closeOnce.Do(func() {
 		close(m.done)
 		if leave {
@@ -616,7 +603,7 @@ func (m *Membership) stop(leave bool) error {
 }
 
 // goTracked runs f on a goroutine Close waits for.
-func (m *Membership) goTracked(f func()) {
+func (m *Gossip) goTracked(f func()) {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
@@ -634,7 +621,7 @@ func kick(ch chan struct{}) {
 
 // saveNow persists the current set if it is not already. Sets only grow
 // (Merge), so the stored one never goes back.
-func (m *Membership) saveNow() error {
+func (m *Gossip) saveNow() error {
 	m.saveMu.Lock()
 	defer m.saveMu.Unlock()
 	snap := m.cur.Load()
@@ -648,7 +635,7 @@ func (m *Membership) saveNow() error {
 	return nil
 }
 
-func (m *Membership) saveLoop() {
+func (m *Gossip) saveLoop() {
 	for {
 		select {
 		case <-m.done:
@@ -661,7 +648,7 @@ func (m *Membership) saveLoop() {
 	}
 }
 
-func (m *Membership) changeLoop() {
+func (m *Gossip) changeLoop() {
 	for {
 		select {
 		case <-m.done:
@@ -672,7 +659,7 @@ func (m *Membership) changeLoop() {
 	}
 }
 
-func (m *Membership) livenessLoop() {
+func (m *Gossip) livenessLoop() {
 	t := time.NewTicker(m.tm.poll)
 	defer t.Stop()
 	for {
@@ -696,7 +683,7 @@ func (m *Membership) livenessLoop() {
 // LiveSuspect is not reported; a failed node goes from alive to dead once
 // its suspicion times out (about 1 s with Fast, 3-6 s otherwise). Only
 // Name, which memberlist never rewrites, is read from the returned Nodes.
-func (m *Membership) refreshLiveness() {
+func (m *Gossip) refreshLiveness() {
 	m.liveM.Lock()
 	defer m.liveM.Unlock()
 	nodes := m.list.Members()
@@ -728,7 +715,7 @@ func (m *Membership) refreshLiveness() {
 // rejoin members memberlist declared dead, so that two sides of a healed
 // partition find each other again. Targets are tried one at a time so
 // that Close waits for at most one TCP timeout.
-func (m *Membership) joinLoop() {
+func (m *Gossip) joinLoop() {
 	wait := m.tm.joinRetry
 	for {
 		if !m.joined() {
@@ -752,7 +739,7 @@ func (m *Membership) joinLoop() {
 	}
 }
 
-func (m *Membership) joined() bool {
+func (m *Gossip) joined() bool {
 	select {
 	case <-m.joinedCh:
 		return true
@@ -765,7 +752,7 @@ func (m *Membership) joined() bool {
 // another node if untilMet: success is judged by that, not by Join's
 // answer, because a seed may turn out to be this node under another name
 // (localhost). It stops when the membership is closing.
-func (m *Membership) tryJoin(addrs []string, untilMet bool) {
+func (m *Gossip) tryJoin(addrs []string, untilMet bool) {
 	for _, addr := range addrs {
 		select {
 		case <-m.done:
@@ -786,7 +773,7 @@ func (m *Membership) tryJoin(addrs []string, untilMet bool) {
 // joinTargets returns the gossip addresses worth joining, this node's
 // excluded: the seeds and the known members, or, when deadOnly, the
 // members memberlist does not list.
-func (m *Membership) joinTargets(deadOnly bool) []string {
+func (m *Gossip) joinTargets(deadOnly bool) []string {
 	self := map[string]bool{m.cfg.GossipListen: true, m.GossipAddr(): true}
 	var out []string
 	seen := make(map[string]bool)
@@ -811,7 +798,7 @@ func (m *Membership) joinTargets(deadOnly bool) []string {
 
 // memberDelegate is the memberlist.Delegate of a Membership: the own
 // record as node metadata, record broadcasts, the full set by push/pull.
-type memberDelegate struct{ m *Membership }
+type memberDelegate struct{ m *Gossip }
 
 var _ memberlist.Delegate = memberDelegate{}
 
@@ -851,7 +838,7 @@ func (d memberDelegate) MergeRemoteState(buf []byte, join bool) {
 }
 
 // memberEvents is the memberlist.EventDelegate of a Membership.
-type memberEvents struct{ m *Membership }
+type memberEvents struct{ m *Gossip }
 
 var _ memberlist.EventDelegate = memberEvents{}
 
