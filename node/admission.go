@@ -68,8 +68,8 @@ type admissionWindowState struct {
 	ops    int64
 }
 
-func newAdmission(target time.Duration) *admission {
-	a := &admission{target: target, now: time.Now, sleep: sleepCtx}
+func newAdmission(target time.Duration, now func() time.Time) *admission {
+	a := &admission{target: target, now: now, sleep: sleepCtx}
 	a.win.Store(&admissionWindowState{start: a.now()})
 	return a
 }

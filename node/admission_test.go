@@ -13,7 +13,7 @@ import (
 // the last full window.
 func TestAdmissionRests(t *testing.T) {
 	now := time.Unix(1000, 0)
-	a := newAdmission(2 * time.Millisecond)
+	a := newAdmission(2*time.Millisecond, time.Now)
 	a.now = func() time.Time { return now }
 	a.win.Store(&admissionWindowState{start: now})
 	var slept []time.Duration

@@ -47,7 +47,7 @@ type cluster struct {
 	ae    aeStats          // anti-entropy counters
 	adm   *admission       // paces background work (nil: unpaced)
 	grace time.Duration    // tombstone_grace: tombstones and hints older than it are collected, 0 never
-	now   func() time.Time // the clock of grace periods (nil: time.Now), for tests
+	now   func() time.Time // the node's clock
 
 	limits *antientropy.Limits // bounds of one exchange (nil: the defaults), for tests
 }

@@ -24,6 +24,7 @@ type memCluster struct {
 	t     testing.TB
 	net   *peer.MemNetwork
 	hub   *membership.Hub
+	clock *fakeClock
 	ids   []string
 	nodes map[string]*Node
 }
@@ -39,7 +40,21 @@ func newMemCluster(t testing.TB, n, r, w int, ids ...string) *memCluster {
 // newMemClusterQ is newMemCluster with q partitions.
 func newMemClusterQ(t testing.TB, q, n, r, w int, ids ...string) *memCluster {
 	t.Helper()
-	mc := &memCluster{t: t, net: peer.NewMemNetwork(1), ids: ids, nodes: map[string]*Node{}}
+	return newMemClusterWith(t, memOpts{q: q}, n, r, w, ids...)
+}
+
+// memOpts are an in-process cluster's settings beyond N, R and W.
+type memOpts struct {
+	q     int           // partitions
+	grace time.Duration // tombstone_grace (0: never collect)
+}
+
+// newMemClusterWith is newMemCluster with o's settings. Every node reads
+// the cluster's one clock, mc.clock.
+func newMemClusterWith(t testing.TB, o memOpts, n, r, w int, ids ...string) *memCluster {
+	t.Helper()
+	q := o.q
+	mc := &memCluster{t: t, net: peer.NewMemNetwork(1), ids: ids, nodes: map[string]*Node{}, clock: &fakeClock{}}
 	var recs []membership.MemberRecord
 	for i, id := range ids {
 		recs = append(recs, membership.MemberRecord{ID: id, Addr: "client-" + id, PeerAddr: peerAddrOf(id), GossipAddr: "gossip-" + id, Weight: 1, Joined: uint64(i + 1)})
@@ -51,6 +66,7 @@ func newMemClusterQ(t testing.TB, q, n, r, w int, ids ...string) *memCluster {
 		cfg.NodeID, cfg.Partitions, cfg.N, cfg.R, cfg.W = id, q, n, r, w
 		cfg.RequestTimeout = time.Second
 		cfg.DataDir = t.TempDir()
+		cfg.TombstoneGrace = o.grace
 		st := store.NewMem()
 		if err := membership.SaveMemberSet(st, set); err != nil {
 			t.Fatal(err)
@@ -59,7 +75,7 @@ func newMemClusterQ(t testing.TB, q, n, r, w int, ids ...string) *memCluster {
 		if testing.Verbose() {
 			log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", id)
 		}
-		nd, err := build(cfg.Resolve(), log, st)
+		nd, err := build(cfg.Resolve(), log, st, knobs{now: mc.clock.now})
 		if err != nil {
 			t.Fatal(err)
 		}

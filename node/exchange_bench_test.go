@@ -110,9 +110,11 @@ func BenchmarkForegroundUnderAntiEntropy(b *testing.B) {
 	for _, mode := range []string{"alone", "anti-entropy-unpaced", "anti-entropy-paced"} {
 		b.Run(mode, func(b *testing.B) {
 			if mode == "anti-entropy-unpaced" {
-				a.cluster.adm, a.local.adm = nil, nil
+				a.cluster.adm = nil
+				a.local.SetAdmission(nil)
 			} else {
-				a.cluster.adm, a.local.adm = adm, adm
+				a.cluster.adm = adm
+				a.local.SetAdmission(adm)
 			}
 			var lat []time.Duration
 			var fgTime time.Duration
@@ -206,7 +208,7 @@ func BenchmarkRebuildTrees(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	l, err := NewLocalReplica("n1", st, 0)
+	l, err := NewLocalReplica(LocalConfig{Name: "n1", Store: st, CacheBytes: 0})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -64,7 +64,7 @@ func (mc *memCluster) wipe(id string) {
 	if err := nd.store.Apply(ops...); err != nil {
 		mc.t.Fatal(err)
 	}
-	nd.local.cache = newObjectCache(1 << 20)
+	nd.local.ForgetCaches()
 	if err := nd.cluster.rebuildTrees(context.Background()); err != nil {
 		mc.t.Fatal(err)
 	}
@@ -85,13 +85,16 @@ func (mc *memCluster) assertConverged(keys []string) {
 	}
 	for _, id := range mc.ids {
 		l := mc.nodes[id].local
-		fresh := &LocalReplica{store: l.store}
-		fresh.EnableTrees(l.trees.Shape())
+		fresh, err := NewLocalReplica(LocalConfig{Name: id, Store: l.Store()})
+		if err != nil {
+			mc.t.Fatal(err)
+		}
+		fresh.EnableTrees(l.Trees().Shape())
 		if _, err := fresh.RebuildTrees(context.Background()); err != nil {
 			mc.t.Fatal(err)
 		}
-		for p := range l.trees.Shape().Partitions() {
-			if fresh.trees.Root(p) != l.trees.Root(p) {
+		for p := range l.Trees().Shape().Partitions() {
+			if fresh.Trees().Root(p) != l.Trees().Root(p) {
 				mc.t.Fatalf("node %s partition %d: the tree kept by writes differs from the store's", id, p)
 			}
 		}
@@ -163,7 +166,7 @@ func TestAntiEntropyRebuildsWipedReplica(t *testing.T) {
 	}
 	mc.buildTrees()
 	mc.wipe("c")
-	if tr := mc.nodes["c"].local.trees; tr.Keys(0) != 0 || tr.Root(0) != 0 {
+	if tr := mc.nodes["c"].local.Trees(); tr.Keys(0) != 0 || tr.Root(0) != 0 {
 		t.Fatal("wiped node still has a tree")
 	}
 	// c's own round pulls from the others.
@@ -345,7 +348,7 @@ func TestCoveredNeedsEveryVersion(t *testing.T) {
 	mc.buildTrees()
 	a := mc.nodes["a"].cluster
 	b := a.replica("b").(*remoteReplica)
-	p := mc.nodes["a"].local.trees.Shape().Partition(hashHi("k"))
+	p := mc.nodes["a"].local.Trees().Shape().Partition(hashHi("k"))
 	check := func(want bool, what string) {
 		t.Helper()
 		ok, err := a.covered(ctx, b, p)
@@ -370,7 +373,7 @@ func TestCoveredNeedsEveryVersion(t *testing.T) {
 	check(true, "after an exchange")
 	other := ""
 	for i := 0; other == ""; i++ {
-		if k := fmt.Sprint("only-a-", i); mc.nodes["a"].local.trees.Shape().Partition(hashHi(k)) == p {
+		if k := fmt.Sprint("only-a-", i); mc.nodes["a"].local.Trees().Shape().Partition(hashHi(k)) == p {
 			other = k
 		}
 	}
@@ -384,8 +387,7 @@ func hashHi(key string) uint64 { return ring.HashKey([]byte(key)).Hi }
 // its cache and trees are rebuilt from the store.
 func (mc *memCluster) restart(id string) {
 	nd := mc.nodes[id]
-	nd.local.cache = newObjectCache(1 << 20)
-	nd.local.treesReady.Store(false)
+	nd.local.ForgetCaches()
 	if err := nd.cluster.rebuildTrees(context.Background()); err != nil {
 		mc.t.Fatal(err)
 	}

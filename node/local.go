@@ -35,9 +35,10 @@ const (
 // read-modify-write is atomic against every other mutation and merge of the
 // same key. It implements replication.Local and is safe for concurrent use.
 type LocalReplica struct {
-	name  string
-	store store.Store
-	cache *objectCache
+	name       string
+	store      store.Store
+	cache      *objectCache
+	cacheBytes int64
 	actor atomic.Uint64 // replication.ActorID; see Actor
 	locks [lockStripes]sync.Mutex
 	hints hintIndex
@@ -51,7 +52,7 @@ type LocalReplica struct {
 	// tombs indexes the keys stored as tombstones only, for collection.
 	tombs tombIndex
 	// grace is tombstone_grace: hints older than it are ignored (0: never);
-	// now is its clock (nil: time.Now), for tests.
+	// now is the node's clock.
 	grace time.Duration
 	now   func() time.Time
 
@@ -62,13 +63,33 @@ type LocalReplica struct {
 
 var _ replication.Local = (*LocalReplica)(nil)
 
-// NewLocalReplica returns the local replica over store, named name (the node
-// id), with a cache of about cacheBytes of hot keys' decoded states (0: no
-// cache). It loads, or on first use creates, the data directory's actor id
-// and reserves a block of dot counters durably.
-func NewLocalReplica(name string, st store.Store, cacheBytes int64) (*LocalReplica, error) {
-	l := &LocalReplica{name: name, store: st, cache: newObjectCache(cacheBytes)}
-	raw, err := st.Get(store.MetaKey(metaActor))
+// LocalConfig builds a LocalReplica.
+type LocalConfig struct {
+	// Name is the replica's name: the node id.
+	Name string
+	// Store holds the replica's data; the replica does not close it.
+	Store store.Store
+	// CacheBytes bounds the cache of hot keys' decoded states (0: no cache).
+	CacheBytes int64
+	// Grace is tombstone_grace: hints older than it are ignored (0: never).
+	Grace time.Duration
+	// Now is the node's clock (nil: time.Now).
+	Now func() time.Time
+	// Admission observes foreground operations and paces the tree rebuild
+	// (nil: neither).
+	Admission *admission
+}
+
+// NewLocalReplica returns the local replica cfg describes. It loads, or on
+// first use creates, the data directory's actor id and reserves a block of
+// dot counters durably.
+func NewLocalReplica(cfg LocalConfig) (*LocalReplica, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	l := &LocalReplica{name: cfg.Name, store: cfg.Store, cache: newObjectCache(cfg.CacheBytes), cacheBytes: cfg.CacheBytes,
+		grace: cfg.Grace, now: cfg.Now, adm: cfg.Admission}
+	raw, err := cfg.Store.Get(store.MetaKey(metaActor))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		if err := l.newActor(); err != nil {
@@ -81,7 +102,7 @@ func NewLocalReplica(name string, st store.Store, cacheBytes int64) (*LocalRepli
 	default:
 		l.actor.Store(binary.BigEndian.Uint64(raw))
 	}
-	raw, err = st.Get(store.MetaKey(metaCounter))
+	raw, err = cfg.Store.Get(store.MetaKey(metaCounter))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		l.next = 1
@@ -505,4 +526,15 @@ func (l *LocalReplica) LiveKeys(ctx context.Context, nowMs int64) (int64, error)
 		return true
 	})
 	return n, err
+}
+
+// SetAdmission replaces the pacing of background work (nil: none); for
+// benchmarks comparing paced and unpaced repair while the replica is idle.
+func (l *LocalReplica) SetAdmission(a *admission) { l.adm = a }
+
+// ForgetCaches drops the cached states and marks the trees unready, as a
+// restart leaves them (tests whose store changed underneath the replica).
+func (l *LocalReplica) ForgetCaches() {
+	l.cache = newObjectCache(l.cacheBytes)
+	l.treesReady.Store(false)
 }

@@ -32,7 +32,7 @@ func putValue(t *testing.T, l *LocalReplica, key, val string) {
 // 64-bit hash position a page may stop at.
 func TestLocalScanResumesWithoutGaps(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s store.Store) {
-		l, err := NewLocalReplica("n1", s, 1<<20)
+		l, err := NewLocalReplica(LocalConfig{Name: "n1", Store: s, CacheBytes: 1<<20})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,7 +101,7 @@ func TestLocalCountersNeverRepeat(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		l, err := NewLocalReplica("n1", s, 1<<20)
+		l, err := NewLocalReplica(LocalConfig{Name: "n1", Store: s, CacheBytes: 1<<20})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +129,7 @@ func TestLocalCountersNeverRepeat(t *testing.T) {
 // not seen.
 func TestLocalMergeIsJoin(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s store.Store) {
-		l, err := NewLocalReplica("n1", s, 1<<20)
+		l, err := NewLocalReplica(LocalConfig{Name: "n1", Store: s, CacheBytes: 1<<20})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,7 +157,7 @@ func TestLocalMergeIsJoin(t *testing.T) {
 // one, and the cache stays within its byte budget.
 func TestLocalCacheNeverStale(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s store.Store) {
-		l, err := NewLocalReplica("n1", s, 64<<10)
+		l, err := NewLocalReplica(LocalConfig{Name: "n1", Store: s, CacheBytes: 64<<10})
 		if err != nil {
 			t.Fatal(err)
 		}

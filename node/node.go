@@ -70,7 +70,7 @@ func Open(cfg conf.Config, log *slog.Logger) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := build(cfg, log, st)
+	n, err := build(cfg, log, st, knobs{})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -107,11 +107,25 @@ func openStore(dataDir string, syncWrites bool) (store.Store, error) {
 	return store.NewSharded(shards...)
 }
 
+// knobs are a node's test-only settings, kept out of conf.Config: the
+// zero value is what production runs.
+type knobs struct {
+	// now is the node's one clock, handed to every part that reads time
+	// (nil: time.Now).
+	now func() time.Time
+}
+
 // build wires a node over an open store; the store is the node's from here
 // on. The node routes by the member set persisted in the store (or, on a
 // first start, by a ring of itself alone) until Start joins the gossip.
-func build(cfg conf.Config, log *slog.Logger, st store.Store) (*Node, error) {
-	local, err := NewLocalReplica(cfg.NodeID, st, cfg.CacheSize)
+func build(cfg conf.Config, log *slog.Logger, st store.Store, k knobs) (*Node, error) {
+	now := k.now
+	if now == nil {
+		now = time.Now
+	}
+	adm := newAdmission(defaultLatencyTarget, now)
+	local, err := NewLocalReplica(LocalConfig{Name: cfg.NodeID, Store: st, CacheBytes: cfg.CacheSize,
+		Grace: cfg.TombstoneGrace, Now: now, Admission: adm})
 	if err != nil {
 		return nil, err
 	}
@@ -123,8 +137,6 @@ func build(cfg conf.Config, log *slog.Logger, st store.Store) (*Node, error) {
 		return nil, err
 	}
 	local.EnableTrees(shape)
-	adm := newAdmission(defaultLatencyTarget)
-	local.adm = adm
 	set, err := membership.LoadMemberSet(st)
 	if err != nil {
 		return nil, err
@@ -136,7 +148,7 @@ func build(cfg conf.Config, log *slog.Logger, st store.Store) (*Node, error) {
 	cl := newCluster(cfg.NodeID, cfg.Partitions, cfg.N, local, client, log)
 	cl.r, cl.w = cfg.R, cfg.W
 	cl.adm = adm
-	cl.grace, local.grace = cfg.TombstoneGrace, cfg.TombstoneGrace
+	cl.grace, cl.now = cfg.TombstoneGrace, now
 	if err := cl.setMembers(set); err != nil {
 		client.Close()
 		return nil, err
@@ -151,13 +163,14 @@ func build(cfg conf.Config, log *slog.Logger, st store.Store) (*Node, error) {
 		PruneThreshold: cfg.PruneThreshold,
 		Timeout:        cfg.RequestTimeout,
 		Logger:         log,
+		Now:            now,
 	})
 	if err != nil {
 		client.Close()
 		return nil, err
 	}
 	cl.coord.Store(coord)
-	view := &clusterView{c: cl, now: time.Now}
+	view := &clusterView{c: cl, now: now}
 	srv, err := resp.NewServer(resp.Config{
 		Backend:     coord,
 		View:        view,

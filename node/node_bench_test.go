@@ -22,7 +22,7 @@ func benchPipelineStore(b *testing.B, cmd string, depth int, mem bool) {
 	var n *Node
 	var err error
 	if mem {
-		n, err = build(cfg.Resolve(), quiet, store.NewMem())
+		n, err = build(cfg.Resolve(), quiet, store.NewMem(), knobs{})
 	} else {
 		n, err = Open(cfg, quiet)
 	}

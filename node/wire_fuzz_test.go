@@ -111,7 +111,7 @@ func newFuzzNode(f *testing.F) *Node {
 	cfg.Listen, cfg.GossipListen = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DataDir = f.TempDir()
 	cfg.Partitions = 16
-	nd, err := build(cfg.Resolve(), quiet, store.NewMem())
+	nd, err := build(cfg.Resolve(), quiet, store.NewMem(), knobs{})
 	if err != nil {
 		f.Fatal(err)
 	}

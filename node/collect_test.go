@@ -12,31 +12,44 @@ import (
 	"github.com/dynakv/dynakv/ring"
 )
 
-// fakeClock is a settable clock for grace periods.
+// fakeClock is an in-process cluster's clock: real time until frozen,
+// then moved only by advance.
 type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu     sync.Mutex
+	frozen bool
+	t      time.Time
 }
 
-func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.frozen {
+		return time.Now()
+	}
+	return c.t
+}
+
+// freeze stops the clock at the current time.
+func (c *fakeClock) freeze() *fakeClock {
+	c.mu.Lock()
+	c.frozen, c.t = true, time.Now()
+	c.mu.Unlock()
+	return c
+}
 
 func (c *fakeClock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-// withGrace gives every node of mc the grace period and a shared fake
-// clock starting now.
-func (mc *memCluster) withGrace(grace time.Duration) *fakeClock {
-	clk := &fakeClock{t: time.Now()}
-	for _, nd := range mc.nodes {
-		nd.cluster.grace, nd.local.grace = grace, grace
-		nd.cluster.now, nd.local.now = clk.now, clk.now
-	}
-	return clk
+// newGraceCluster is newMemCluster with tombstone_grace set to grace and
+// the cluster's clock frozen.
+func newGraceCluster(t *testing.T, grace time.Duration, n, r, w int, ids ...string) (*memCluster, *fakeClock) {
+	mc := newMemClusterWith(t, memOpts{q: 64, grace: grace}, n, r, w, ids...)
+	return mc, mc.clock.freeze()
 }
 
 // stored reports whether node id's store holds key at all (any state).
 func (mc *memCluster) stored(id, key string) bool {
 	l := mc.nodes[id].local
-	_, err := l.store.Get(store.DataKey(ringHash(key), []byte(key)))
+	_, err := l.Store().Get(store.DataKey(ringHash(key), []byte(key)))
 	return err == nil
 }
 
@@ -53,8 +66,7 @@ func (mc *memCluster) del(via, key string, w int) error {
 // period is over they are collected everywhere, and the deleted values
 // never come back, through exchanges or reads.
 func TestTombstonesCollectedOnlyOnceEveryHomeHasThem(t *testing.T) {
-	mc := newMemCluster(t, 3, 2, 3, "a", "b", "c")
-	clk := mc.withGrace(time.Hour)
+	mc, clk := newGraceCluster(t, time.Hour, 3, 2, 3, "a", "b", "c")
 	var keys []string
 	for i := range 100 {
 		k := fmt.Sprint("key-", i)
@@ -127,8 +139,7 @@ func TestTombstonesCollectedOnlyOnceEveryHomeHasThem(t *testing.T) {
 // TestTombstonesKeptWithinGrace: a fresh tombstone is not collected even
 // though every home holds it.
 func TestTombstonesKeptWithinGrace(t *testing.T) {
-	mc := newMemCluster(t, 3, 2, 3, "a", "b", "c")
-	clk := mc.withGrace(time.Hour)
+	mc, clk := newGraceCluster(t, time.Hour, 3, 2, 3, "a", "b", "c")
 	if err := mc.set("a", "k", "v", 3); err != nil {
 		t.Fatal(err)
 	}
@@ -155,8 +166,7 @@ func TestTombstonesKeptWithinGrace(t *testing.T) {
 // TestExpiredHintsDroppedNotDelivered: hints older than the grace period
 // are neither read nor handed to their owner; they are dropped.
 func TestExpiredHintsDroppedNotDelivered(t *testing.T) {
-	mc := newMemCluster(t, 3, 2, 2, "a", "b", "c", "d")
-	clk := mc.withGrace(time.Hour)
+	mc, clk := newGraceCluster(t, time.Hour, 3, 2, 2, "a", "b", "c", "d")
 	key := ""
 	for i := 0; key == ""; i++ {
 		if k := fmt.Sprint("key-", i); contains(mc.homes(k), "d") {
