@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/dynakv/dynakv/node/membership"
+	"github.com/dynakv/dynakv/node/replica"
 	"log/slog"
 	"math/bits"
 	"sync"
@@ -28,7 +29,7 @@ type cluster struct {
 	q, n      int
 	r, w      int
 	log       *slog.Logger
-	local     *LocalReplica
+	local     *replica.Local
 	transport peer.Transport
 	coord     atomic.Pointer[replication.Coordinator]
 
@@ -44,10 +45,10 @@ type cluster struct {
 	handoffs    atomic.Int64 // hints delivered to their owners
 	lastHandoff atomic.Int64 // Unix ms of the last delivery, 0 never
 
-	ae    aeStats          // anti-entropy counters
-	adm   *admission       // paces background work (nil: unpaced)
-	grace time.Duration    // tombstone_grace: tombstones and hints older than it are collected, 0 never
-	now   func() time.Time // the node's clock
+	ae    aeStats            // anti-entropy counters
+	adm   *replica.Admission // paces background work (nil: unpaced)
+	grace time.Duration      // tombstone_grace: tombstones and hints older than it are collected, 0 never
+	now   func() time.Time   // the node's clock
 
 	limits *antientropy.Limits // bounds of one exchange (nil: the defaults), for tests
 }
@@ -64,7 +65,7 @@ type clusterState struct {
 // maxStandIns bounds the stand-ins kept per partition beyond the N homes.
 const maxStandIns = 16
 
-func newCluster(self string, q, n int, local *LocalReplica, tr peer.Transport, log *slog.Logger) *cluster {
+func newCluster(self string, q, n int, local *replica.Local, tr peer.Transport, log *slog.Logger) *cluster {
 	return &cluster{self: self, q: q, n: n, local: local, transport: tr, log: log, remotes: map[string]*remoteReplica{}}
 }
 
@@ -236,11 +237,11 @@ func (c *cluster) ServeBatch(ctx context.Context, reqs []peer.Request) {
 		// every request of the batch waited for all of it
 		d := time.Since(start)
 		for range reqs {
-			c.adm.observe(d)
+			c.adm.Observe(d)
 		}
 	}()
 	var (
-		merges []KeyObject
+		merges []replica.KeyObject
 		at     []int // the request of each merge
 	)
 	for i := range reqs {
@@ -256,7 +257,7 @@ func (c *cluster) ServeBatch(ctx context.Context, reqs []peer.Request) {
 			r.Resp = errResponse(err)
 			continue
 		}
-		merges = append(merges, KeyObject{Key: m.key, Obj: m.obj})
+		merges = append(merges, replica.KeyObject{Key: m.key, Obj: m.obj})
 		at = append(at, i)
 	}
 	if len(merges) > 0 {
@@ -340,10 +341,10 @@ func (c *cluster) serve(ctx context.Context, op byte, req []byte) ([]byte, error
 		if err != nil {
 			return nil, err
 		}
-		items := make([]KeyObject, 0, len(batch))
+		items := make([]replica.KeyObject, 0, len(batch))
 		for _, m := range batch {
 			if m.obj != nil {
-				items = append(items, KeyObject{Key: m.key, Obj: m.obj})
+				items = append(items, replica.KeyObject{Key: m.key, Obj: m.obj})
 			}
 		}
 		return nil, c.local.MergeBatch(ctx, items)
@@ -430,11 +431,11 @@ func (c *cluster) adoptHints(ctx context.Context, owner string) error {
 			return err
 		}
 		after = batch[len(batch)-1].Key
-		items := make([]KeyObject, 0, len(batch))
+		items := make([]replica.KeyObject, 0, len(batch))
 		now := c.nowNs()
 		for _, h := range batch {
-			if !c.local.hintExpired(h.Obj, now) { // an expired hint is only dropped
-				items = append(items, KeyObject{Key: h.Key, Obj: h.Obj})
+			if !c.local.HintExpired(h.Obj, now) { // an expired hint is only dropped
+				items = append(items, replica.KeyObject{Key: h.Key, Obj: h.Obj})
 			}
 		}
 		if err := c.local.MergeBatch(ctx, items); err != nil {
@@ -473,7 +474,7 @@ func (c *cluster) deliver(ctx context.Context, owner string, r *remoteReplica) e
 		now := c.nowNs()
 		live := batch[:0:0]
 		for _, h := range batch {
-			if !c.local.hintExpired(h.Obj, now) {
+			if !c.local.HintExpired(h.Obj, now) {
 				live = append(live, h)
 				continue
 			}
@@ -497,7 +498,7 @@ func (c *cluster) deliver(ctx context.Context, owner string, r *remoteReplica) e
 			}
 		}
 		sent += len(batch)
-		if err := c.adm.pace(ctx, time.Since(batchStart)); err != nil {
+		if err := c.adm.Pace(ctx, time.Since(batchStart)); err != nil {
 			return nil
 		}
 		c.handoffs.Add(int64(len(batch)))

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"github.com/dynakv/dynakv/node/replica"
 
 	"github.com/dynakv/dynakv/replication"
 	"github.com/dynakv/dynakv/ring"
@@ -18,7 +19,7 @@ func (c *cluster) collectTombstones(ctx context.Context) int {
 		return 0
 	}
 	now := c.nowNs()
-	cands := c.local.tombstonesOlder(now-int64(c.grace), tombstoneBatch)
+	cands := c.local.TombstonesOlder(now-int64(c.grace), tombstoneBatch)
 	if len(cands) == 0 {
 		return 0
 	}
@@ -34,8 +35,8 @@ func (c *cluster) collectTombstones(ctx context.Context) int {
 	var list []*cand
 	asks := map[string][]*cand{}
 	for _, k := range cands {
-		mine, err := c.local.readQuiet(ctx, k)
-		if err != nil || !collectable(mine, now, c.grace) {
+		mine, err := c.local.ReadQuiet(ctx, k)
+		if err != nil || !replica.Collectable(mine, now, c.grace) {
 			continue
 		}
 		homes, self := c.homes(st, ring.HashKey(k).Partition(c.q))

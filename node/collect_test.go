@@ -187,7 +187,7 @@ func TestExpiredHintsDroppedNotDelivered(t *testing.T) {
 		return holder != ""
 	})
 	clk.advance(2 * time.Hour)
-	if o, _ := mc.nodes[holder].local.hintedState([]byte(key), nil); o != nil {
+	if o, _ := mc.nodes[holder].local.HintedState([]byte(key), nil); o != nil {
 		t.Fatalf("an expired hint is still read: %v", o)
 	}
 	mc.revive("d")

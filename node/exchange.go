@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dynakv/dynakv/node/replica"
 	"maps"
 	"slices"
 	"sync/atomic"
@@ -107,7 +108,7 @@ func (a *aeRemote) readMany(ctx context.Context, keys [][]byte) ([]keyObjectMsg,
 }
 
 // push merges states into the peer's own copies.
-func (a *aeRemote) push(ctx context.Context, hs []Hinted) error {
+func (a *aeRemote) push(ctx context.Context, hs []replica.Hinted) error {
 	_, err := a.call(ctx, opHandoff, appendHandoff(nil, hs))
 	return err
 }
@@ -142,7 +143,7 @@ func (c *cluster) aeLocal() *antientropy.Local {
 // serveAE answers a peer's exchange request from this node's trees.
 func (c *cluster) serveAE(ctx context.Context, op byte, req []byte) ([]byte, error) {
 	if !c.local.TreesReady() {
-		return nil, errTreesNotReady
+		return nil, replica.ErrTreesNotReady
 	}
 	l := c.aeLocal()
 	s := l.Trees.Shape()
@@ -188,9 +189,9 @@ func (c *cluster) serveReadMany(ctx context.Context, req []byte) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	hs := make([]Hinted, len(keys))
+	hs := make([]replica.Hinted, len(keys))
 	for i := range keys {
-		hs[i] = Hinted{Key: keys[i], Obj: objs[i]}
+		hs[i] = replica.Hinted{Key: keys[i], Obj: objs[i]}
 	}
 	return appendHandoff(nil, hs), nil
 }
@@ -310,7 +311,7 @@ func (c *cluster) antiEntropyRoundSettled(ctx context.Context) (repaired int, se
 				return repaired, false
 			}
 			lvl := c.log.Warn
-			if errors.Is(err, replication.ErrReplicaDown) || errors.Is(err, errTreesNotReady) {
+			if errors.Is(err, replication.ErrReplicaDown) || errors.Is(err, replica.ErrTreesNotReady) {
 				lvl = c.log.Debug
 			}
 			lvl("anti-entropy exchange failed", "peer", id, "err", err)
@@ -428,8 +429,8 @@ func (c *cluster) covered(ctx context.Context, r *remoteReplica, p int) (bool, e
 		if d.Remote == 0 {
 			// A tombstone old enough to collect covers nothing the peer
 			// has: the peer may have collected it already.
-			mine, err := c.local.readQuiet(ctx, d.Key)
-			if err != nil || !collectable(mine, now, c.grace) {
+			mine, err := c.local.ReadQuiet(ctx, d.Key)
+			if err != nil || !replica.Collectable(mine, now, c.grace) {
 				return false, err
 			}
 			continue
@@ -443,7 +444,7 @@ func (c *cluster) covered(ctx context.Context, r *remoteReplica, p int) (bool, e
 			return false, err
 		}
 		for _, m := range ms {
-			mine, err := c.local.readQuiet(ctx, m.key)
+			mine, err := c.local.ReadQuiet(ctx, m.key)
 			if err != nil {
 				return false, err
 			}
@@ -496,7 +497,7 @@ func (c *cluster) exchangeWith(ctx context.Context, r *remoteReplica, parts []in
 		if err != nil {
 			return repaired, err
 		}
-		items := make([]KeyObject, 0, len(ms))
+		items := make([]replica.KeyObject, 0, len(ms))
 		now := c.nowNs()
 		for i, m := range ms {
 			if m.obj == nil {
@@ -504,22 +505,22 @@ func (c *cluster) exchangeWith(ctx context.Context, r *remoteReplica, parts []in
 			}
 			// A tombstone old enough to collect is not brought to a replica
 			// that lacks the key (which may have collected it already).
-			if localOf[string(pulls[i])] == 0 && collectable(m.obj, now, c.grace) {
+			if localOf[string(pulls[i])] == 0 && replica.Collectable(m.obj, now, c.grace) {
 				continue
 			}
-			items = append(items, KeyObject{Key: m.key, Obj: m.obj})
+			items = append(items, replica.KeyObject{Key: m.key, Obj: m.obj})
 		}
 		if err := c.local.MergeBatch(ctx, items); err != nil {
 			return repaired, err
 		}
 		repaired += len(items)
 		pulls = pulls[n:]
-		if err := c.adm.pace(ctx, time.Since(start)); err != nil {
+		if err := c.adm.Pace(ctx, time.Since(start)); err != nil {
 			return repaired, err
 		}
 	}
 	// Push: this node's states, which now include the peer's.
-	var batch []Hinted
+	var batch []replica.Hinted
 	size := 0
 	sliceStart := time.Now()
 	flush := func() error {
@@ -529,7 +530,7 @@ func (c *cluster) exchangeWith(ctx context.Context, r *remoteReplica, parts []in
 		err := remote.push(ctx, batch)
 		if err == nil {
 			repaired += len(batch)
-			err = c.adm.pace(ctx, time.Since(sliceStart))
+			err = c.adm.Pace(ctx, time.Since(sliceStart))
 		}
 		batch, size, sliceStart = batch[:0], 0, time.Now()
 		return err
@@ -538,14 +539,14 @@ func (c *cluster) exchangeWith(ctx context.Context, r *remoteReplica, parts []in
 		if d.Local == 0 {
 			continue
 		}
-		o, err := c.local.readQuiet(ctx, d.Key)
+		o, err := c.local.ReadQuiet(ctx, d.Key)
 		if err != nil {
 			return repaired, err
 		}
-		if o == nil || (d.Remote == 0 && collectable(o, c.nowNs(), c.grace)) {
+		if o == nil || (d.Remote == 0 && replica.Collectable(o, c.nowNs(), c.grace)) {
 			continue
 		}
-		batch = append(batch, Hinted{Key: d.Key, Obj: o})
+		batch = append(batch, replica.Hinted{Key: d.Key, Obj: o})
 		size += len(d.Key) + 64
 		for i := range o.Siblings {
 			size += len(o.Siblings[i].Value)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/dynakv/dynakv/node/replica"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -64,11 +65,11 @@ func loadedPair(b *testing.B, keys int) *memCluster {
 	mc := newMemClusterQ(b, 1024, 2, 1, 2, "a", "b")
 	value := bytes.Repeat([]byte("v"), 100)
 	ctx := context.Background()
-	batch := make([]KeyObject, 0, 1000)
+	batch := make([]replica.KeyObject, 0, 1000)
 	for i := range keys {
 		var o *replication.Object
 		o = o.Apply(replication.Dot{Actor: 7, Counter: uint64(i + 1)}, int64(i), replication.Write{Value: value}, 10)
-		batch = append(batch, KeyObject{Key: fmt.Appendf(nil, "key:%d", i), Obj: o})
+		batch = append(batch, replica.KeyObject{Key: fmt.Appendf(nil, "key:%d", i), Obj: o})
 		if len(batch) == cap(batch) || i == keys-1 {
 			for _, id := range mc.ids {
 				if err := mc.nodes[id].local.MergeBatch(ctx, batch); err != nil {
@@ -208,7 +209,7 @@ func BenchmarkRebuildTrees(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	l, err := NewLocalReplica(LocalConfig{Name: "n1", Store: st, CacheBytes: 0})
+	l, err := replica.Open(replica.Config{Name: "n1", Store: st, CacheBytes: 0})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -217,11 +218,11 @@ func BenchmarkRebuildTrees(b *testing.B) {
 	ctx := context.Background()
 	value := bytes.Repeat([]byte("v"), 100)
 	const keys = 100_000
-	batch := make([]KeyObject, 0, 1000)
+	batch := make([]replica.KeyObject, 0, 1000)
 	for i := range keys {
 		var o *replication.Object
 		o = o.Apply(replication.Dot{Actor: 7, Counter: uint64(i + 1)}, int64(i), replication.Write{Value: value}, 10)
-		batch = append(batch, KeyObject{Key: fmt.Appendf(nil, "key:%d", i), Obj: o})
+		batch = append(batch, replica.KeyObject{Key: fmt.Appendf(nil, "key:%d", i), Obj: o})
 		if len(batch) == cap(batch) {
 			if err := l.MergeBatch(ctx, batch); err != nil {
 				b.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/dynakv/dynakv/node/membership"
+	"github.com/dynakv/dynakv/node/replica"
 	"testing"
 	"time"
 
@@ -85,7 +86,7 @@ func (mc *memCluster) assertConverged(keys []string) {
 	}
 	for _, id := range mc.ids {
 		l := mc.nodes[id].local
-		fresh, err := NewLocalReplica(LocalConfig{Name: id, Store: l.Store()})
+		fresh, err := replica.Open(replica.Config{Name: id, Store: l.Store()})
 		if err != nil {
 			mc.t.Fatal(err)
 		}
@@ -194,8 +195,8 @@ func TestAntiEntropyNotReadyPeerIsSkipped(t *testing.T) {
 	}
 	a := mc.nodes["a"].cluster
 	_, err := a.exchange(context.Background(), a.replica("b").(*remoteReplica), []int{0, 1, 2})
-	if err == nil || err.Error() != errTreesNotReady.Error() {
-		t.Fatalf("exchange with a peer that is rebuilding = %v, want %v", err, errTreesNotReady)
+	if err == nil || err.Error() != replica.ErrTreesNotReady.Error() {
+		t.Fatalf("exchange with a peer that is rebuilding = %v, want %v", err, replica.ErrTreesNotReady)
 	}
 }
 
@@ -471,7 +472,7 @@ func TestDropPartitionRotatesActor(t *testing.T) {
 	}
 	a := mc.nodes["a"].local
 	before := a.Actor()
-	if _, err := a.DropPartition(ctx, a.trees.Shape().Partition(hashHi("k"))); err != nil {
+	if _, err := a.DropPartition(ctx, a.Trees().Shape().Partition(hashHi("k"))); err != nil {
 		t.Fatal(err)
 	}
 	if a.Actor() == before {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/dynakv/dynakv/node/membership"
+	"github.com/dynakv/dynakv/node/replica"
 	"log/slog"
 	"net"
 	"os"
@@ -30,7 +31,7 @@ type Node struct {
 	cfg   conf.Config
 	log   *slog.Logger
 	store store.Store
-	local *LocalReplica
+	local *replica.Local
 	coord *replication.Coordinator
 	srv   *resp.Server
 	view  *clusterView
@@ -123,8 +124,8 @@ func build(cfg conf.Config, log *slog.Logger, st store.Store, k knobs) (*Node, e
 	if now == nil {
 		now = time.Now
 	}
-	adm := newAdmission(defaultLatencyTarget, now)
-	local, err := NewLocalReplica(LocalConfig{Name: cfg.NodeID, Store: st, CacheBytes: cfg.CacheSize,
+	adm := replica.NewAdmission(replica.DefaultLatencyTarget, now)
+	local, err := replica.Open(replica.Config{Name: cfg.NodeID, Store: st, CacheBytes: cfg.CacheSize,
 		Grace: cfg.TombstoneGrace, Now: now, Admission: adm})
 	if err != nil {
 		return nil, err

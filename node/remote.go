@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dynakv/dynakv/node/replica"
 
 	"github.com/dynakv/dynakv/node/peer"
 	"github.com/dynakv/dynakv/replication"
@@ -137,7 +138,7 @@ func (r *remoteReplica) ReadRange(ctx context.Context, from, to uint64, limit in
 }
 
 // handoff delivers a batch of hints to the node.
-func (r *remoteReplica) handoff(ctx context.Context, hs []Hinted) error {
+func (r *remoteReplica) handoff(ctx context.Context, hs []replica.Hinted) error {
 	_, err := r.call(ctx, opHandoff, appendHandoff(nil, hs))
 	return err
 }

@@ -148,6 +148,7 @@ func (v *clusterView) Status() []resp.Field {
 	rg := v.c.state.Load().ring
 	members, alive, suspect, dead := v.counts()
 	st := v.stats()
+	p99, rested, slowed := v.c.adm.Stats()
 	return []resp.Field{
 		{Name: "ring_version", Value: fmt.Sprintf("%016x", rg.Version())},
 		{Name: "members", Value: strconv.Itoa(members)},
@@ -179,9 +180,9 @@ func (v *clusterView) Status() []resp.Field {
 		{Name: "tombstones", Value: strconv.Itoa(v.c.local.Tombstones())},
 		{Name: "tombstones_collected", Value: strconv.FormatInt(v.c.ae.tombsCollected.Load(), 10)},
 		{Name: "hints_expired", Value: strconv.FormatInt(v.c.ae.hintsExpired.Load(), 10)},
-		{Name: "foreground_p99_us", Value: strconv.FormatInt(time.Duration(v.c.adm.lastP99.Load()).Microseconds(), 10)},
-		{Name: "background_rested_ms", Value: strconv.FormatInt(time.Duration(v.c.adm.rested.Load()).Milliseconds(), 10)},
-		{Name: "background_slowed", Value: strconv.FormatInt(v.c.adm.slowed.Load(), 10)},
+		{Name: "foreground_p99_us", Value: strconv.FormatInt(p99.Microseconds(), 10)},
+		{Name: "background_rested_ms", Value: strconv.FormatInt(rested.Milliseconds(), 10)},
+		{Name: "background_slowed", Value: strconv.FormatInt(slowed, 10)},
 	}
 }
 

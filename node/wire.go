@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/dynakv/dynakv/node/membership"
+	"github.com/dynakv/dynakv/node/replica"
 	"github.com/dynakv/dynakv/replication"
 )
 
@@ -233,7 +234,7 @@ func decodeCoordinate(b []byte) (coordinateMsg, error) {
 }
 
 // appendHandoff encodes a batch of hints for their owner (opHandoff).
-func appendHandoff(dst []byte, hs []Hinted) []byte {
+func appendHandoff(dst []byte, hs []replica.Hinted) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(hs)))
 	for _, h := range hs {
 		dst = appendBytes(dst, h.Key)
@@ -333,7 +334,7 @@ func errResponse(err error) []byte {
 		st = statusConflict
 	case errors.Is(err, replication.ErrUnavailable):
 		st = statusUnavailable
-	case errors.Is(err, errTreesNotReady):
+	case errors.Is(err, replica.ErrTreesNotReady):
 		st = statusNotReady
 	}
 	msg := err.Error()
@@ -357,7 +358,7 @@ func splitResponse(resp []byte) ([]byte, error) {
 	case statusUnavailable:
 		return nil, fmt.Errorf("%w: on peer: %s", replication.ErrUnavailable, resp[1:])
 	case statusNotReady:
-		return nil, errTreesNotReady
+		return nil, replica.ErrTreesNotReady
 	case statusError:
 		return nil, fmt.Errorf("peer: %s", resp[1:])
 	}

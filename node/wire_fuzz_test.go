@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"context"
+	"github.com/dynakv/dynakv/node/replica"
 	"testing"
 
 	"github.com/dynakv/dynakv/antientropy"
@@ -22,7 +23,7 @@ func FuzzDecodePeer(f *testing.F) {
 	f.Add(opRead, appendBytes(nil, []byte("k")))
 	f.Add(opCoordinate, appendCoordinate(nil, coordinateMsg{key: []byte("k"), check: true, basis: o.Context(), w: 2,
 		write: replication.Write{Context: o.Context(), Value: []byte("x"), ExpireAt: 5}}))
-	f.Add(opHandoff, appendHandoff(nil, []Hinted{{Key: []byte("a"), Obj: o}, {Key: []byte("b"), Obj: o}}))
+	f.Add(opHandoff, appendHandoff(nil, []replica.Hinted{{Key: []byte("a"), Obj: o}, {Key: []byte("b"), Obj: o}}))
 	f.Add(opReadRange, appendRange(nil, rangeMsg{from: 1, to: 1 << 40, limit: 10}))
 	f.Add(opKeyCount, []byte(nil))
 	f.Add(opAERoots, appendParts(nil, []int{0, 3, 15}))
@@ -47,9 +48,9 @@ func FuzzDecodePeer(f *testing.F) {
 			}
 		}
 		if ms, err := decodeHandoff(b); err == nil {
-			hs := make([]Hinted, len(ms))
+			hs := make([]replica.Hinted, len(ms))
 			for i, m := range ms {
-				hs[i] = Hinted{Key: m.key, Obj: m.obj}
+				hs[i] = replica.Hinted{Key: m.key, Obj: m.obj}
 			}
 			if got := appendHandoff(nil, hs); !bytes.Equal(got, b) {
 				t.Fatalf("handoff message does not round-trip: %x -> %x", b, got)

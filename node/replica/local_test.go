@@ -1,4 +1,4 @@
-package node
+package replica
 
 import (
 	"context"
@@ -13,7 +13,15 @@ import (
 	"github.com/dynakv/dynakv/ring"
 )
 
-func putValue(t *testing.T, l *LocalReplica, key, val string) {
+// value returns o's newest value, "" for none.
+func value(o *replication.Object) string {
+	if s := o.Newest(0); s != nil {
+		return string(s.Value)
+	}
+	return ""
+}
+
+func putValue(t *testing.T, l *Local, key, val string) {
 	t.Helper()
 	_, err := l.Mutate(context.Background(), []byte(key), func(cur *replication.Object) (*replication.Object, error) {
 		ctr, err := l.NextCounter()
@@ -32,7 +40,7 @@ func putValue(t *testing.T, l *LocalReplica, key, val string) {
 // 64-bit hash position a page may stop at.
 func TestLocalScanResumesWithoutGaps(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s store.Store) {
-		l, err := NewLocalReplica(LocalConfig{Name: "n1", Store: s, CacheBytes: 1<<20})
+		l, err := Open(Config{Name: "n1", Store: s, CacheBytes: 1 << 20})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,7 +109,7 @@ func TestLocalCountersNeverRepeat(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		l, err := NewLocalReplica(LocalConfig{Name: "n1", Store: s, CacheBytes: 1<<20})
+		l, err := Open(Config{Name: "n1", Store: s, CacheBytes: 1 << 20})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +137,7 @@ func TestLocalCountersNeverRepeat(t *testing.T) {
 // not seen.
 func TestLocalMergeIsJoin(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s store.Store) {
-		l, err := NewLocalReplica(LocalConfig{Name: "n1", Store: s, CacheBytes: 1<<20})
+		l, err := Open(Config{Name: "n1", Store: s, CacheBytes: 1 << 20})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,7 +165,7 @@ func TestLocalMergeIsJoin(t *testing.T) {
 // one, and the cache stays within its byte budget.
 func TestLocalCacheNeverStale(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s store.Store) {
-		l, err := NewLocalReplica(LocalConfig{Name: "n1", Store: s, CacheBytes: 64<<10})
+		l, err := Open(Config{Name: "n1", Store: s, CacheBytes: 64 << 10})
 		if err != nil {
 			t.Fatal(err)
 		}

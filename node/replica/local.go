@@ -1,4 +1,4 @@
-package node
+package replica
 
 import (
 	"bytes"
@@ -34,21 +34,21 @@ const (
 // under their data keys, with a lock per key stripe so that a mutation's
 // read-modify-write is atomic against every other mutation and merge of the
 // same key. It implements replication.Local and is safe for concurrent use.
-type LocalReplica struct {
+type Local struct {
 	name       string
 	store      store.Store
 	cache      *objectCache
 	cacheBytes int64
-	actor atomic.Uint64 // replication.ActorID; see Actor
-	locks [lockStripes]sync.Mutex
-	hints hintIndex
+	actor      atomic.Uint64 // replication.ActorID; see Actor
+	locks      [lockStripes]sync.Mutex
+	hints      hintIndex
 	// trees are the anti-entropy hash trees (nil: not kept), set before the
 	// first write; treesReady is set once they cover the whole store.
 	trees      *antientropy.Trees
 	treesReady atomic.Bool
 	// adm observes foreground operations and paces the tree rebuild (nil:
 	// neither).
-	adm *admission
+	adm *Admission
 	// tombs indexes the keys stored as tombstones only, for collection.
 	tombs tombIndex
 	// grace is tombstone_grace: hints older than it are ignored (0: never);
@@ -61,10 +61,10 @@ type LocalReplica struct {
 	reserved uint64
 }
 
-var _ replication.Local = (*LocalReplica)(nil)
+var _ replication.Local = (*Local)(nil)
 
 // LocalConfig builds a LocalReplica.
-type LocalConfig struct {
+type Config struct {
 	// Name is the replica's name: the node id.
 	Name string
 	// Store holds the replica's data; the replica does not close it.
@@ -77,17 +77,17 @@ type LocalConfig struct {
 	Now func() time.Time
 	// Admission observes foreground operations and paces the tree rebuild
 	// (nil: neither).
-	Admission *admission
+	Admission *Admission
 }
 
 // NewLocalReplica returns the local replica cfg describes. It loads, or on
 // first use creates, the data directory's actor id and reserves a block of
 // dot counters durably.
-func NewLocalReplica(cfg LocalConfig) (*LocalReplica, error) {
+func Open(cfg Config) (*Local, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	l := &LocalReplica{name: cfg.Name, store: cfg.Store, cache: newObjectCache(cfg.CacheBytes), cacheBytes: cfg.CacheBytes,
+	l := &Local{name: cfg.Name, store: cfg.Store, cache: newObjectCache(cfg.CacheBytes), cacheBytes: cfg.CacheBytes,
 		grace: cfg.Grace, now: cfg.Now, adm: cfg.Admission}
 	raw, err := cfg.Store.Get(store.MetaKey(metaActor))
 	switch {
@@ -96,9 +96,9 @@ func NewLocalReplica(cfg LocalConfig) (*LocalReplica, error) {
 			return nil, err
 		}
 	case err != nil:
-		return nil, fmt.Errorf("node: reading actor id: %w", err)
+		return nil, fmt.Errorf("replica: reading actor id: %w", err)
 	case len(raw) != 8:
-		return nil, fmt.Errorf("node: corrupt actor id (%d bytes)", len(raw))
+		return nil, fmt.Errorf("replica: corrupt actor id (%d bytes)", len(raw))
 	default:
 		l.actor.Store(binary.BigEndian.Uint64(raw))
 	}
@@ -107,15 +107,15 @@ func NewLocalReplica(cfg LocalConfig) (*LocalReplica, error) {
 	case errors.Is(err, store.ErrNotFound):
 		l.next = 1
 	case err != nil:
-		return nil, fmt.Errorf("node: reading counter: %w", err)
+		return nil, fmt.Errorf("replica: reading counter: %w", err)
 	case len(raw) != 8:
-		return nil, fmt.Errorf("node: corrupt counter (%d bytes)", len(raw))
+		return nil, fmt.Errorf("replica: corrupt counter (%d bytes)", len(raw))
 	default:
 		l.next = binary.BigEndian.Uint64(raw)
 	}
 	l.reserved = l.next
 	if err := l.loadHints(); err != nil {
-		return nil, fmt.Errorf("node: counting hints: %w", err)
+		return nil, fmt.Errorf("replica: counting hints: %w", err)
 	}
 	return l, nil
 }
@@ -123,7 +123,7 @@ func NewLocalReplica(cfg LocalConfig) (*LocalReplica, error) {
 // Actor returns the actor id this replica's node writes as now. The
 // coordinator reads it under the key's lock when it mints a dot; it
 // changes only while every key lock is held (newActor).
-func (l *LocalReplica) Actor() replication.ActorID { return replication.ActorID(l.actor.Load()) }
+func (l *Local) Actor() replication.ActorID { return replication.ActorID(l.actor.Load()) }
 
 // newActor gives the data directory a new random actor id, stored durably
 // before it is used. A node must mint under an actor whose every earlier
@@ -131,7 +131,7 @@ func (l *LocalReplica) Actor() replication.ActorID { return replication.ActorID(
 // counters below it): when it deletes keys it may replicate again (a
 // partition handed off), it writes as a new actor from then on. The caller
 // holds every key lock, or the replica is not in use yet.
-func (l *LocalReplica) newActor() error {
+func (l *Local) newActor() error {
 	var b [8]byte
 	old := l.actor.Load()
 	next := old
@@ -149,15 +149,15 @@ func (l *LocalReplica) newActor() error {
 }
 
 // Name returns the node id.
-func (l *LocalReplica) Name() string { return l.name }
+func (l *Local) Name() string { return l.name }
 
 // Store returns the store under the replica.
-func (l *LocalReplica) Store() store.Store { return l.store }
+func (l *Local) Store() store.Store { return l.store }
 
 // NextCounter returns a dot counter never returned before by this data
 // directory. Counters are reserved in durable (fsynced) blocks, so a crash
 // or power loss can skip counters but never repeat one.
-func (l *LocalReplica) NextCounter() (uint64, error) {
+func (l *Local) NextCounter() (uint64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.next >= l.reserved {
@@ -172,36 +172,36 @@ func (l *LocalReplica) NextCounter() (uint64, error) {
 	return c, nil
 }
 
-func (l *LocalReplica) putMetaSync(name string, v uint64) error {
+func (l *Local) putMetaSync(name string, v uint64) error {
 	if err := l.store.Apply(store.Op{Key: store.MetaKey(name), Value: binary.BigEndian.AppendUint64(nil, v)}); err != nil {
-		return fmt.Errorf("node: storing %s: %w", name, err)
+		return fmt.Errorf("replica: storing %s: %w", name, err)
 	}
 	if err := l.store.Sync(); err != nil {
-		return fmt.Errorf("node: syncing %s: %w", name, err)
+		return fmt.Errorf("replica: syncing %s: %w", name, err)
 	}
 	return nil
 }
 
 // Read returns the node's state of key: its own copy merged with any hints
 // it holds for the key, or nil when there is none.
-func (l *LocalReplica) Read(ctx context.Context, key []byte) (*replication.Object, error) {
+func (l *Local) Read(ctx context.Context, key []byte) (*replication.Object, error) {
 	o, err := l.ReadOwn(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	return l.hintedState(key, o)
+	return l.HintedState(key, o)
 }
 
 // ReadForWrite returns the node's own copy of key (no hints): the state a
 // write it coordinates applies to.
-func (l *LocalReplica) ReadForWrite(ctx context.Context, key []byte) (*replication.Object, error) {
+func (l *Local) ReadForWrite(ctx context.Context, key []byte) (*replication.Object, error) {
 	return l.ReadOwn(ctx, key)
 }
 
 // current returns key's stored state from the cache, or else from the
 // store at data key dk, and whether it came from the cache. The writers
 // call it under the key's lock.
-func (l *LocalReplica) current(h ring.Hash, key, dk []byte) (*replication.Object, bool, error) {
+func (l *Local) current(h ring.Hash, key, dk []byte) (*replication.Object, bool, error) {
 	if o, ok := l.cache.get(h.Lo, key); ok {
 		return o, true, nil
 	}
@@ -213,7 +213,7 @@ func (l *LocalReplica) current(h ring.Hash, key, dk []byte) (*replication.Object
 // the cache if it holds the key, else from the store, without filling the
 // cache (a transfer must not evict the hot keys) and without counting as
 // foreground latency.
-func (l *LocalReplica) readQuiet(ctx context.Context, key []byte) (*replication.Object, error) {
+func (l *Local) ReadQuiet(ctx context.Context, key []byte) (*replication.Object, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -223,7 +223,7 @@ func (l *LocalReplica) readQuiet(ctx context.Context, key []byte) (*replication.
 }
 
 // ReadOwn returns the node's own stored copy of key, without hints, or nil.
-func (l *LocalReplica) ReadOwn(ctx context.Context, key []byte) (*replication.Object, error) {
+func (l *Local) ReadOwn(ctx context.Context, key []byte) (*replication.Object, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -253,7 +253,7 @@ func (l *LocalReplica) ReadOwn(ctx context.Context, key []byte) (*replication.Ob
 	return o, err
 }
 
-func (l *LocalReplica) read(dk []byte) (*replication.Object, error) {
+func (l *Local) read(dk []byte) (*replication.Object, error) {
 	raw, err := l.store.Get(dk)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
@@ -263,14 +263,14 @@ func (l *LocalReplica) read(dk []byte) (*replication.Object, error) {
 	}
 	o, err := replication.DecodeObject(raw)
 	if err != nil {
-		return nil, fmt.Errorf("node: key %q: %w", dk[store.DataKeyHeader:], err)
+		return nil, fmt.Errorf("replica: key %q: %w", dk[store.DataKeyHeader:], err)
 	}
 	return o, nil
 }
 
 // Merge joins o into the stored state of key and stores the result when it
 // differs.
-func (l *LocalReplica) Merge(ctx context.Context, key []byte, o *replication.Object) error {
+func (l *Local) Merge(ctx context.Context, key []byte, o *replication.Object) error {
 	_, err := l.Mutate(ctx, key, func(cur *replication.Object) (*replication.Object, error) {
 		m := cur.Merge(o)
 		if m.Equal(cur) {
@@ -294,7 +294,7 @@ type KeyObject struct {
 // of every key meanwhile (taken in stripe order, so batches and single
 // mutations never deadlock) and returns the first error, which then
 // applies to every item.
-func (l *LocalReplica) MergeBatch(ctx context.Context, items []KeyObject) error {
+func (l *Local) MergeBatch(ctx context.Context, items []KeyObject) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -374,7 +374,7 @@ func (l *LocalReplica) MergeBatch(ctx context.Context, items []KeyObject) error 
 
 // Mutate runs fn on key's stored state under the key's lock and stores fn's
 // result unless it is nil.
-func (l *LocalReplica) Mutate(ctx context.Context, key []byte, fn func(cur *replication.Object) (*replication.Object, error)) (*replication.Object, error) {
+func (l *Local) Mutate(ctx context.Context, key []byte, fn func(cur *replication.Object) (*replication.Object, error)) (*replication.Object, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -427,7 +427,7 @@ func putBuf(b *[]byte) {
 // key's position are still visited (fn's answer for them is ignored) so
 // that resuming from the returned position misses nothing. It returns that
 // position, or 0 when it reached the end. fn may call the replica.
-func (l *LocalReplica) Scan(ctx context.Context, from uint64, fn func(key []byte, o *replication.Object) bool) (uint64, error) {
+func (l *Local) Scan(ctx context.Context, from uint64, fn func(key []byte, o *replication.Object) bool) (uint64, error) {
 	start, end := store.DataRange(from)
 	var (
 		stopped bool
@@ -450,7 +450,7 @@ func (l *LocalReplica) Scan(ctx context.Context, from uint64, fn func(key []byte
 		}
 		o, derr := replication.DecodeObject(v)
 		if derr != nil {
-			err = fmt.Errorf("node: key %q: %w", key, derr)
+			err = fmt.Errorf("replica: key %q: %w", key, derr)
 			return false
 		}
 		if !fn(key, o) && !stopped {
@@ -471,7 +471,7 @@ func (l *LocalReplica) Scan(ctx context.Context, from uint64, fn func(key []byte
 // in [from, to], in storage order (position, then key), never splitting the
 // keys of one position between calls. It implements
 // replication.RangeReader.
-func (l *LocalReplica) ReadRange(ctx context.Context, from, to uint64, limit int) ([]replication.KeyState, uint64, bool, error) {
+func (l *Local) ReadRange(ctx context.Context, from, to uint64, limit int) ([]replication.KeyState, uint64, bool, error) {
 	start := store.DataBound(from)
 	end := []byte{store.DataPrefix + 1}
 	if to != ^uint64(0) {
@@ -499,7 +499,7 @@ func (l *LocalReplica) ReadRange(ctx context.Context, from, to uint64, limit int
 		}
 		o, derr := replication.DecodeObject(bytes.Clone(v)) // v is valid during this call only
 		if derr != nil {
-			err = fmt.Errorf("node: key %q: %w", key, derr)
+			err = fmt.Errorf("replica: key %q: %w", key, derr)
 			return false
 		}
 		out = append(out, replication.KeyState{Pos: pos, Key: bytes.Clone(key), Obj: o})
@@ -517,7 +517,7 @@ func (l *LocalReplica) ReadRange(ctx context.Context, from, to uint64, limit int
 
 // LiveKeys counts the keys of the node's own copy with a live value at
 // nowMs (Unix milliseconds), by scanning the store.
-func (l *LocalReplica) LiveKeys(ctx context.Context, nowMs int64) (int64, error) {
+func (l *Local) LiveKeys(ctx context.Context, nowMs int64) (int64, error) {
 	var n int64
 	_, err := l.Scan(ctx, 0, func(_ []byte, o *replication.Object) bool {
 		if o.Newest(nowMs) != nil {
@@ -530,11 +530,11 @@ func (l *LocalReplica) LiveKeys(ctx context.Context, nowMs int64) (int64, error)
 
 // SetAdmission replaces the pacing of background work (nil: none); for
 // benchmarks comparing paced and unpaced repair while the replica is idle.
-func (l *LocalReplica) SetAdmission(a *admission) { l.adm = a }
+func (l *Local) SetAdmission(a *Admission) { l.adm = a }
 
 // ForgetCaches drops the cached states and marks the trees unready, as a
 // restart leaves them (tests whose store changed underneath the replica).
-func (l *LocalReplica) ForgetCaches() {
+func (l *Local) ForgetCaches() {
 	l.cache = newObjectCache(l.cacheBytes)
 	l.treesReady.Store(false)
 }

@@ -1,4 +1,4 @@
-package node
+package replica
 
 // Admission control of background work, after the Dynamo paper (section
 // 6.5): background tasks (anti-entropy repair, tree rebuilds, hint
@@ -42,11 +42,11 @@ const (
 // defaultLatencyTarget is the foreground p99 above which background work
 // slows to dutySlow. A node's storage operations take tens of
 // microseconds; milliseconds mean queueing for the disk, a lock or a CPU.
-const defaultLatencyTarget = 2 * time.Millisecond
+const DefaultLatencyTarget = 2 * time.Millisecond
 
 // admission watches foreground latency and paces background work. observe
 // is lock-free and safe for concurrent use; pace is too.
-type admission struct {
+type Admission struct {
 	target  time.Duration
 	now     func() time.Time
 	sleep   func(ctx context.Context, d time.Duration) error
@@ -68,15 +68,15 @@ type admissionWindowState struct {
 	ops    int64
 }
 
-func newAdmission(target time.Duration, now func() time.Time) *admission {
-	a := &admission{target: target, now: now, sleep: sleepCtx}
+func NewAdmission(target time.Duration, now func() time.Time) *Admission {
+	a := &Admission{target: target, now: now, sleep: sleepCtx}
 	a.win.Store(&admissionWindowState{start: a.now()})
 	return a
 }
 
 // observe records one foreground operation that took d. A nil admission
 // records nothing.
-func (a *admission) observe(d time.Duration) {
+func (a *Admission) Observe(d time.Duration) {
 	if a == nil {
 		return
 	}
@@ -89,15 +89,15 @@ func (a *admission) observe(d time.Duration) {
 }
 
 // since observes the time since start.
-func (a *admission) since(start time.Time) {
+func (a *Admission) since(start time.Time) {
 	if a != nil {
-		a.observe(time.Since(start))
+		a.Observe(time.Since(start))
 	}
 }
 
 // state returns the foreground's p99 and operation count over the last
 // complete window, starting a new window when the current one is over.
-func (a *admission) state() (time.Duration, int64) {
+func (a *Admission) state() (time.Duration, int64) {
 	w := a.win.Load()
 	now := a.now()
 	if now.Sub(w.start) < admissionWindow {
@@ -133,7 +133,7 @@ func (a *admission) state() (time.Duration, int64) {
 
 // rest returns how long background work should rest after a slice of
 // work that took worked.
-func (a *admission) rest(worked time.Duration) time.Duration {
+func (a *Admission) rest(worked time.Duration) time.Duration {
 	p99, ops := a.state()
 	if ops < admissionMinOps {
 		return 0
@@ -148,7 +148,7 @@ func (a *admission) rest(worked time.Duration) time.Duration {
 
 // pace rests after a slice of background work that took worked, as the
 // foreground allows; it returns early with ctx's error.
-func (a *admission) pace(ctx context.Context, worked time.Duration) error {
+func (a *Admission) Pace(ctx context.Context, worked time.Duration) error {
 	if a == nil {
 		return ctx.Err()
 	}
@@ -169,4 +169,14 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// stats returns the p99 of the last full window of foreground operations,
+// how long background work rested in all, and how many rests were taken at
+// the slow duty cycle. A nil admission returns zeros.
+func (a *Admission) Stats() (p99, rested time.Duration, slowed int64) {
+	if a == nil {
+		return 0, 0, 0
+	}
+	return time.Duration(a.lastP99.Load()), time.Duration(a.rested.Load()), a.slowed.Load()
 }

@@ -1,4 +1,4 @@
-package node
+package replica
 
 // Hinted handoff storage.
 //
@@ -92,7 +92,7 @@ func parseHintKey(k []byte) (owner string, key []byte, ok bool) {
 }
 
 // loadHints counts the stored hints at start.
-func (l *LocalReplica) loadHints() error {
+func (l *Local) loadHints() error {
 	return l.store.Iterate([]byte{store.HintPrefix}, []byte{store.HintPrefix + 1}, func(k, _ []byte) bool {
 		if owner, _, ok := parseHintKey(k); ok {
 			l.hints.add(owner, 1)
@@ -103,12 +103,12 @@ func (l *LocalReplica) loadHints() error {
 
 // Hint stores o as a hint of key for owner, merged into any hint already
 // held for the pair. It implements replication.Replica.
-func (l *LocalReplica) Hint(ctx context.Context, owner string, key []byte, o *replication.Object) error {
+func (l *Local) Hint(ctx context.Context, owner string, key []byte, o *replication.Object) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if owner == "" {
-		return errors.New("node: hint without an owner")
+		return errors.New("replica: hint without an owner")
 	}
 	h := ring.HashKey(key)
 	hk := hintKey(owner, h, key)
@@ -133,7 +133,7 @@ func (l *LocalReplica) Hint(ctx context.Context, owner string, key []byte, o *re
 }
 
 // hintedState merges into o every hint held for key, whatever its owner.
-func (l *LocalReplica) hintedState(key []byte, o *replication.Object) (*replication.Object, error) {
+func (l *Local) HintedState(key []byte, o *replication.Object) (*replication.Object, error) {
 	if l.hints.total.Load() == 0 {
 		return o, nil
 	}
@@ -144,7 +144,7 @@ func (l *LocalReplica) hintedState(key []byte, o *replication.Object) (*replicat
 		if err != nil {
 			return nil, err
 		}
-		if l.hintExpired(hv, now) {
+		if l.HintExpired(hv, now) {
 			continue
 		}
 		o = o.Merge(hv)
@@ -156,7 +156,7 @@ func (l *LocalReplica) hintedState(key []byte, o *replication.Object) (*replicat
 // (its newest version was written before it): past it, the tombstones
 // that cover it may have been collected, so it is neither read nor
 // delivered, only dropped.
-func (l *LocalReplica) hintExpired(o *replication.Object, nowNs int64) bool {
+func (l *Local) HintExpired(o *replication.Object, nowNs int64) bool {
 	if o == nil || l.grace <= 0 {
 		return false
 	}
@@ -168,13 +168,13 @@ func (l *LocalReplica) hintExpired(o *replication.Object, nowNs int64) bool {
 }
 
 // HintsPending returns how many hints this node holds, per owner.
-func (l *LocalReplica) HintsPending() map[string]int64 { return l.hints.counts() }
+func (l *Local) HintsPending() map[string]int64 { return l.hints.counts() }
 
 // HintsTotal returns how many hints this node holds.
-func (l *LocalReplica) HintsTotal() int64 { return l.hints.total.Load() }
+func (l *Local) HintsTotal() int64 { return l.hints.total.Load() }
 
 // HintOwners returns the nodes this node holds hints for.
-func (l *LocalReplica) HintOwners() []string { return l.hints.owners() }
+func (l *Local) HintOwners() []string { return l.hints.owners() }
 
 // Hinted is one stored hint, as read for delivery.
 type Hinted struct {
@@ -186,7 +186,7 @@ type Hinted struct {
 // HintBatch returns up to limit of owner's hints (stopping early past
 // maxBytes of encoded state), starting after the user key after (nil: from
 // the first), in storage order.
-func (l *LocalReplica) HintBatch(owner string, after []byte, limit, maxBytes int) ([]Hinted, error) {
+func (l *Local) HintBatch(owner string, after []byte, limit, maxBytes int) ([]Hinted, error) {
 	prefix := hintPrefix(owner)
 	start := prefix
 	if after != nil {
@@ -206,7 +206,7 @@ func (l *LocalReplica) HintBatch(owner string, after []byte, limit, maxBytes int
 		raw := bytes.Clone(v) // v is the store's, valid during this call only
 		obj, err := replication.DecodeObject(raw)
 		if err != nil {
-			dErr = fmt.Errorf("node: hint of %q for %s: %w", key, owner, err)
+			dErr = fmt.Errorf("replica: hint of %q for %s: %w", key, owner, err)
 			return false
 		}
 		out = append(out, Hinted{Key: bytes.Clone(key), Obj: obj, raw: raw})
@@ -221,7 +221,7 @@ func (l *LocalReplica) HintBatch(owner string, after []byte, limit, maxBytes int
 
 // DropHint deletes owner's hint of h.Key if it is still exactly what was
 // read (a version that arrived since stays for the next delivery).
-func (l *LocalReplica) DropHint(owner string, h Hinted) error {
+func (l *Local) DropHint(owner string, h Hinted) error {
 	hs := ring.HashKey(h.Key)
 	hk := hintKey(owner, hs, h.Key)
 	mu := &l.locks[hs.Lo%lockStripes]

@@ -1,4 +1,4 @@
-package node
+package replica
 
 // The replica's anti-entropy hash trees (package antientropy): kept up to
 // date by every write of a data key, rebuilt from the store at start.
@@ -15,27 +15,27 @@ import (
 	"github.com/dynakv/dynakv/ring"
 )
 
-// errTreesNotReady answers an exchange while the trees are being rebuilt.
-var errTreesNotReady = errors.New("node: anti-entropy trees are being rebuilt")
+// ErrTreesNotReady answers an exchange while the trees are being rebuilt.
+var ErrTreesNotReady = errors.New("replica: anti-entropy trees are being rebuilt")
 
 // EnableTrees makes the replica keep anti-entropy hash trees of shape s,
 // updated by every write from now on. It must be called before the
 // replica takes writes; the trees hold nothing of the existing data until
 // RebuildTrees.
-func (l *LocalReplica) EnableTrees(s antientropy.Shape) {
+func (l *Local) EnableTrees(s antientropy.Shape) {
 	l.trees = antientropy.NewTrees(s)
 }
 
 // Trees returns the replica's hash trees, or nil if they are not kept.
-func (l *LocalReplica) Trees() *antientropy.Trees { return l.trees }
+func (l *Local) Trees() *antientropy.Trees { return l.trees }
 
 // TreesReady reports whether the trees cover the whole store (RebuildTrees
 // finished).
-func (l *LocalReplica) TreesReady() bool { return l.trees != nil && l.treesReady.Load() }
+func (l *Local) TreesReady() bool { return l.trees != nil && l.treesReady.Load() }
 
 // treeUpdate records in the trees that key, at position pos, went from old
 // to new. It is called under the key's lock, after the store write.
-func (l *LocalReplica) treeUpdate(pos uint64, key []byte, old, new *replication.Object) {
+func (l *Local) treeUpdate(pos uint64, key []byte, old, new *replication.Object) {
 	if l.trees != nil {
 		l.trees.Update(pos, replication.Digest(key, old), replication.Digest(key, new))
 	}
@@ -45,9 +45,9 @@ func (l *LocalReplica) treeUpdate(pos uint64, key []byte, old, new *replication.
 // partition at a time. While it scans a partition it holds every key lock,
 // so no write is half-way (stored, but not yet in the tree); writers wait
 // for the scan of one partition at most. It returns the keys it found.
-func (l *LocalReplica) RebuildTrees(ctx context.Context) (int64, error) {
+func (l *Local) RebuildTrees(ctx context.Context) (int64, error) {
 	if l.trees == nil {
-		return 0, errors.New("node: trees not enabled")
+		return 0, errors.New("replica: trees not enabled")
 	}
 	s := l.trees.Shape()
 	var total int64
@@ -58,11 +58,11 @@ func (l *LocalReplica) RebuildTrees(ctx context.Context) (int64, error) {
 		start := time.Now()
 		n, err := l.rebuildPartition(ctx, s, p)
 		if err != nil {
-			return total, fmt.Errorf("node: rebuilding the tree of partition %d: %w", p, err)
+			return total, fmt.Errorf("replica: rebuilding the tree of partition %d: %w", p, err)
 		}
 		total += n
 		// Writers waited for the scan: give the foreground its share.
-		if err := l.adm.pace(ctx, time.Since(start)); err != nil {
+		if err := l.adm.Pace(ctx, time.Since(start)); err != nil {
 			return total, err
 		}
 	}
@@ -70,7 +70,7 @@ func (l *LocalReplica) RebuildTrees(ctx context.Context) (int64, error) {
 	return total, nil
 }
 
-func (l *LocalReplica) rebuildPartition(ctx context.Context, s antientropy.Shape, p int) (int64, error) {
+func (l *Local) rebuildPartition(ctx context.Context, s antientropy.Shape, p int) (int64, error) {
 	defer l.lockAll()()
 	t := antientropy.NewTree(s)
 	first, _ := s.LeafRange(p, 0)
@@ -89,13 +89,13 @@ func (l *LocalReplica) rebuildPartition(ctx context.Context, s antientropy.Shape
 
 // ScanLeaf is the replica's antientropy.LeafScanner: its own keys at
 // positions first..last with their digests.
-func (l *LocalReplica) ScanLeaf(ctx context.Context, first, last uint64, fn func(key []byte, h uint64) error) error {
+func (l *Local) ScanLeaf(ctx context.Context, first, last uint64, fn func(key []byte, h uint64) error) error {
 	return l.scanPositions(ctx, first, last, func(_ uint64, key []byte, _ *replication.Object, h uint64) error { return fn(key, h) })
 }
 
 // scanPositions calls fn for every data key at positions first..last
 // (inclusive) with its position, state and digest.
-func (l *LocalReplica) scanPositions(ctx context.Context, first, last uint64, fn func(pos uint64, key []byte, o *replication.Object, h uint64) error) error {
+func (l *Local) scanPositions(ctx context.Context, first, last uint64, fn func(pos uint64, key []byte, o *replication.Object, h uint64) error) error {
 	start := store.DataBound(first)
 	end := []byte{store.DataPrefix + 1}
 	if last != ^uint64(0) {
@@ -112,7 +112,7 @@ func (l *LocalReplica) scanPositions(ctx context.Context, first, last uint64, fn
 		}
 		o, derr := replication.DecodeObject(v)
 		if derr != nil {
-			err = fmt.Errorf("node: key %q: %w", key, derr)
+			err = fmt.Errorf("replica: key %q: %w", key, derr)
 			return false
 		}
 		err = fn(pos, key, o, replication.Digest(key, o))
@@ -126,10 +126,10 @@ func (l *LocalReplica) scanPositions(ctx context.Context, first, last uint64, fn
 
 // ReadMany returns the replica's own states of keys (nil for the absent
 // ones), in order.
-func (l *LocalReplica) ReadMany(ctx context.Context, keys [][]byte) ([]*replication.Object, error) {
+func (l *Local) ReadMany(ctx context.Context, keys [][]byte) ([]*replication.Object, error) {
 	out := make([]*replication.Object, len(keys))
 	for i, k := range keys {
-		o, err := l.readQuiet(ctx, k)
+		o, err := l.ReadQuiet(ctx, k)
 		if err != nil {
 			return nil, err
 		}
@@ -142,9 +142,9 @@ func (l *LocalReplica) ReadMany(ctx context.Context, keys [][]byte) ([]*replicat
 // p (out of the trees' Q), for a partition it no longer replicates once
 // its homes hold everything it had. It holds every key lock meanwhile, so
 // no write of p is half-way. It returns the keys deleted.
-func (l *LocalReplica) DropPartition(ctx context.Context, p int) (int, error) {
+func (l *Local) DropPartition(ctx context.Context, p int) (int, error) {
 	if l.trees == nil {
-		return 0, errors.New("node: trees not enabled")
+		return 0, errors.New("replica: trees not enabled")
 	}
 	s := l.trees.Shape()
 	defer l.lockAll()()
@@ -152,7 +152,7 @@ func (l *LocalReplica) DropPartition(ctx context.Context, p int) (int, error) {
 	// replicas: minting again under the same actor without them would
 	// claim to cover them. Write as a new actor from here on.
 	if err := l.newActor(); err != nil {
-		return 0, fmt.Errorf("node: a new actor id before dropping partition %d: %w", p, err)
+		return 0, fmt.Errorf("replica: a new actor id before dropping partition %d: %w", p, err)
 	}
 	start, end := store.PartitionRange(p, s.Partitions())
 	var ops []store.Op
@@ -190,7 +190,7 @@ func (l *LocalReplica) DropPartition(ctx context.Context, p int) (int, error) {
 // lockAll takes every key lock, in stripe order, and returns the function
 // that releases them: for the operations no write of a partition may be
 // half-way through (a tree rebuild, a partition drop).
-func (l *LocalReplica) lockAll() (unlock func()) {
+func (l *Local) lockAll() (unlock func()) {
 	for i := range l.locks {
 		l.locks[i].Lock()
 	}

@@ -1,4 +1,4 @@
-package node
+package replica
 
 import (
 	"context"
@@ -44,7 +44,7 @@ func randomStates(rng *rand.Rand, keys, count int) []KeyObject {
 // storedState reads key straight from the store, bypassing any cache.
 func storedState(t *testing.T, s store.Store, key []byte) *replication.Object {
 	t.Helper()
-	l, err := NewLocalReplica(LocalConfig{Name: "check", Store: s, CacheBytes: 0})
+	l, err := Open(Config{Name: "check", Store: s, CacheBytes: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,11 +63,11 @@ func TestLocalMergeBatchIsSequentialMerges(t *testing.T) {
 		ctx := context.Background()
 		one := store.NewMem()
 		t.Cleanup(func() { one.Close() })
-		lb, err := NewLocalReplica(LocalConfig{Name: "b", Store: batched, CacheBytes: 1<<20})
+		lb, err := Open(Config{Name: "b", Store: batched, CacheBytes: 1 << 20})
 		if err != nil {
 			t.Fatal(err)
 		}
-		lo, err := NewLocalReplica(LocalConfig{Name: "o", Store: one, CacheBytes: 1<<20})
+		lo, err := Open(Config{Name: "o", Store: one, CacheBytes: 1 << 20})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -103,7 +103,7 @@ func TestLocalMergeBatchIsSequentialMerges(t *testing.T) {
 func TestLocalMergeBatchConcurrent(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s store.Store) {
 		ctx := context.Background()
-		l, err := NewLocalReplica(LocalConfig{Name: "n1", Store: s, CacheBytes: 1<<20})
+		l, err := Open(Config{Name: "n1", Store: s, CacheBytes: 1 << 20})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +170,7 @@ func TestLocalMergeBatchConcurrent(t *testing.T) {
 func TestLocalCachesAbsence(t *testing.T) {
 	ctx := context.Background()
 	s := &countingStore{Store: store.NewMem()}
-	l, err := NewLocalReplica(LocalConfig{Name: "n1", Store: s, CacheBytes: 1<<20})
+	l, err := Open(Config{Name: "n1", Store: s, CacheBytes: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package node
+package replica
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 // the last full window.
 func TestAdmissionRests(t *testing.T) {
 	now := time.Unix(1000, 0)
-	a := newAdmission(2*time.Millisecond, time.Now)
+	a := NewAdmission(2*time.Millisecond, time.Now)
 	a.now = func() time.Time { return now }
 	a.win.Store(&admissionWindowState{start: now})
 	var slept []time.Duration
@@ -26,14 +26,14 @@ func TestAdmissionRests(t *testing.T) {
 		t.Fatalf("no foreground at all: rest %v, want 0", d)
 	}
 	for range admissionMinOps - 1 {
-		a.observe(30 * time.Microsecond)
+		a.Observe(30 * time.Microsecond)
 	}
 	next()
 	if d := a.rest(work); d != 0 {
 		t.Fatalf("a nearly idle foreground: rest %v, want 0", d)
 	}
 	for range 1000 {
-		a.observe(30 * time.Microsecond)
+		a.Observe(30 * time.Microsecond)
 	}
 	if d := a.rest(work); d != 0 {
 		t.Fatalf("the window with the load is not over yet: rest %v, want the last window's 0", d)
@@ -43,10 +43,10 @@ func TestAdmissionRests(t *testing.T) {
 		t.Fatalf("busy, fast foreground: rest %v, want %v", d, 9*work)
 	}
 	for range 1000 {
-		a.observe(30 * time.Microsecond)
+		a.Observe(30 * time.Microsecond)
 	}
 	for range 20 { // 2% of the operations are slow: the p99 is
-		a.observe(5 * time.Millisecond)
+		a.Observe(5 * time.Millisecond)
 	}
 	next()
 	if d := a.rest(work); d != 49*work {
@@ -58,12 +58,12 @@ func TestAdmissionRests(t *testing.T) {
 	if d := a.rest(time.Second); d != maxRest {
 		t.Fatalf("long slice: rest %v, want maxRest", d)
 	}
-	if err := a.pace(ctx, work); err != nil || len(slept) != 1 || slept[0] != 49*work {
+	if err := a.Pace(ctx, work); err != nil || len(slept) != 1 || slept[0] != 49*work {
 		t.Fatalf("pace slept %v, %v", slept, err)
 	}
-	var nilAdm *admission
-	nilAdm.observe(time.Second)
-	if err := nilAdm.pace(ctx, time.Second); err != nil {
+	var nilAdm *Admission
+	nilAdm.Observe(time.Second)
+	if err := nilAdm.Pace(ctx, time.Second); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,4 +1,4 @@
-package node
+package replica
 
 // Tombstone collection. A delete is a version (a tombstone) so that it
 // travels through merge, handoff and anti-entropy and covers the value it
@@ -97,17 +97,17 @@ func (t *tombIndex) len() int {
 
 // collectable reports whether o is a state a replica may collect at nowNs
 // with grace: only tombstones, the newest older than grace.
-func collectable(o *replication.Object, nowNs int64, grace time.Duration) bool {
+func Collectable(o *replication.Object, nowNs int64, grace time.Duration) bool {
 	at, dead := deadSince(o)
 	return dead && grace > 0 && at < nowNs-int64(grace)
 }
 
 // Tombstones returns how many keys this replica holds only tombstones of.
-func (l *LocalReplica) Tombstones() int { return l.tombs.len() }
+func (l *Local) Tombstones() int { return l.tombs.len() }
 
 // CollectTombstone deletes key from the store if its state is still
 // exactly expect (a write since keeps it). It reports whether it did.
-func (l *LocalReplica) CollectTombstone(ctx context.Context, key []byte, expect *replication.Object) (bool, error) {
+func (l *Local) CollectTombstone(ctx context.Context, key []byte, expect *replication.Object) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
@@ -133,12 +133,12 @@ func (l *LocalReplica) CollectTombstone(ctx context.Context, key []byte, expect 
 }
 
 // nowNs is the replica's clock for grace periods, in Unix ns.
-func (l *LocalReplica) nowNs() int64 {
+func (l *Local) nowNs() int64 {
 	return l.now().UnixNano()
 }
 
 // tombstonesOlder returns up to limit keys stored as tombstones only whose
 // newest tombstone is older than cutoff (Unix ns).
-func (l *LocalReplica) tombstonesOlder(cutoff int64, limit int) [][]byte {
+func (l *Local) TombstonesOlder(cutoff int64, limit int) [][]byte {
 	return l.tombs.older(cutoff, limit)
 }
