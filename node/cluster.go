@@ -2,16 +2,16 @@ package node
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/dynakv/dynakv/node/membership"
-	"github.com/dynakv/dynakv/node/replica"
 	"log/slog"
 	"math/bits"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/dynakv/dynakv/node/membership"
+	"github.com/dynakv/dynakv/node/replica"
 
 	"github.com/dynakv/dynakv/antientropy"
 	"github.com/dynakv/dynakv/node/peer"
@@ -196,180 +196,6 @@ func (c *cluster) refusal() string {
 		return "ERR " + errRemoved.Error()
 	}
 	return ""
-}
-
-// handle serves one request of a peer.
-func (c *cluster) handle(ctx context.Context, op byte, req []byte) ([]byte, error) {
-	if c.isRemoved() {
-		return errResponse(errRemoved), nil
-	}
-	resp, err := c.serve(ctx, op, req)
-	if err != nil {
-		return errResponse(err), nil
-	}
-	return okResponse(resp), nil
-}
-
-var _ peer.BatchHandler = (*cluster)(nil)
-
-// Batchable reports whether op is one of a replica's cheap requests, which
-// the peer server hands to ServeBatch: point reads, merges and hints.
-func (c *cluster) Batchable(op byte) bool {
-	switch op {
-	case opRead, opReadOwn, opMerge, opHint:
-		return true
-	}
-	return false
-}
-
-// ServeBatch serves a batch of one connection's cheap requests: the merges
-// in one LocalReplica.MergeBatch (one store write), then the others one by
-// one, so a read sees the merges that arrived with it.
-func (c *cluster) ServeBatch(ctx context.Context, reqs []peer.Request) {
-	if c.isRemoved() {
-		for i := range reqs {
-			reqs[i].Resp = errResponse(errRemoved)
-		}
-		return
-	}
-	start := time.Now()
-	defer func() {
-		// every request of the batch waited for all of it
-		d := time.Since(start)
-		for range reqs {
-			c.adm.Observe(d)
-		}
-	}()
-	var (
-		merges []replica.KeyObject
-		at     []int // the request of each merge
-	)
-	for i := range reqs {
-		r := &reqs[i]
-		if r.Op != opMerge {
-			continue
-		}
-		m, err := decodeKeyObject(r.Payload)
-		if err == nil && m.obj == nil {
-			err = fmt.Errorf("%w: no state to store", errBadFrame)
-		}
-		if err != nil {
-			r.Resp = errResponse(err)
-			continue
-		}
-		merges = append(merges, replica.KeyObject{Key: m.key, Obj: m.obj})
-		at = append(at, i)
-	}
-	if len(merges) > 0 {
-		resp := okResponse(nil)
-		if err := c.local.MergeBatch(ctx, merges); err != nil {
-			resp = errResponse(err)
-		}
-		for _, i := range at {
-			reqs[i].Resp = resp
-		}
-	}
-	for i := range reqs {
-		if r := &reqs[i]; r.Op != opMerge {
-			r.Resp, r.Err = c.handle(ctx, r.Op, r.Payload)
-		}
-	}
-}
-
-func (c *cluster) serve(ctx context.Context, op byte, req []byte) ([]byte, error) {
-	switch op {
-	case opRead, opReadOwn:
-		r := wreader{buf: req}
-		key := r.bytes(maxWireKey)
-		if err := r.done(); err != nil {
-			return nil, err
-		}
-		var (
-			o   *replication.Object
-			err error
-		)
-		if op == opRead {
-			o, err = c.local.Read(ctx, key)
-		} else {
-			o, err = c.local.ReadOwn(ctx, key)
-		}
-		if err != nil {
-			return nil, err
-		}
-		return appendKeyObject(nil, "", nil, o), nil
-	case opMerge, opHint:
-		m, err := decodeKeyObject(req)
-		if err != nil {
-			return nil, err
-		}
-		if m.obj == nil {
-			return nil, fmt.Errorf("%w: no state to store", errBadFrame)
-		}
-		if op == opMerge {
-			return nil, c.local.Merge(ctx, m.key, m.obj)
-		}
-		if m.owner == "" {
-			return nil, fmt.Errorf("%w: hint without an owner", errBadFrame)
-		}
-		if m.owner == c.self {
-			// The owner is this node: it is no stand-in for itself.
-			return nil, c.local.Merge(ctx, m.key, m.obj)
-		}
-		return nil, c.local.Hint(ctx, m.owner, m.key, m.obj)
-	case opCoordinate:
-		m, err := decodeCoordinate(req)
-		if err != nil {
-			return nil, err
-		}
-		coord := c.coord.Load()
-		if coord == nil {
-			return nil, errors.New("node: not serving yet")
-		}
-		w := m.write
-		o, err := coord.Update(ctx, m.key, func(cur *replication.Object) (*replication.Write, error) {
-			if m.check && !cur.Context().Equal(m.basis) {
-				return nil, replication.ErrConflict
-			}
-			return &w, nil
-		}, replication.WriteOptions{W: m.w, NoForward: true})
-		if err != nil {
-			return nil, err
-		}
-		return appendKeyObject(nil, "", nil, o), nil
-	case opHandoff:
-		batch, err := decodeHandoff(req)
-		if err != nil {
-			return nil, err
-		}
-		items := make([]replica.KeyObject, 0, len(batch))
-		for _, m := range batch {
-			if m.obj != nil {
-				items = append(items, replica.KeyObject{Key: m.key, Obj: m.obj})
-			}
-		}
-		return nil, c.local.MergeBatch(ctx, items)
-	case opAERoots, opAEBranches, opAELeaves, opAEKeys:
-		return c.serveAE(ctx, op, req)
-	case opReadMany:
-		return c.serveReadMany(ctx, req)
-	case opReadRange:
-		m, err := decodeRange(req)
-		if err != nil {
-			return nil, err
-		}
-		keys, next, done, err := c.local.ReadRange(ctx, m.from, m.to, m.limit)
-		if err != nil {
-			return nil, err
-		}
-		return appendRangeResult(nil, keys, next, done), nil
-	case opKeyCount:
-		n, err := c.local.LiveKeys(ctx, time.Now().UnixMilli())
-		if err != nil {
-			return nil, err
-		}
-		return binary.AppendUvarint(nil, uint64(n)), nil
-	}
-	return nil, fmt.Errorf("%w: unknown operation %d", errBadFrame, op)
 }
 
 // handoffBatch bounds one delivery: hints and encoded bytes.

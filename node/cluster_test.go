@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"fmt"
-	"github.com/dynakv/dynakv/node/membership"
 	"io"
 	"log/slog"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dynakv/dynakv/conf"
+	"github.com/dynakv/dynakv/node/membership"
 	"github.com/dynakv/dynakv/node/peer"
 	"github.com/dynakv/dynakv/node/store"
 	"github.com/dynakv/dynakv/replication"

@@ -8,11 +8,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/dynakv/dynakv/node/replica"
 	"maps"
 	"slices"
 	"sync/atomic"
 	"time"
+
+	"github.com/dynakv/dynakv/node/replica"
 
 	"github.com/dynakv/dynakv/antientropy"
 	"github.com/dynakv/dynakv/replication"
@@ -138,62 +139,6 @@ func (c *cluster) account(remote *aeRemote) {
 // aeLocal is this node's side of exchanges, and what answers its peers'.
 func (c *cluster) aeLocal() *antientropy.Local {
 	return &antientropy.Local{Trees: c.local.Trees(), Scan: c.local.ScanLeaf}
-}
-
-// serveAE answers a peer's exchange request from this node's trees.
-func (c *cluster) serveAE(ctx context.Context, op byte, req []byte) ([]byte, error) {
-	if !c.local.TreesReady() {
-		return nil, replica.ErrTreesNotReady
-	}
-	l := c.aeLocal()
-	s := l.Trees.Shape()
-	switch op {
-	case opAERoots, opAEBranches:
-		parts, err := decodeParts(req, c.q)
-		if err != nil {
-			return nil, err
-		}
-		if op == opAERoots {
-			roots, _ := l.Roots(ctx, parts)
-			return appendHashes(nil, roots), nil
-		}
-		bs, _ := l.Branches(ctx, parts)
-		return appendHashLists(nil, bs), nil
-	case opAELeaves:
-		refs, err := decodeRefs(req, c.q, s.Branches())
-		if err != nil {
-			return nil, err
-		}
-		ls, _ := l.Leaves(ctx, refs)
-		return appendHashLists(nil, ls), nil
-	default: // opAEKeys
-		refs, err := decodeRefs(req, c.q, s.Leaves())
-		if err != nil {
-			return nil, err
-		}
-		ks, err := l.Keys(ctx, refs)
-		if err != nil {
-			return nil, err
-		}
-		return appendKeyHashLists(nil, ks), nil
-	}
-}
-
-// serveReadMany answers opReadMany with this node's own states.
-func (c *cluster) serveReadMany(ctx context.Context, req []byte) ([]byte, error) {
-	keys, err := decodeKeys(req)
-	if err != nil {
-		return nil, err
-	}
-	objs, err := c.local.ReadMany(ctx, keys)
-	if err != nil {
-		return nil, err
-	}
-	hs := make([]replica.Hinted, len(keys))
-	for i := range keys {
-		hs[i] = replica.Hinted{Key: keys[i], Obj: objs[i]}
-	}
-	return appendHandoff(nil, hs), nil
 }
 
 // aeKickDelay is how long a round waits after a ring change, for the

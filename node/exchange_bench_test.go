@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/dynakv/dynakv/node/replica"
 	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/dynakv/dynakv/antientropy"
+	"github.com/dynakv/dynakv/node/replica"
 	"github.com/dynakv/dynakv/node/store"
 	"github.com/dynakv/dynakv/replication"
 )

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/dynakv/dynakv/node/replica"
 
 	"github.com/dynakv/dynakv/node/peer"
+	"github.com/dynakv/dynakv/node/replica"
 	"github.com/dynakv/dynakv/replication"
+	"github.com/dynakv/dynakv/replication/codec"
 )
 
 // remoteReplica is another node's replica as the coordinator sees it: every
@@ -37,16 +38,16 @@ func (r *remoteReplica) call(ctx context.Context, op byte, req []byte) ([]byte, 
 	if err != nil {
 		return nil, transportError(err)
 	}
-	return splitResponse(resp)
+	return resp, nil
 }
 
 // transportError is a failed call's error for the coordinator: a remote
-// handler's error as it is, a transport failure wrapping
-// replication.ErrReplicaDown.
+// handler's error mapped back onto its sentinel (remoteErr), a transport
+// failure wrapping replication.ErrReplicaDown.
 func transportError(err error) error {
 	var re *peer.RemoteError
 	if errors.As(err, &re) {
-		return err
+		return remoteErr(err)
 	}
 	return fmt.Errorf("%w: %w", replication.ErrReplicaDown, err)
 }
@@ -69,12 +70,12 @@ func (r *remoteReplica) goCall(ctx context.Context, op byte, req []byte, done fu
 			done(nil, transportError(err))
 			return
 		}
-		done(splitResponse(resp))
+		done(resp, nil)
 	})
 }
 
 func (r *remoteReplica) ReadAsync(ctx context.Context, key []byte, done func(*replication.Object, error)) {
-	r.goCall(ctx, opRead, appendBytes(nil, key), func(resp []byte, err error) {
+	r.goCall(ctx, opRead, codec.AppendBytes(nil, key), func(resp []byte, err error) {
 		if err != nil {
 			done(nil, err)
 			return
@@ -93,7 +94,7 @@ func (r *remoteReplica) HintAsync(ctx context.Context, owner string, key []byte,
 }
 
 func (r *remoteReplica) readOp(ctx context.Context, op byte, key []byte) (*replication.Object, error) {
-	resp, err := r.call(ctx, op, appendBytes(nil, key))
+	resp, err := r.call(ctx, op, codec.AppendBytes(nil, key))
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +150,8 @@ func (r *remoteReplica) keyCount(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	rd := wreader{buf: resp}
-	n := rd.uvarint()
-	return int64(n), rd.done()
+	rd := codec.NewReader(resp, errBadFrame)
+	n := rd.Uvarint()
+	return int64(n), rd.Done()
+
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dynakv/dynakv/replication/codec"
+
 	"github.com/dynakv/dynakv/node/store"
 	"github.com/dynakv/dynakv/ring"
 )
@@ -157,15 +159,14 @@ func AppendMemberSet(dst []byte, s MemberSet) []byte {
 
 func appendRecord(dst []byte, r MemberRecord) []byte {
 	for _, str := range []string{r.ID, r.Addr, r.PeerAddr, r.GossipAddr} {
-		dst = binary.AppendUvarint(dst, uint64(len(str)))
-		dst = append(dst, str...)
+		dst = codec.AppendString(dst, str)
 	}
 	dst = binary.AppendUvarint(dst, uint64(r.Weight))
 	dst = binary.AppendUvarint(dst, r.Joined)
 	return binary.AppendUvarint(dst, r.Removed)
 }
 
-// maxMemberString bounds an ID or address in an encoded member set.
+// MaxIDLen bounds a node id or address in an encoded member set.
 const MaxIDLen = 1024
 
 // DecodeMemberSet decodes what AppendMemberSet encoded, checking that IDs
@@ -173,57 +174,39 @@ const MaxIDLen = 1024
 // nothing trails. It never panics and never allocates more than the input
 // justifies; errors wrap ErrCorruptMembers.
 func DecodeMemberSet(buf []byte) (MemberSet, error) {
-	fail := func(msg string) (MemberSet, error) {
-		return MemberSet{}, fmt.Errorf("%w: %s", ErrCorruptMembers, msg)
-	}
 	if len(buf) == 0 || buf[0] != membersVersion {
-		return fail("unknown version")
+		return MemberSet{}, fmt.Errorf("%w: unknown version", ErrCorruptMembers)
 	}
-	buf = buf[1:]
-	uv := func() (uint64, bool) {
-		v, n := binary.Uvarint(buf)
-		if n <= 0 || (n > 1 && buf[n-1] == 0) {
-			return 0, false
-		}
-		buf = buf[n:]
-		return v, true
-	}
-	count, ok := uv()
-	if !ok || count > uint64(len(buf)/7) { // a record takes at least 7 bytes
-		return fail("bad count")
-	}
+	r := codec.NewReader(buf[1:], ErrCorruptMembers)
+	count := r.Count(7) // a record takes at least 7 bytes
 	s := MemberSet{recs: make([]MemberRecord, 0, count)}
 	for range count {
 		var strs [4]string
 		for k := range strs {
-			n, ok := uv()
-			if !ok || n > MaxIDLen || n > uint64(len(buf)) {
-				return fail("bad string")
-			}
-			strs[k] = string(buf[:n])
-			buf = buf[n:]
+			strs[k] = r.String(MaxIDLen)
 		}
-		w, ok1 := uv()
-		j, ok2 := uv()
-		rm, ok3 := uv()
-		if !ok1 || !ok2 || !ok3 {
-			return fail("truncated record")
+		w, j, rm := r.Uvarint(), r.Uvarint(), r.Uvarint()
+		if r.Err() != nil {
+			break
 		}
-		r := MemberRecord{ID: strs[0], Addr: strs[1], PeerAddr: strs[2], GossipAddr: strs[3], Weight: int(w), Joined: j, Removed: rm}
+		rec := MemberRecord{ID: strs[0], Addr: strs[1], PeerAddr: strs[2], GossipAddr: strs[3], Weight: int(w), Joined: j, Removed: rm}
 		switch {
-		case r.ID == "":
-			return fail("empty id")
+		case rec.ID == "":
+			r.Fail("empty id")
 		case w < 1 || w > ring.MaxWeight:
-			return fail("bad weight")
+			r.Fail("bad weight")
 		case j == 0 || (rm != 0 && rm <= j):
-			return fail("bad generation")
-		case len(s.recs) > 0 && s.recs[len(s.recs)-1].ID >= r.ID:
-			return fail("ids not sorted and unique")
+			r.Fail("bad generation")
+		case len(s.recs) > 0 && s.recs[len(s.recs)-1].ID >= rec.ID:
+			r.Fail("ids not sorted and unique")
 		}
-		s.recs = append(s.recs, r)
+		if r.Err() != nil {
+			break
+		}
+		s.recs = append(s.recs, rec)
 	}
-	if len(buf) != 0 {
-		return fail("trailing bytes")
+	if err := r.Done(); err != nil {
+		return MemberSet{}, err
 	}
 	return s, nil
 }

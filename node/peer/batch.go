@@ -35,7 +35,7 @@ type Request struct {
 	// transport once ServeBatch returns and must not be modified then.
 	Resp []byte
 	// Err, when set by ServeBatch, is sent back to the caller instead of
-	// Resp, as a *RemoteError carrying Err.Error().
+	// Resp, as a *RemoteError carrying Err.Error() and its code (WithCode).
 	Err error
 }
 

@@ -156,7 +156,7 @@ func (cc *clientConn) readResponses() error {
 		case statusOK:
 			r.payload = f.payload
 		case statusError:
-			r.err = &RemoteError{Msg: string(f.payload)}
+			r.err = remoteError(f.payload)
 		default:
 			return fmt.Errorf("%w: response status %d", errProtocol, f.kind)
 		}

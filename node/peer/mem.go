@@ -243,7 +243,7 @@ func (e *memEndpoint) Call(ctx context.Context, addr string, op byte, req []byte
 		return nil, ctx.Err()
 	}
 	if err != nil {
-		return nil, &RemoteError{Msg: truncateMsg(err.Error())}
+		return nil, remoteError(errorPayload(codeOf(err), err.Error()))
 	}
 	return bytes.Clone(resp), nil
 }

@@ -298,10 +298,10 @@ func (s *Server) serve(ctx context.Context, f frame) outFrame {
 func (s *Server) respond(id uint64, resp []byte, err error) outFrame {
 	switch {
 	case err != nil:
-		return outFrame{id: id, kind: statusError, payload: []byte(truncateMsg(err.Error()))}
+		return outFrame{id: id, kind: statusError, payload: errorPayload(codeOf(err), err.Error())}
 	case len(resp) > s.cfg.MaxFrame:
 		msg := fmt.Sprintf("frame too large: response of %d bytes, limit %d", len(resp), s.cfg.MaxFrame)
-		return outFrame{id: id, kind: statusError, payload: []byte(msg)}
+		return outFrame{id: id, kind: statusError, payload: errorPayload(0, msg)}
 	}
 	return outFrame{id: id, kind: statusOK, payload: resp}
 }

@@ -133,19 +133,26 @@ func testEveryOp(t *testing.T, env transportEnv) {
 }
 
 // testRemoteError checks that a handler error arrives as *RemoteError,
-// truncated to 4 KiB.
+// truncated to 4 KiB, with the code the handler marked it with.
 func testRemoteError(t *testing.T, env transportEnv) {
 	long := strings.Repeat("x", 10<<10)
 	tr, addr := env(t, func(_ context.Context, op byte, _ []byte) ([]byte, error) {
-		if op == 1 {
+		switch op {
+		case 1:
 			return nil, errors.New(long)
+		case 2:
+			return nil, WithCode(7, fmt.Errorf("wrapped: %w", errors.New("conflict")))
 		}
 		return []byte("ignored"), errors.New("no such key")
 	})
 	_, err := tr.Call(callCtx(t, 5*time.Second), addr, 0, []byte("k"))
 	var re *RemoteError
-	if !errors.As(err, &re) || re.Msg != "no such key" || err.Error() != "peer: no such key" {
+	if !errors.As(err, &re) || re.Msg != "no such key" || re.Code != 0 || err.Error() != "peer: no such key" {
 		t.Fatalf("Call() error = %#v, want *RemoteError{no such key}", err)
+	}
+	_, err = tr.Call(callCtx(t, 5*time.Second), addr, 2, nil)
+	if !errors.As(err, &re) || re.Code != 7 || re.Msg != "wrapped: conflict" {
+		t.Fatalf("coded error: %#v, want code 7 and the message", err)
 	}
 	if errors.Is(err, ErrUnreachable) {
 		t.Errorf("a remote error must not be ErrUnreachable: %v", err)

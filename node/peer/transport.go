@@ -5,7 +5,8 @@ import "context"
 // Handler serves one request on the receiving node. op is the caller's
 // operation code; req is owned by the handler. The returned slice is owned
 // by the transport afterwards and must not be modified. A non-nil error is
-// sent back to the caller as a *RemoteError carrying err.Error(); a panic is
+// sent back to the caller as a *RemoteError carrying err.Error() and the
+// code it was marked with (WithCode); a panic is
 // recovered and answered the same way.
 //
 // Handlers run concurrently, each in its own goroutine. ctx is cancelled

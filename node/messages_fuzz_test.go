@@ -3,24 +3,27 @@ package node
 import (
 	"bytes"
 	"context"
-	"github.com/dynakv/dynakv/node/replica"
+	"github.com/dynakv/dynakv/node/peer"
 	"testing"
 
 	"github.com/dynakv/dynakv/antientropy"
 	"github.com/dynakv/dynakv/conf"
+	"github.com/dynakv/dynakv/node/replica"
 	"github.com/dynakv/dynakv/node/store"
 	"github.com/dynakv/dynakv/replication"
+	"github.com/dynakv/dynakv/replication/codec"
 )
 
 // FuzzDecodePeer feeds arbitrary bytes to every peer message decoder and to
-// the request handler of a live node: nothing may panic, and whatever a
-// decoder accepts must re-encode to the same bytes.
+// the request handler of a live node: nothing may panic, unknown operations
+// are refused, and whatever a decoder accepts must re-encode to the same
+// bytes.
 func FuzzDecodePeer(f *testing.F) {
 	var o *replication.Object
 	o = o.Apply(replication.Dot{Actor: 1, Counter: 1}, 1, replication.Write{Value: []byte("v")}, 10)
 	f.Add(opMerge, appendKeyObject(nil, "", []byte("k"), o))
 	f.Add(opHint, appendKeyObject(nil, "node-2", []byte("k"), o))
-	f.Add(opRead, appendBytes(nil, []byte("k")))
+	f.Add(opRead, codec.AppendBytes(nil, []byte("k")))
 	f.Add(opCoordinate, appendCoordinate(nil, coordinateMsg{key: []byte("k"), check: true, basis: o.Context(), w: 2,
 		write: replication.Write{Context: o.Context(), Value: []byte("x"), ExpireAt: 5}}))
 	f.Add(opHandoff, appendHandoff(nil, []replica.Hinted{{Key: []byte("a"), Obj: o}, {Key: []byte("b"), Obj: o}}))
@@ -96,10 +99,12 @@ func FuzzDecodePeer(f *testing.F) {
 				t.Fatalf("key list does not round-trip")
 			}
 		}
-		_, _ = splitResponse(b)
-		resp, err := mc.cluster.handle(context.Background(), op, bytes.Clone(b))
-		if err != nil || len(resp) == 0 {
-			t.Fatalf("handle returned %v, %q: want a response with a status", err, resp)
+		if err := remoteErr(&peer.RemoteError{Code: op, Msg: string(b)}); err == nil {
+			t.Fatal("a peer's error mapped to nil")
+		}
+		_, err := mc.cluster.handle(context.Background(), op, bytes.Clone(b))
+		if known := int(op) < len(service) && service[op].serve != nil; !known && err == nil {
+			t.Fatalf("unknown operation %d served", op)
 		}
 	})
 }

@@ -8,15 +8,7 @@ import (
 	"encoding/binary"
 
 	"github.com/dynakv/dynakv/antientropy"
-)
-
-// Anti-entropy operation codes, after those of wire.go.
-const (
-	opAERoots    byte = 9  // [partition]... → [root]...
-	opAEBranches byte = 10 // [partition]... → [[branch hash]...]...
-	opAELeaves   byte = 11 // [partition, branch]... → [[leaf hash]...]...
-	opAEKeys     byte = 12 // [partition, leaf]... → [[key, digest]...]...
-	opReadMany   byte = 13 // [key]... → [key, own state]...
+	"github.com/dynakv/dynakv/replication/codec"
 )
 
 // appendParts encodes a list of partitions.
@@ -30,24 +22,24 @@ func appendParts(dst []byte, parts []int) []byte {
 
 // decodeParts decodes a list of partitions, each below q.
 func decodeParts(b []byte, q int) ([]int, error) {
-	r := wreader{buf: b}
-	n := r.uvarint()
+	r := codec.NewReader(b, errBadFrame)
+	n := r.Uvarint()
 	if n > uint64(len(b)) {
-		r.fail("bad count")
-		return nil, r.err
+		r.Fail("bad count")
+		return nil, r.Err()
 	}
 	out := make([]int, 0, n)
 	for range n {
-		p := r.uvarint()
-		if r.err == nil && p >= uint64(q) {
-			r.fail("no such partition")
+		p := r.Uvarint()
+		if r.Err() == nil && p >= uint64(q) {
+			r.Fail("no such partition")
 		}
-		if r.err != nil {
+		if r.Err() != nil {
 			break
 		}
 		out = append(out, int(p))
 	}
-	return out, r.done()
+	return out, r.Done()
 }
 
 // appendRefs encodes a list of branches or leaves.
@@ -63,24 +55,24 @@ func appendRefs(dst []byte, refs []antientropy.Ref) []byte {
 // decodeRefs decodes a list of branches or leaves: partitions below q,
 // indexes below width.
 func decodeRefs(b []byte, q, width int) ([]antientropy.Ref, error) {
-	r := wreader{buf: b}
-	n := r.uvarint()
+	r := codec.NewReader(b, errBadFrame)
+	n := r.Uvarint()
 	if n > uint64(len(b)/2) {
-		r.fail("bad count")
-		return nil, r.err
+		r.Fail("bad count")
+		return nil, r.Err()
 	}
 	out := make([]antientropy.Ref, 0, n)
 	for range n {
-		p, i := r.uvarint(), r.uvarint()
-		if r.err == nil && (p >= uint64(q) || i >= uint64(width)) {
-			r.fail("no such branch or leaf")
+		p, i := r.Uvarint(), r.Uvarint()
+		if r.Err() == nil && (p >= uint64(q) || i >= uint64(width)) {
+			r.Fail("no such branch or leaf")
 		}
-		if r.err != nil {
+		if r.Err() != nil {
 			break
 		}
 		out = append(out, antientropy.Ref{P: int(p), I: int(i)})
 	}
-	return out, r.done()
+	return out, r.Done()
 }
 
 // appendHashes encodes a list of hashes.
@@ -92,26 +84,23 @@ func appendHashes(dst []byte, hs []uint64) []byte {
 	return dst
 }
 
-func (r *wreader) hashes() []uint64 {
-	n := r.uvarint()
-	if r.err != nil {
-		return nil
-	}
-	if n > uint64(len(r.buf)/8) {
-		r.fail("bad count")
+// readHashes decodes a list of hashes.
+func readHashes(r *codec.Reader) []uint64 {
+	n := r.Count(8)
+	if r.Err() != nil {
 		return nil
 	}
 	out := make([]uint64, n)
 	for i := range out {
-		out[i] = r.u64()
+		out[i] = r.U64()
 	}
 	return out
 }
 
 func decodeHashes(b []byte) ([]uint64, error) {
-	r := wreader{buf: b}
-	hs := r.hashes()
-	return hs, r.done()
+	r := codec.NewReader(b, errBadFrame)
+	hs := readHashes(&r)
+	return hs, r.Done()
 }
 
 // appendHashLists encodes one list of hashes per branch or partition.
@@ -124,21 +113,21 @@ func appendHashLists(dst []byte, ls [][]uint64) []byte {
 }
 
 func decodeHashLists(b []byte) ([][]uint64, error) {
-	r := wreader{buf: b}
-	n := r.uvarint()
+	r := codec.NewReader(b, errBadFrame)
+	n := r.Uvarint()
 	if n > uint64(len(b)) {
-		r.fail("bad count")
-		return nil, r.err
+		r.Fail("bad count")
+		return nil, r.Err()
 	}
 	out := make([][]uint64, 0, n)
 	for range n {
-		hs := r.hashes()
-		if r.err != nil {
+		hs := readHashes(&r)
+		if r.Err() != nil {
 			break
 		}
 		out = append(out, hs)
 	}
-	return out, r.done()
+	return out, r.Done()
 }
 
 // appendKeyHashLists encodes the keys and digests of each leaf.
@@ -147,7 +136,7 @@ func appendKeyHashLists(dst []byte, ls [][]antientropy.KeyHash) []byte {
 	for _, l := range ls {
 		dst = binary.AppendUvarint(dst, uint64(len(l)))
 		for _, k := range l {
-			dst = appendBytes(dst, k.Key)
+			dst = codec.AppendBytes(dst, k.Key)
 			dst = binary.BigEndian.AppendUint64(dst, k.Hash)
 		}
 	}
@@ -155,58 +144,58 @@ func appendKeyHashLists(dst []byte, ls [][]antientropy.KeyHash) []byte {
 }
 
 func decodeKeyHashLists(b []byte) ([][]antientropy.KeyHash, error) {
-	r := wreader{buf: b}
-	n := r.uvarint()
+	r := codec.NewReader(b, errBadFrame)
+	n := r.Uvarint()
 	if n > uint64(len(b)) {
-		r.fail("bad count")
-		return nil, r.err
+		r.Fail("bad count")
+		return nil, r.Err()
 	}
 	out := make([][]antientropy.KeyHash, 0, n)
 	for range n {
-		m := r.uvarint()
-		if r.err == nil && m > uint64(len(r.buf)/9) {
-			r.fail("bad count")
+		m := r.Uvarint()
+		if r.Err() == nil && m > uint64(r.Len()/9) {
+			r.Fail("bad count")
 		}
-		if r.err != nil {
+		if r.Err() != nil {
 			break
 		}
 		l := make([]antientropy.KeyHash, 0, m)
 		for range m {
-			k := antientropy.KeyHash{Key: r.bytes(maxWireKey)}
-			k.Hash = r.u64()
-			if r.err != nil {
+			k := antientropy.KeyHash{Key: r.Bytes(maxWireKey)}
+			k.Hash = r.U64()
+			if r.Err() != nil {
 				break
 			}
 			l = append(l, k)
 		}
 		out = append(out, l)
 	}
-	return out, r.done()
+	return out, r.Done()
 }
 
 // appendKeys encodes a list of keys (opReadMany).
 func appendKeys(dst []byte, keys [][]byte) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(keys)))
 	for _, k := range keys {
-		dst = appendBytes(dst, k)
+		dst = codec.AppendBytes(dst, k)
 	}
 	return dst
 }
 
 func decodeKeys(b []byte) ([][]byte, error) {
-	r := wreader{buf: b}
-	n := r.uvarint()
+	r := codec.NewReader(b, errBadFrame)
+	n := r.Uvarint()
 	if n > uint64(len(b)) {
-		r.fail("bad count")
-		return nil, r.err
+		r.Fail("bad count")
+		return nil, r.Err()
 	}
 	out := make([][]byte, 0, n)
 	for range n {
-		k := r.bytes(maxWireKey)
-		if r.err != nil {
+		k := r.Bytes(maxWireKey)
+		if r.Err() != nil {
 			break
 		}
 		out = append(out, k)
 	}
-	return out, r.done()
+	return out, r.Done()
 }
