@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // Network namespaces for partition faults: each node runs in a namespace
 // of its own, joined to the others and to the test (in the root

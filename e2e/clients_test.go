@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // End-to-end tests with real clients: go-redis (default options, RESP3), raw RESP, redis-cli and
 // Debian's python3-redis. See e2e_test.go for the harness and the DYNAKV_E2E_TARGET switch.

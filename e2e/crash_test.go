@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // kill -9 durability (DESIGN.md §2 property 1, single node): every write acknowledged before
 // the crash is readable after a restart on the same data directory.

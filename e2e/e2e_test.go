@@ -1,13 +1,13 @@
-package main
-
-// End-to-end harness: the tests in e2e_*_test.go build the real dynakv binary once (TestMain),
-// start it on free 127.0.0.1 ports with its own data directory, and drive it with real clients
-// (go-redis, redis-cli, Debian's python3-redis) and raw TCP connections.
+// Package e2e holds dynakv's end-to-end tests. They build the real dynakv binary (the module
+// root's main package) once in TestMain, start it on free 127.0.0.1 ports with its own data
+// directory, and drive it with real clients (go-redis, redis-cli, Debian's python3-redis) and raw
+// TCP connections. This file is the harness.
 //
 // Set DYNAKV_E2E_TARGET=redis to run the standard-command tests against a real redis-server
-// instead (started with --save '' --appendonly no --databases 1), which validates the
+// instead (started with an empty --save, --appendonly no and --databases 1), which validates the
 // expectations themselves against Redis 7. Tests of dynakv-only behaviour (VGET/VSET/VDEL, RING,
 // kill -9 durability, hostile input) skip on that target.
+package e2e
 
 import (
 	"bufio"
@@ -41,6 +41,9 @@ const (
 	stopTimeout = 15 * time.Second
 	// replyTimeout bounds every read of a reply on a raw connection.
 	replyTimeout = 10 * time.Second
+
+	// mainPackage is the package TestMain builds: the dynakv command at the module root.
+	mainPackage = "github.com/dynakv/dynakv"
 )
 
 var (
@@ -77,17 +80,17 @@ func runMain(m *testing.M) int {
 	bin := filepath.Join(dir, "dynakv")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, mainPackage)
 	out, err := cmd.CombinedOutput()
 	switch {
 	case err == nil:
 		dynakvBin = bin
 	case e2eTarget == targetRedis:
 		// The standard tests do not need the binary on this target; the dynakv-only ones skip.
-		buildErr = fmt.Sprintf("go build -o %s . failed: %v\n%s", bin, err, out)
+		buildErr = fmt.Sprintf("go build -o %s %s failed: %v\n%s", bin, mainPackage, err, out)
 		fmt.Fprintf(os.Stderr, "e2e: warning (target redis, continuing): %s\n", buildErr)
 	default:
-		fmt.Fprintf(os.Stderr, "e2e: building the dynakv binary failed: go build -o %s .: %v\n%s\n", bin, err, out)
+		fmt.Fprintf(os.Stderr, "e2e: building the dynakv binary failed: go build -o %s %s: %v\n%s\n", bin, mainPackage, err, out)
 		return 1
 	}
 	return m.Run()

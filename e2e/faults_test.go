@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // The fault-injection workload checker: the property "no acknowledged write
 // is lost" (DESIGN.md §2.1), shown the way Jepsen shows it. Concurrent
@@ -14,9 +14,10 @@ package main
 // must be in the merged cart read through every node, with every home
 // replica's own copy identical.
 //
-// The short run is part of `go test`; a long one:
+// The short run is part of `go test ./...` (not of `go test -short`); a long
+// one, from the module root, is scripts/soak.sh 30m, or:
 //
-//	DYNAKV_FAULTS_DURATION=30m go test -run TestFaultsWorkload -timeout 40m -v .
+//	DYNAKV_FAULTS_DURATION=30m go test -run TestFaultsWorkload -timeout 40m -v ./e2e/
 //
 // DYNAKV_FAULTS_SEED replays a schedule (the test prints its seed).
 
