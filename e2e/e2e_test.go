@@ -3,6 +3,8 @@
 // directory, and drive it with real clients (go-redis, redis-cli, Debian's python3-redis) and raw
 // TCP connections. This file is the harness.
 //
+// They take minutes; under `go test -short` the whole package skips without building anything.
+//
 // Set DYNAKV_E2E_TARGET=redis to run the standard-command tests against a real redis-server
 // instead (started with an empty --save, --appendonly no and --databases 1), which validates the
 // expectations themselves against Redis 7. Tests of dynakv-only behaviour (VGET/VSET/VDEL, RING,
@@ -14,6 +16,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -61,6 +64,11 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
+	flag.Parse() // testing.Short reads the -short flag
+	if testing.Short() {
+		fmt.Println("e2e: skipped under -short: these tests build the dynakv binary and run real servers for minutes")
+		return 0
+	}
 	switch t := os.Getenv("DYNAKV_E2E_TARGET"); t {
 	case "", targetDynakv:
 		e2eTarget = targetDynakv
