@@ -41,22 +41,6 @@ func must(t *testing.T, what string, err error) {
 	}
 }
 
-// waitFor polls cond every 10ms until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for i := 0; i < 1_000_000; i++ {
-		if cond() {
-			return
-		}
-		if time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond) // poll interval inside a deadline loop
-	}
-	t.Fatalf("timed out after %v waiting for %s", d, what)
-}
-
 func TestE2EGoRedisStrings(t *testing.T) {
 	n := startNode(t)
 	rdb := n.Client(t)
@@ -285,7 +269,7 @@ func TestE2EGoRedisKeys(t *testing.T) {
 
 		// A key expires: poll until it is gone.
 		must(t, "SET PX 200", rdb.Set(ctx, "k:short", "v", 200*time.Millisecond).Err())
-		waitFor(t, 10*time.Second, "k:short to expire", func() bool {
+		pollUntil(t, 10*time.Second, "k:short to expire", func() bool {
 			_, err := rdb.Get(ctx, "k:short").Result()
 			return err == redis.Nil
 		})

@@ -56,19 +56,6 @@ func info(t *testing.T, c *redis.Client, section string) map[string]string {
 	return out
 }
 
-// pollUntil polls cond every 20 ms until it holds, failing after d.
-func pollUntil(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > d {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return time.Since(start)
-}
-
 // waitClusterAlive waits until every running node in procs counts alive
 // members alive.
 func waitClusterAlive(t *testing.T, procs []*proc, alive int) {

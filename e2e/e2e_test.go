@@ -44,6 +44,8 @@ const (
 	stopTimeout = 15 * time.Second
 	// replyTimeout bounds every read of a reply on a raw connection.
 	replyTimeout = 10 * time.Second
+	// pollInterval is how often pollUntil tries its condition again.
+	pollInterval = 20 * time.Millisecond
 
 	// mainPackage is the package TestMain builds: the dynakv command at the module root.
 	mainPackage = "github.com/dynakv/dynakv"
@@ -464,6 +466,21 @@ func testCtx(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// pollUntil tries cond every pollInterval until it holds and returns how long that took; the
+// test fails if it does not hold within d.
+func pollUntil(t testing.TB, d time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	deadline := start.Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(pollInterval) // the poll interval inside a deadline loop, not synchronisation
+	}
+	return time.Since(start)
 }
 
 // --- raw RESP connection ---
