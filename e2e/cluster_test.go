@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"net"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -392,13 +391,7 @@ func TestE2EClusterWipedNodeRebuiltByAntiEntropy(t *testing.T) {
 	victim := procs[2]
 	localKeys := func() int { return localKeyCount(t, victim) }
 	pollUntil(t, 30*time.Second, "node-3 to hold every key", func() bool { return localKeys() == count })
-	victim.Stop()
-	if err := os.RemoveAll(victim.dataDir); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(victim.dataDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	victim.Wipe()
 	victim.Restart()
 	if n := localKeys(); n == count {
 		t.Fatalf("node-3 holds %d keys right after restarting on an empty data directory", n)
@@ -504,13 +497,7 @@ func TestE2EClusterRemoveDeadNode(t *testing.T) {
 	}
 
 	// Wiped, it joins anew under its old id and serves again.
-	removed.Stop()
-	if err := os.RemoveAll(removed.dataDir); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(removed.dataDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	removed.Wipe()
 	removed.Restart()
 	waitClusterAlive(t, procs, 4)
 	pollUntil(t, 30*time.Second, "the wiped node-4 to serve", func() bool {

@@ -415,6 +415,18 @@ func (p *proc) Stop() {
 	p.stop(true)
 }
 
+// Wipe stops the server and empties its data directory; a Restart then starts it with no data.
+func (p *proc) Wipe() {
+	p.t.Helper()
+	p.Stop()
+	if err := os.RemoveAll(p.dataDir); err != nil {
+		p.t.Fatal(err)
+	}
+	if err := os.MkdirAll(p.dataDir, 0o755); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
 // Restart stops the server if it still runs and starts it again with the same arguments, data
 // directory and ports.
 func (p *proc) Restart() {

@@ -244,13 +244,7 @@ func TestFaultsWorkload(t *testing.T) {
 			hold.Lock() // the clients pause while the replicas catch up
 			waitConverged(t, procs, w.carts(), 60*time.Second)
 			hold.Unlock()
-			p.Stop()
-			if err := os.RemoveAll(p.dataDir); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.MkdirAll(p.dataDir, 0o755); err != nil {
-				t.Fatal(err)
-			}
+			p.Wipe()
 			time.Sleep(ev.hold)
 			p.Restart()
 		case faultSplit, faultAlone:
