@@ -239,14 +239,7 @@ func startNode(t testing.TB, args ...string) *proc {
 		p := newProc(t, args)
 		err := p.start()
 		if err == nil {
-			t.Cleanup(func() {
-				if p.running() {
-					p.stop(true)
-				}
-				if t.Failed() {
-					t.Logf("output of %s %s:\n%s", filepath.Base(p.name), strings.Join(p.args, " "), tail(p.Output(), 64<<10))
-				}
-			})
+			p.stopAtCleanup(t)
 			return p
 		}
 		lastOut = p.Output()
@@ -257,6 +250,18 @@ func startNode(t testing.TB, args ...string) *proc {
 	}
 	t.Fatalf("start: unreachable: %s", lastOut)
 	return nil
+}
+
+// stopAtCleanup stops the server at t's cleanup and, if t failed, logs its output.
+func (p *proc) stopAtCleanup(t testing.TB) {
+	t.Cleanup(func() {
+		if p.running() {
+			p.stop(true)
+		}
+		if t.Failed() {
+			t.Logf("output of %s %s:\n%s", filepath.Base(p.name), strings.Join(p.args, " "), tail(p.Output(), 64<<10))
+		}
+	})
 }
 
 func newProc(t testing.TB, args []string) *proc {
