@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"fmt"
 	"maps"
@@ -815,28 +816,25 @@ func TestE2EPythonClient(t *testing.T) {
 
 // --- dynakv-only ---
 
-// vget runs VGET and returns the context and the sorted values.
+// vgetValues runs VGET key [extra...] (extra: LOCAL, R n) through c and returns the context and
+// the values, in the order of the reply; a key with no value has context "" and no values.
+func vgetValues(ctx context.Context, c *redis.Client, key string, extra ...any) (string, []string, error) {
+	v, err := c.Do(ctx, append([]any{"VGET", key}, extra...)...).StringSlice()
+	if err != nil {
+		return "", nil, err
+	}
+	if len(v) == 0 {
+		return "", nil, nil
+	}
+	return v[0], v[1:], nil
+}
+
+// vget runs VGET and returns the context and the sorted values; an error fails the test.
 func vget(t *testing.T, rdb *redis.Client, key string, extra ...any) (string, []string) {
 	t.Helper()
-	ctx := testCtx(t, 30*time.Second)
-	res, err := rdb.Do(ctx, append([]any{"VGET", key}, extra...)...).Slice()
+	vctx, vals, err := vgetValues(testCtx(t, 30*time.Second), rdb, key, extra...)
 	if err != nil {
 		t.Fatalf("VGET %s: %v", key, err)
-	}
-	if len(res) == 0 {
-		return "", nil
-	}
-	vctx, ok := res[0].(string)
-	if !ok {
-		t.Fatalf("VGET %s: context is %T %v", key, res[0], res[0])
-	}
-	var vals []string
-	for _, r := range res[1:] {
-		s, ok := r.(string)
-		if !ok {
-			t.Fatalf("VGET %s: value is %T %v", key, r, r)
-		}
-		vals = append(vals, s)
 	}
 	slices.Sort(vals)
 	return vctx, vals

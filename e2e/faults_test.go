@@ -114,22 +114,6 @@ func items(siblings []string) []string {
 	return out
 }
 
-// vgetCart reads a cart: context and siblings.
-func vgetCart(ctx context.Context, c *redis.Client, cart string, local bool) (string, []string, error) {
-	args := []any{"VGET", cart}
-	if local {
-		args = append(args, "LOCAL")
-	}
-	v, err := c.Do(ctx, args...).StringSlice()
-	if err != nil {
-		return "", nil, err
-	}
-	if len(v) == 0 {
-		return "", nil, nil
-	}
-	return v[0], v[1:], nil
-}
-
 func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
 	s := os.Getenv(name)
 	if s == "" {
@@ -199,7 +183,7 @@ func TestFaultsWorkload(t *testing.T) {
 				c := conns[crng.IntN(len(conns))]
 				hold.RLock()
 				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-				tok, sibs, err := vgetCart(ctx, c, cart, false)
+				tok, sibs, err := vgetValues(ctx, c, cart)
 				if err != nil {
 					cancel()
 					hold.RUnlock()
@@ -273,7 +257,7 @@ func TestFaultsWorkload(t *testing.T) {
 	for cart, acked := range w.acked {
 		total += len(acked)
 		for _, p := range procs {
-			_, sibs, err := vgetCart(testCtx(t, 10*time.Second), p.Shared(t), cart, false)
+			_, sibs, err := vgetValues(testCtx(t, 10*time.Second), p.Shared(t), cart)
 			if err != nil {
 				t.Fatalf("VGET %s through %s after healing: %v", cart, p.Addr(), err)
 			}
@@ -323,7 +307,7 @@ func waitConverged(t *testing.T, procs []*proc, carts []string, limit time.Durat
 		for _, cart := range carts {
 			var first []string
 			for j, h := range homesOf(t, c, cart) {
-				_, sibs, err := vgetCart(testCtx(t, 5*time.Second), byID[h].Shared(t), cart, true)
+				_, sibs, err := vgetValues(testCtx(t, 5*time.Second), byID[h].Shared(t), cart, "LOCAL")
 				if err != nil {
 					return false
 				}
