@@ -24,10 +24,10 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -106,12 +106,7 @@ func items(siblings []string) []string {
 			}
 		}
 	}
-	out := make([]string, 0, len(set))
-	for it := range set {
-		out = append(out, it)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(set))
 }
 
 func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
@@ -283,12 +278,7 @@ func TestFaultsWorkload(t *testing.T) {
 func (w *cartWorkload) carts() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := make([]string, 0, len(w.acked))
-	for c := range w.acked {
-		out = append(out, c)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(w.acked))
 }
 
 // waitConverged waits until every cart's home replicas hold identical own
