@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The long run of the fault-injection workload checker (e2e_faults_test.go): a 5-node cluster of
+# The long run of the fault-injection workload checker (e2e/faults_test.go): a 5-node cluster of
 # the real binary (N=3, R=2, W=2), concurrent shopping-cart clients recording every acknowledged
 # add, and a seeded random schedule of kill -9 / restart, SIGSTOP / SIGCONT and wipe / restart
 # faults, for DURATION; then it heals, waits for the replicas to converge without client reads,
@@ -24,5 +24,5 @@ secs=0
 # The test's own timeout: the fault phase, plus convergence and checking, plus a margin.
 timeout=$((secs + 900))s
 export DYNAKV_FAULTS_DURATION="$duration"
-go test -count=1 -run '^TestFaultsWorkload$' -timeout "$timeout" -v . 2>&1 | grep -vE '^=== RUN|^ +time=|^redis: '
+go test -count=1 -run '^TestFaultsWorkload$' -timeout "$timeout" -v ./e2e/ 2>&1 | grep -vE '^=== RUN|^ +time=|^redis: '
 exit "${PIPESTATUS[0]}"

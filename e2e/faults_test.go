@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // The fault-injection workload checker: the property "no acknowledged write
 // is lost" (DESIGN.md §2.1), shown the way Jepsen shows it. Concurrent
@@ -14,19 +14,20 @@ package main
 // must be in the merged cart read through every node, with every home
 // replica's own copy identical.
 //
-// The short run is part of `go test`; a long one:
+// The short run is part of `go test ./...` (not of `go test -short`); a long
+// one, from the module root, is scripts/soak.sh 30m, or:
 //
-//	DYNAKV_FAULTS_DURATION=30m go test -run TestFaultsWorkload -timeout 40m -v .
+//	DYNAKV_FAULTS_DURATION=30m go test -run TestFaultsWorkload -timeout 40m -v ./e2e/
 //
 // DYNAKV_FAULTS_SEED replays a schedule (the test prints its seed).
 
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -105,28 +106,7 @@ func items(siblings []string) []string {
 			}
 		}
 	}
-	out := make([]string, 0, len(set))
-	for it := range set {
-		out = append(out, it)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// vgetCart reads a cart: context and siblings.
-func vgetCart(ctx context.Context, c *redis.Client, cart string, local bool) (string, []string, error) {
-	args := []any{"VGET", cart}
-	if local {
-		args = append(args, "LOCAL")
-	}
-	v, err := c.Do(ctx, args...).StringSlice()
-	if err != nil {
-		return "", nil, err
-	}
-	if len(v) == 0 {
-		return "", nil, nil
-	}
-	return v[0], v[1:], nil
+	return slices.Sorted(maps.Keys(set))
 }
 
 func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
@@ -198,7 +178,7 @@ func TestFaultsWorkload(t *testing.T) {
 				c := conns[crng.IntN(len(conns))]
 				hold.RLock()
 				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-				tok, sibs, err := vgetCart(ctx, c, cart, false)
+				tok, sibs, err := vgetValues(ctx, c, cart)
 				if err != nil {
 					cancel()
 					hold.RUnlock()
@@ -243,13 +223,7 @@ func TestFaultsWorkload(t *testing.T) {
 			hold.Lock() // the clients pause while the replicas catch up
 			waitConverged(t, procs, w.carts(), 60*time.Second)
 			hold.Unlock()
-			p.Stop()
-			if err := os.RemoveAll(p.dataDir); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.MkdirAll(p.dataDir, 0o755); err != nil {
-				t.Fatal(err)
-			}
+			p.Wipe()
 			time.Sleep(ev.hold)
 			p.Restart()
 		case faultSplit, faultAlone:
@@ -278,7 +252,7 @@ func TestFaultsWorkload(t *testing.T) {
 	for cart, acked := range w.acked {
 		total += len(acked)
 		for _, p := range procs {
-			_, sibs, err := vgetCart(testCtx(t, 10*time.Second), p.Shared(t), cart, false)
+			_, sibs, err := vgetValues(testCtx(t, 10*time.Second), p.Shared(t), cart)
 			if err != nil {
 				t.Fatalf("VGET %s through %s after healing: %v", cart, p.Addr(), err)
 			}
@@ -304,12 +278,7 @@ func TestFaultsWorkload(t *testing.T) {
 func (w *cartWorkload) carts() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := make([]string, 0, len(w.acked))
-	for c := range w.acked {
-		out = append(out, c)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(w.acked))
 }
 
 // waitConverged waits until every cart's home replicas hold identical own
@@ -328,7 +297,7 @@ func waitConverged(t *testing.T, procs []*proc, carts []string, limit time.Durat
 		for _, cart := range carts {
 			var first []string
 			for j, h := range homesOf(t, c, cart) {
-				_, sibs, err := vgetCart(testCtx(t, 5*time.Second), byID[h].Shared(t), cart, true)
+				_, sibs, err := vgetValues(testCtx(t, 5*time.Second), byID[h].Shared(t), cart, "LOCAL")
 				if err != nil {
 					return false
 				}

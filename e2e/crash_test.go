@@ -1,10 +1,11 @@
-package main
+package e2e
 
 // kill -9 durability (DESIGN.md §2 property 1, single node): every write acknowledged before
 // the crash is readable after a restart on the same data directory.
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -130,11 +131,7 @@ func TestE2EKill9Durability(t *testing.T) {
 	for _, v := range allVSets {
 		want[v.key] = append(want[v.key], v.val)
 	}
-	keys := make([]string, 0, len(want))
-	for k := range want {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys := slices.Sorted(maps.Keys(want))
 	for chunk := range slices.Chunk(keys, 500) {
 		pipe := rdb.Pipeline()
 		cmds := make([]*redis.Cmd, len(chunk))

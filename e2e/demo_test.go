@@ -1,9 +1,10 @@
-package main
+package e2e
 
 import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ func TestCartDemo(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "scripts/cart-demo.sh")
+	cmd := exec.CommandContext(ctx, filepath.Join("..", "scripts", "cart-demo.sh"))
 	cmd.Env = append(os.Environ(), "DYNAKV_BIN="+dynakvBin, "DEMO_DIR="+t.TempDir())
 	out, err := cmd.CombinedOutput()
 	if err != nil {

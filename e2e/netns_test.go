@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // Network namespaces for partition faults: each node runs in a namespace
 // of its own, joined to the others and to the test (in the root
@@ -143,14 +143,7 @@ func startLabCluster(t *testing.T, l *netLab, extra ...string) []*proc {
 		if err := p.start(); err != nil {
 			t.Fatalf("start node-%d in %s: %v\n%s", i+1, l.ns(i), err, tail(p.Output(), 16<<10))
 		}
-		t.Cleanup(func() {
-			if p.running() {
-				p.stop(true)
-			}
-			if t.Failed() {
-				t.Logf("output of node-%d:\n%s", i+1, tail(p.Output(), 32<<10))
-			}
-		})
+		p.stopAtCleanup(t)
 		procs = append(procs, p)
 	}
 	waitClusterAlive(t, procs, len(procs))

@@ -1,10 +1,11 @@
-package main
+package e2e
 
 // End-to-end tests with real clients: go-redis (default options, RESP3), raw RESP, redis-cli and
 // Debian's python3-redis. See e2e_test.go for the harness and the DYNAKV_E2E_TARGET switch.
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"fmt"
 	"maps"
@@ -39,22 +40,6 @@ func must(t *testing.T, what string, err error) {
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
-}
-
-// waitFor polls cond every 10ms until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for i := 0; i < 1_000_000; i++ {
-		if cond() {
-			return
-		}
-		if time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond) // poll interval inside a deadline loop
-	}
-	t.Fatalf("timed out after %v waiting for %s", d, what)
 }
 
 func TestE2EGoRedisStrings(t *testing.T) {
@@ -285,7 +270,7 @@ func TestE2EGoRedisKeys(t *testing.T) {
 
 		// A key expires: poll until it is gone.
 		must(t, "SET PX 200", rdb.Set(ctx, "k:short", "v", 200*time.Millisecond).Err())
-		waitFor(t, 10*time.Second, "k:short to expire", func() bool {
+		pollUntil(t, 10*time.Second, "k:short to expire", func() bool {
 			_, err := rdb.Get(ctx, "k:short").Result()
 			return err == redis.Nil
 		})
@@ -831,28 +816,25 @@ func TestE2EPythonClient(t *testing.T) {
 
 // --- dynakv-only ---
 
-// vget runs VGET and returns the context and the sorted values.
+// vgetValues runs VGET key [extra...] (extra: LOCAL, R n) through c and returns the context and
+// the values, in the order of the reply; a key with no value has context "" and no values.
+func vgetValues(ctx context.Context, c *redis.Client, key string, extra ...any) (string, []string, error) {
+	v, err := c.Do(ctx, append([]any{"VGET", key}, extra...)...).StringSlice()
+	if err != nil {
+		return "", nil, err
+	}
+	if len(v) == 0 {
+		return "", nil, nil
+	}
+	return v[0], v[1:], nil
+}
+
+// vget runs VGET and returns the context and the sorted values; an error fails the test.
 func vget(t *testing.T, rdb *redis.Client, key string, extra ...any) (string, []string) {
 	t.Helper()
-	ctx := testCtx(t, 30*time.Second)
-	res, err := rdb.Do(ctx, append([]any{"VGET", key}, extra...)...).Slice()
+	vctx, vals, err := vgetValues(testCtx(t, 30*time.Second), rdb, key, extra...)
 	if err != nil {
 		t.Fatalf("VGET %s: %v", key, err)
-	}
-	if len(res) == 0 {
-		return "", nil
-	}
-	vctx, ok := res[0].(string)
-	if !ok {
-		t.Fatalf("VGET %s: context is %T %v", key, res[0], res[0])
-	}
-	var vals []string
-	for _, r := range res[1:] {
-		s, ok := r.(string)
-		if !ok {
-			t.Fatalf("VGET %s: value is %T %v", key, r, r)
-		}
-		vals = append(vals, s)
 	}
 	slices.Sort(vals)
 	return vctx, vals

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Drive a server with Debian's python3-redis (redis-py); run by TestE2EPythonClient.
 
-Usage: /usr/bin/python3 testdata/pyclient.py PORT
+Usage: /usr/bin/python3 e2e/testdata/pyclient.py PORT
 Prints "OK" and exits 0, or prints every check that failed and exits 1.
 """
 import sys

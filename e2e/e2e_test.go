@@ -1,19 +1,22 @@
-package main
-
-// End-to-end harness: the tests in e2e_*_test.go build the real dynakv binary once (TestMain),
-// start it on free 127.0.0.1 ports with its own data directory, and drive it with real clients
-// (go-redis, redis-cli, Debian's python3-redis) and raw TCP connections.
+// Package e2e holds dynakv's end-to-end tests. They build the real dynakv binary (the module
+// root's main package) once in TestMain, start it on free 127.0.0.1 ports with its own data
+// directory, and drive it with real clients (go-redis, redis-cli, Debian's python3-redis) and raw
+// TCP connections. This file is the harness.
+//
+// They take minutes; under `go test -short` the whole package skips without building anything.
 //
 // Set DYNAKV_E2E_TARGET=redis to run the standard-command tests against a real redis-server
-// instead (started with --save '' --appendonly no --databases 1), which validates the
+// instead (started with an empty --save, --appendonly no and --databases 1), which validates the
 // expectations themselves against Redis 7. Tests of dynakv-only behaviour (VGET/VSET/VDEL, RING,
 // kill -9 durability, hostile input) skip on that target.
+package e2e
 
 import (
 	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -41,6 +44,11 @@ const (
 	stopTimeout = 15 * time.Second
 	// replyTimeout bounds every read of a reply on a raw connection.
 	replyTimeout = 10 * time.Second
+	// pollInterval is how often pollUntil tries its condition again.
+	pollInterval = 20 * time.Millisecond
+
+	// mainPackage is the package TestMain builds: the dynakv command at the module root.
+	mainPackage = "github.com/dynakv/dynakv"
 )
 
 var (
@@ -58,6 +66,11 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
+	flag.Parse() // testing.Short reads the -short flag
+	if testing.Short() {
+		fmt.Println("e2e: skipped under -short: these tests build the dynakv binary and run real servers for minutes")
+		return 0
+	}
 	switch t := os.Getenv("DYNAKV_E2E_TARGET"); t {
 	case "", targetDynakv:
 		e2eTarget = targetDynakv
@@ -77,17 +90,17 @@ func runMain(m *testing.M) int {
 	bin := filepath.Join(dir, "dynakv")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, mainPackage)
 	out, err := cmd.CombinedOutput()
 	switch {
 	case err == nil:
 		dynakvBin = bin
 	case e2eTarget == targetRedis:
 		// The standard tests do not need the binary on this target; the dynakv-only ones skip.
-		buildErr = fmt.Sprintf("go build -o %s . failed: %v\n%s", bin, err, out)
+		buildErr = fmt.Sprintf("go build -o %s %s failed: %v\n%s", bin, mainPackage, err, out)
 		fmt.Fprintf(os.Stderr, "e2e: warning (target redis, continuing): %s\n", buildErr)
 	default:
-		fmt.Fprintf(os.Stderr, "e2e: building the dynakv binary failed: go build -o %s .: %v\n%s\n", bin, err, out)
+		fmt.Fprintf(os.Stderr, "e2e: building the dynakv binary failed: go build -o %s %s: %v\n%s\n", bin, mainPackage, err, out)
 		return 1
 	}
 	return m.Run()
@@ -226,14 +239,7 @@ func startNode(t testing.TB, args ...string) *proc {
 		p := newProc(t, args)
 		err := p.start()
 		if err == nil {
-			t.Cleanup(func() {
-				if p.running() {
-					p.stop(true)
-				}
-				if t.Failed() {
-					t.Logf("output of %s %s:\n%s", filepath.Base(p.name), strings.Join(p.args, " "), tail(p.Output(), 64<<10))
-				}
-			})
+			p.stopAtCleanup(t)
 			return p
 		}
 		lastOut = p.Output()
@@ -244,6 +250,18 @@ func startNode(t testing.TB, args ...string) *proc {
 	}
 	t.Fatalf("start: unreachable: %s", lastOut)
 	return nil
+}
+
+// stopAtCleanup stops the server at t's cleanup and, if t failed, logs its output.
+func (p *proc) stopAtCleanup(t testing.TB) {
+	t.Cleanup(func() {
+		if p.running() {
+			p.stop(true)
+		}
+		if t.Failed() {
+			t.Logf("output of %s %s:\n%s", filepath.Base(p.name), strings.Join(p.args, " "), tail(p.Output(), 64<<10))
+		}
+	})
 }
 
 func newProc(t testing.TB, args []string) *proc {
@@ -402,6 +420,18 @@ func (p *proc) Stop() {
 	p.stop(true)
 }
 
+// Wipe stops the server and empties its data directory; a Restart then starts it with no data.
+func (p *proc) Wipe() {
+	p.t.Helper()
+	p.Stop()
+	if err := os.RemoveAll(p.dataDir); err != nil {
+		p.t.Fatal(err)
+	}
+	if err := os.MkdirAll(p.dataDir, 0o755); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
 // Restart stops the server if it still runs and starts it again with the same arguments, data
 // directory and ports.
 func (p *proc) Restart() {
@@ -453,6 +483,21 @@ func testCtx(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// pollUntil tries cond every pollInterval until it holds and returns how long that took; the
+// test fails if it does not hold within d.
+func pollUntil(t testing.TB, d time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	deadline := start.Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(pollInterval) // the poll interval inside a deadline loop, not synchronisation
+	}
+	return time.Since(start)
 }
 
 // --- raw RESP connection ---

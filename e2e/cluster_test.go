@@ -1,9 +1,9 @@
-package main
+package e2e
 
 import (
+	"context"
 	"fmt"
 	"net"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -56,19 +56,6 @@ func info(t *testing.T, c *redis.Client, section string) map[string]string {
 	return out
 }
 
-// pollUntil polls cond every 20 ms until it holds, failing after d.
-func pollUntil(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > d {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return time.Since(start)
-}
-
 // waitClusterAlive waits until every running node in procs counts alive
 // members alive.
 func waitClusterAlive(t *testing.T, procs []*proc, alive int) {
@@ -80,6 +67,13 @@ func waitClusterAlive(t *testing.T, procs []*proc, alive int) {
 			return f["cluster_members"] == strconv.Itoa(len(procs)) && f["cluster_members_alive"] == strconv.Itoa(alive)
 		})
 	}
+}
+
+// holdsLocally reports whether the node behind c holds key in its own store as exactly one
+// version with value want (VGET key LOCAL), with the reply and error for messages.
+func holdsLocally(ctx context.Context, c *redis.Client, key, want string) ([]any, bool, error) {
+	v, err := c.Do(ctx, "VGET", key, "LOCAL").Slice()
+	return v, err == nil && len(v) == 2 && v[1] == want, err
 }
 
 // hintsPending sums hints_pending over the running nodes.
@@ -143,8 +137,7 @@ func TestE2EClusterBasics(t *testing.T) {
 		c := p.Shared(t)
 		pollUntil(t, 10*time.Second, "every key on "+p.Addr(), func() bool {
 			for i := range 60 {
-				v, err := c.Do(ctx, "VGET", fmt.Sprint("k", i), "LOCAL").Slice()
-				if err != nil || len(v) != 2 || v[1] != fmt.Sprint("v", i) {
+				if _, ok, _ := holdsLocally(ctx, c, fmt.Sprint("k", i), fmt.Sprint("v", i)); !ok {
 					return false
 				}
 			}
@@ -215,8 +208,7 @@ func TestE2EClusterKill9HintedHandoff(t *testing.T) {
 	t.Logf("%d hints pending at restart; delivered %v after node-4 answered PING", pending, took)
 	vc := victim.Shared(t)
 	for _, i := range mine {
-		v, err := vc.Do(ctx, "VGET", fmt.Sprint("burst:", i), "LOCAL").Slice()
-		if err != nil || len(v) != 2 || v[1] != fmt.Sprint("v", i) {
+		if v, ok, err := holdsLocally(ctx, vc, fmt.Sprint("burst:", i), fmt.Sprint("v", i)); !ok {
 			t.Fatalf("VGET burst:%d LOCAL on node-4 after handoff: %#v %v", i, v, err)
 		}
 	}
@@ -260,8 +252,7 @@ func TestE2EClusterSIGSTOP(t *testing.T) {
 	pc := paused.Shared(t)
 	took := pollUntil(t, 60*time.Second, "node-3 to catch up", func() bool {
 		for i := range writes {
-			v, err := pc.Do(ctx, "VGET", fmt.Sprint("paused:", i), "LOCAL").Slice()
-			if err != nil || len(v) != 2 || v[1] != fmt.Sprint("v", i) {
+			if _, ok, _ := holdsLocally(ctx, pc, fmt.Sprint("paused:", i), fmt.Sprint("v", i)); !ok {
 				return false
 			}
 		}
@@ -405,13 +396,7 @@ func TestE2EClusterWipedNodeRebuiltByAntiEntropy(t *testing.T) {
 	victim := procs[2]
 	localKeys := func() int { return localKeyCount(t, victim) }
 	pollUntil(t, 30*time.Second, "node-3 to hold every key", func() bool { return localKeys() == count })
-	victim.Stop()
-	if err := os.RemoveAll(victim.dataDir); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(victim.dataDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	victim.Wipe()
 	victim.Restart()
 	if n := localKeys(); n == count {
 		t.Fatalf("node-3 holds %d keys right after restarting on an empty data directory", n)
@@ -419,8 +404,7 @@ func TestE2EClusterWipedNodeRebuiltByAntiEntropy(t *testing.T) {
 	took := pollUntil(t, 60*time.Second, "anti-entropy to rebuild node-3", func() bool { return localKeys() == count })
 	vc := victim.Shared(t)
 	for i := range count {
-		v, err := vc.Do(ctx, "VGET", fmt.Sprint("ae:", i), "LOCAL").Slice()
-		if err != nil || len(v) != 2 || v[1] != fmt.Sprint("v", i) {
+		if v, ok, err := holdsLocally(ctx, vc, fmt.Sprint("ae:", i), fmt.Sprint("v", i)); !ok {
 			t.Fatalf("VGET ae:%d LOCAL on the rebuilt node: %#v %v", i, v, err)
 		}
 	}
@@ -463,8 +447,7 @@ func TestE2EClusterRemoveDeadNode(t *testing.T) {
 	for _, p := range procs[:3] {
 		pc := p.Shared(t)
 		for i := range count {
-			v, err := pc.Do(ctx, "VGET", fmt.Sprint("rm:", i), "LOCAL").Slice()
-			if err != nil || len(v) != 2 || v[1] != fmt.Sprint("v", i) {
+			if v, ok, err := holdsLocally(ctx, pc, fmt.Sprint("rm:", i), fmt.Sprint("v", i)); !ok {
 				t.Fatalf("VGET rm:%d LOCAL on %s after the removal: %#v %v", i, p.Addr(), v, err)
 			}
 		}
@@ -517,13 +500,7 @@ func TestE2EClusterRemoveDeadNode(t *testing.T) {
 	}
 
 	// Wiped, it joins anew under its old id and serves again.
-	removed.Stop()
-	if err := os.RemoveAll(removed.dataDir); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(removed.dataDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	removed.Wipe()
 	removed.Restart()
 	waitClusterAlive(t, procs, 4)
 	pollUntil(t, 30*time.Second, "the wiped node-4 to serve", func() bool {
