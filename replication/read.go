@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"time"
 )
@@ -61,7 +60,7 @@ func (c *Coordinator) Get(ctx context.Context, key []byte, opt ReadOptions) (*Ob
 		slots[0], slots[i] = slots[i], slots[0]
 	}
 	var reserve []slot
-	if len(slots) > r && rand.Float64() >= c.cfg.ReadRepairChance {
+	if len(slots) > r && c.float64() >= c.cfg.ReadRepairChance {
 		slots, reserve = slots[:r], slots[r:]
 	}
 	var late <-chan time.Time
