@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
+	"time"
 )
 
 // countingReplica counts the reads a memReplica is asked.
@@ -56,4 +58,40 @@ func TestReadRepairChanceUsesConfigRand(t *testing.T) {
 	if got := c.reads.Load(); got != int64(want) {
 		t.Fatalf("the third replica was read %d times, want %d (the twin source's picks)", got, want)
 	}
+}
+
+// TestSlowReadAsksReserveAfterSloppyAfter: a replica of the R that does not
+// answer has the reserve asked after SloppyAfter, long before the deadline.
+func TestSlowReadAsksReserveAfterSloppyAfter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b, c := newMem("a"), newMem("b"), newMem("c")
+		var o *Object
+		o = o.Apply(Dot{Actor: 7, Counter: 1}, 1, Write{Value: []byte("v")}, 10)
+		for _, r := range []*memReplica{a, b, c} {
+			if err := r.Merge(context.Background(), []byte("k"), o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		block := make(chan struct{})
+		b.block = block
+		list := []Replica{a, b, c}
+		coord, err := NewCoordinator(Config{
+			Local: a, Router: RouterFunc(func([]byte) []Replica { return list }),
+			Actor: 42, N: 3, R: 2, W: 2, ReadRepairChance: -1,
+			Timeout: time.Second, SloppyAfter: 50 * time.Millisecond,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer coord.Close()
+		defer close(block)
+		start := time.Now()
+		got, err := coord.Get(context.Background(), []byte("k"), ReadOptions{})
+		if err != nil || !hasValue(got, "v") {
+			t.Fatalf("read with b slow: %v, %v", got, err)
+		}
+		if el := time.Since(start); el != 50*time.Millisecond {
+			t.Fatalf("read took %v, want SloppyAfter (50ms)", el)
+		}
+	})
 }
