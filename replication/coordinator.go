@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,8 +47,16 @@ type Config struct {
 	// not need (Cassandra's read_repair_chance). Default 0.1; negative
 	// means never, 1 always.
 	ReadRepairChance float64
-	// Now is the clock; default time.Now. Tests inject their own.
+	// Now is the clock that timestamps the versions a write mints; default
+	// time.Now. Tests inject their own. (Deadlines and the SloppyAfter
+	// timers run on the runtime's clock, which testing/synctest fakes.)
 	Now func() time.Time
+	// Rand is the source of the coordinator's random choices (which reads
+	// ask all N, see ReadRepairChance). The coordinator takes it over and
+	// serialises its use: nothing else may use it once NewCoordinator
+	// returned. Default: a source seeded at random. Tests seed their own
+	// for repeatable runs.
+	Rand *rand.Rand
 	// Logger receives structured logs; default slog.Default().
 	Logger *slog.Logger
 }
@@ -81,6 +90,7 @@ type Coordinator struct {
 
 	cfg  Config
 	log  *slog.Logger
+	rmu  sync.Mutex // guards cfg.Rand, which is not safe for concurrent use
 	wg   sync.WaitGroup
 	done chan struct{}
 	once sync.Once
@@ -121,6 +131,9 @@ func NewCoordinator(cfg Config) (*Coordinator, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -170,6 +183,13 @@ func (c *Coordinator) GetLocal(ctx context.Context, key []byte) (*Object, error)
 		return nil, ErrClosed
 	}
 	return c.cfg.Local.Read(ctx, key)
+}
+
+// float64 returns a pseudo-random number in [0, 1) from Config.Rand.
+func (c *Coordinator) float64() float64 {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	return c.cfg.Rand.Float64()
 }
 
 func (c *Coordinator) closed() bool {

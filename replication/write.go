@@ -152,6 +152,9 @@ func (c *Coordinator) standIn(ctx context.Context, key []byte, fn func(cur *Obje
 	if wr == nil || err != nil {
 		return nil, err
 	}
+	// crypto/rand, not Config.Rand: the id must differ from every actor
+	// id in the cluster, also between nodes whose sources were seeded
+	// alike.
 	var b [8]byte
 	var actor ActorID
 	for actor == 0 || actor == c.actor() {
