@@ -328,7 +328,7 @@ func (c *cluster) deliver(ctx context.Context, owner string, r *remoteReplica) e
 			return nil
 		}
 		c.handoffs.Add(int64(len(batch)))
-		c.lastHandoff.Store(time.Now().UnixMilli())
+		c.lastHandoff.Store(c.now().UnixMilli())
 	}
 }
 

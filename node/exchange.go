@@ -269,7 +269,7 @@ func (c *cluster) antiEntropyRoundSettled(ctx context.Context) (repaired int, se
 	}
 	c.collectTombstones(ctx)
 	c.ae.rounds.Add(1)
-	c.ae.lastRound.Store(time.Now().UnixMilli())
+	c.ae.lastRound.Store(c.now().UnixMilli())
 	c.ae.lastRepaired.Store(int64(repaired))
 	return repaired, settled
 }

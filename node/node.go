@@ -7,6 +7,7 @@ import (
 	"github.com/dynakv/dynakv/node/membership"
 	"github.com/dynakv/dynakv/node/replica"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -114,6 +115,9 @@ type knobs struct {
 	// now is the node's one clock, handed to every part that reads time
 	// (nil: time.Now).
 	now func() time.Time
+	// rand is the node's one random source, handed to the coordinator
+	// (nil: seeded at random).
+	rand *rand.Rand
 }
 
 // build wires a node over an open store; the store is the node's from here
@@ -165,6 +169,7 @@ func build(cfg conf.Config, log *slog.Logger, st store.Store, k knobs) (*Node, e
 		Timeout:        cfg.RequestTimeout,
 		Logger:         log,
 		Now:            now,
+		Rand:           k.rand,
 	})
 	if err != nil {
 		client.Close()
