@@ -8,9 +8,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/dynakv/dynakv/replication/codec"
-
 	"github.com/dynakv/dynakv/node/store"
+	"github.com/dynakv/dynakv/replication/codec"
 	"github.com/dynakv/dynakv/ring"
 )
 

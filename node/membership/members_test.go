@@ -3,11 +3,11 @@ package membership
 import (
 	"bytes"
 	"fmt"
-	"github.com/dynakv/dynakv/node/store/storetest"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/dynakv/dynakv/node/store"
+	"github.com/dynakv/dynakv/node/store/storetest"
 )
 
 func randomRecord(rng *rand.Rand) MemberRecord {

@@ -39,13 +39,14 @@ const (
 	maxRest = time.Second
 )
 
-// defaultLatencyTarget is the foreground p99 above which background work
+// DefaultLatencyTarget is the foreground p99 above which background work
 // slows to dutySlow. A node's storage operations take tens of
 // microseconds; milliseconds mean queueing for the disk, a lock or a CPU.
 const DefaultLatencyTarget = 2 * time.Millisecond
 
-// admission watches foreground latency and paces background work. observe
-// is lock-free and safe for concurrent use; pace is too.
+// Admission watches foreground latency and paces background work. Observe
+// is lock-free; every method is safe for concurrent use, and a nil
+// *Admission observes nothing and never rests.
 type Admission struct {
 	target  time.Duration
 	now     func() time.Time
@@ -68,13 +69,16 @@ type admissionWindowState struct {
 	ops    int64
 }
 
+// NewAdmission returns an admission that slows background work further once
+// the foreground's p99 passes target; now is the node's clock, which
+// delimits the measurement windows.
 func NewAdmission(target time.Duration, now func() time.Time) *Admission {
 	a := &Admission{target: target, now: now, sleep: sleepCtx}
 	a.win.Store(&admissionWindowState{start: a.now()})
 	return a
 }
 
-// observe records one foreground operation that took d. A nil admission
+// Observe records one foreground operation that took d. A nil admission
 // records nothing.
 func (a *Admission) Observe(d time.Duration) {
 	if a == nil {
@@ -146,7 +150,7 @@ func (a *Admission) rest(worked time.Duration) time.Duration {
 	return min(time.Duration(float64(worked)*(1/duty-1)), maxRest)
 }
 
-// pace rests after a slice of background work that took worked, as the
+// Pace rests after a slice of background work that took worked, as the
 // foreground allows; it returns early with ctx's error.
 func (a *Admission) Pace(ctx context.Context, worked time.Duration) error {
 	if a == nil {
@@ -171,7 +175,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// stats returns the p99 of the last full window of foreground operations,
+// Stats returns the p99 of the last full window of foreground operations,
 // how long background work rested in all, and how many rests were taken at
 // the slow duty cycle. A nil admission returns zeros.
 func (a *Admission) Stats() (p99, rested time.Duration, slowed int64) {

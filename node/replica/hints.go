@@ -132,7 +132,7 @@ func (l *Local) Hint(ctx context.Context, owner string, key []byte, o *replicati
 	return nil
 }
 
-// hintedState merges into o every hint held for key, whatever its owner.
+// HintedState merges into o every hint held for key, whatever its owner.
 func (l *Local) HintedState(key []byte, o *replication.Object) (*replication.Object, error) {
 	if l.hints.total.Load() == 0 {
 		return o, nil
@@ -152,7 +152,7 @@ func (l *Local) HintedState(key []byte, o *replication.Object) (*replication.Obj
 	return o, nil
 }
 
-// hintExpired reports whether hint state o is older than the grace period
+// HintExpired reports whether hint state o is older than the grace period
 // (its newest version was written before it): past it, the tombstones
 // that cover it may have been collected, so it is neither read nor
 // delivered, only dropped.

@@ -95,7 +95,7 @@ func (t *tombIndex) len() int {
 	return len(t.m)
 }
 
-// collectable reports whether o is a state a replica may collect at nowNs
+// Collectable reports whether o is a state a replica may collect at nowNs
 // with grace: only tombstones, the newest older than grace.
 func Collectable(o *replication.Object, nowNs int64, grace time.Duration) bool {
 	at, dead := deadSince(o)
@@ -137,7 +137,7 @@ func (l *Local) nowNs() int64 {
 	return l.now().UnixNano()
 }
 
-// tombstonesOlder returns up to limit keys stored as tombstones only whose
+// TombstonesOlder returns up to limit keys stored as tombstones only whose
 // newest tombstone is older than cutoff (Unix ns).
 func (l *Local) TombstonesOlder(cutoff int64, limit int) [][]byte {
 	return l.tombs.older(cutoff, limit)

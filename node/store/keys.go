@@ -89,7 +89,7 @@ func PartitionRange(p, q int) (start, end []byte) {
 	return start, DataBound(ring.PartitionStart(p+1, q))
 }
 
-// dataBound returns the smallest data key whose hash.Hi is hi.
+// DataBound returns the smallest data key whose hash.Hi is hi.
 func DataBound(hi uint64) []byte {
 	return binary.BigEndian.AppendUint64(append(make([]byte, 0, DataKeyHeader), DataPrefix), hi)
 }
