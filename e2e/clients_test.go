@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynakv/dynakv/internal/poll"
+
 	"github.com/redis/go-redis/v9"
 )
 
@@ -270,7 +272,7 @@ func TestE2EGoRedisKeys(t *testing.T) {
 
 		// A key expires: poll until it is gone.
 		must(t, "SET PX 200", rdb.Set(ctx, "k:short", "v", 200*time.Millisecond).Err())
-		pollUntil(t, 10*time.Second, "k:short to expire", func() bool {
+		poll.Until(t, 10*time.Second, "k:short to expire", func() bool {
 			_, err := rdb.Get(ctx, "k:short").Result()
 			return err == redis.Nil
 		})

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynakv/dynakv/internal/poll"
+
 	"github.com/redis/go-redis/v9"
 )
 
@@ -62,7 +64,7 @@ func waitClusterAlive(t *testing.T, procs []*proc, alive int) {
 	t.Helper()
 	for _, p := range procs {
 		c := p.Shared(t)
-		pollUntil(t, 30*time.Second, p.Addr()+" to see the cluster", func() bool {
+		poll.Until(t, 30*time.Second, p.Addr()+" to see the cluster", func() bool {
 			f := info(t, c, "cluster")
 			return f["cluster_members"] == strconv.Itoa(len(procs)) && f["cluster_members_alive"] == strconv.Itoa(alive)
 		})
@@ -135,7 +137,7 @@ func TestE2EClusterBasics(t *testing.T) {
 	// N=3 on three nodes: every node holds every key.
 	for _, p := range procs {
 		c := p.Shared(t)
-		pollUntil(t, 10*time.Second, "every key on "+p.Addr(), func() bool {
+		poll.Until(t, 10*time.Second, "every key on "+p.Addr(), func() bool {
 			for i := range 60 {
 				if _, ok, _ := holdsLocally(ctx, c, fmt.Sprint("k", i), fmt.Sprint("v", i)); !ok {
 					return false
@@ -204,7 +206,7 @@ func TestE2EClusterKill9HintedHandoff(t *testing.T) {
 		t.Fatal("node-4 is home of none of the burst keys")
 	}
 	victim.Restart()
-	took := pollUntil(t, 60*time.Second, "hint delivery", func() bool { return hintsPending(t, procs) == 0 })
+	took := poll.Until(t, 60*time.Second, "hint delivery", func() bool { return hintsPending(t, procs) == 0 })
 	t.Logf("%d hints pending at restart; delivered %v after node-4 answered PING", pending, took)
 	vc := victim.Shared(t)
 	for _, i := range mine {
@@ -250,7 +252,7 @@ func TestE2EClusterSIGSTOP(t *testing.T) {
 	}
 	resumed = true
 	pc := paused.Shared(t)
-	took := pollUntil(t, 60*time.Second, "node-3 to catch up", func() bool {
+	took := poll.Until(t, 60*time.Second, "node-3 to catch up", func() bool {
 		for i := range writes {
 			if _, ok, _ := holdsLocally(ctx, pc, fmt.Sprint("paused:", i), fmt.Sprint("v", i)); !ok {
 				return false
@@ -259,7 +261,7 @@ func TestE2EClusterSIGSTOP(t *testing.T) {
 		return true
 	})
 	t.Logf("node-3 held all %d writes locally %v after SIGCONT", writes, took)
-	pollUntil(t, 30*time.Second, "no hints left", func() bool { return hintsPending(t, procs) == 0 })
+	poll.Until(t, 30*time.Second, "no hints left", func() bool { return hintsPending(t, procs) == 0 })
 }
 
 // TestE2EClusterMultiKeyAndQuorums: on four nodes with N=3 (so no node
@@ -395,13 +397,13 @@ func TestE2EClusterWipedNodeRebuiltByAntiEntropy(t *testing.T) {
 	loadKeys(t, c, "ae:", count)
 	victim := procs[2]
 	localKeys := func() int { return localKeyCount(t, victim) }
-	pollUntil(t, 30*time.Second, "node-3 to hold every key", func() bool { return localKeys() == count })
+	poll.Until(t, 30*time.Second, "node-3 to hold every key", func() bool { return localKeys() == count })
 	victim.Wipe()
 	victim.Restart()
 	if n := localKeys(); n == count {
 		t.Fatalf("node-3 holds %d keys right after restarting on an empty data directory", n)
 	}
-	took := pollUntil(t, 60*time.Second, "anti-entropy to rebuild node-3", func() bool { return localKeys() == count })
+	took := poll.Until(t, 60*time.Second, "anti-entropy to rebuild node-3", func() bool { return localKeys() == count })
 	vc := victim.Shared(t)
 	for i := range count {
 		if v, ok, err := holdsLocally(ctx, vc, fmt.Sprint("ae:", i), fmt.Sprint("v", i)); !ok {
@@ -441,7 +443,7 @@ func TestE2EClusterRemoveDeadNode(t *testing.T) {
 		t.Fatalf("RING REMOVE node-4: %v", err)
 	}
 	for _, p := range procs[:3] {
-		pollUntil(t, 60*time.Second, p.Addr()+" to hold every key", func() bool { return localKeys(p) == count })
+		poll.Until(t, 60*time.Second, p.Addr()+" to hold every key", func() bool { return localKeys(p) == count })
 	}
 	took := time.Since(start)
 	for _, p := range procs[:3] {
@@ -472,7 +474,7 @@ func TestE2EClusterRemoveDeadNode(t *testing.T) {
 	removed.Restart()
 	const refusal = "ERR this node was removed from the ring (RING REMOVE); wipe its data directory and start it again to rejoin"
 	rc := removed.Shared(t)
-	pollUntil(t, 30*time.Second, "node-4 to learn its removal", func() bool {
+	poll.Until(t, 30*time.Second, "node-4 to learn its removal", func() bool {
 		err := rc.Get(ctx, "rm:1").Err()
 		return err != nil && err.Error() == refusal
 	})
@@ -487,7 +489,7 @@ func TestE2EClusterRemoveDeadNode(t *testing.T) {
 	}
 	// A few anti-entropy rounds of the survivors pass.
 	r0, _ := strconv.Atoi(info(t, c, "cluster")["anti_entropy_rounds"])
-	pollUntil(t, 30*time.Second, "anti-entropy rounds", func() bool {
+	poll.Until(t, 30*time.Second, "anti-entropy rounds", func() bool {
 		r, _ := strconv.Atoi(info(t, c, "cluster")["anti_entropy_rounds"])
 		return r >= r0+5
 	})
@@ -503,7 +505,7 @@ func TestE2EClusterRemoveDeadNode(t *testing.T) {
 	removed.Wipe()
 	removed.Restart()
 	waitClusterAlive(t, procs, 4)
-	pollUntil(t, 30*time.Second, "the wiped node-4 to serve", func() bool {
+	poll.Until(t, 30*time.Second, "the wiped node-4 to serve", func() bool {
 		v, err := rc.Get(ctx, "rm:1").Result()
 		return err == nil && v == "v1"
 	})
@@ -528,7 +530,7 @@ func TestE2EClusterDeletesStayDeleted(t *testing.T) {
 		t.Fatal(err)
 	}
 	victim := procs[2]
-	pollUntil(t, 30*time.Second, "node-3 to hold every key", func() bool { return localKeyCount(t, victim) == count })
+	poll.Until(t, 30*time.Second, "node-3 to hold every key", func() bool { return localKeyCount(t, victim) == count })
 	victim.Kill9()
 	var gone []string
 	for i := 0; i < count; i += 2 {
@@ -542,7 +544,7 @@ func TestE2EClusterDeletesStayDeleted(t *testing.T) {
 		n, _ := strconv.Atoi(info(t, victim.Shared(t), "cluster")["anti_entropy_rounds"])
 		return n
 	}
-	pollUntil(t, 60*time.Second, "hints delivered and anti-entropy rounds on node-3", func() bool {
+	poll.Until(t, 60*time.Second, "hints delivered and anti-entropy rounds on node-3", func() bool {
 		return hintsPending(t, procs) == 0 && rounds() >= 3
 	})
 	for _, p := range procs {

@@ -26,10 +26,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dynakv/dynakv/internal/syncbuf"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -44,8 +45,6 @@ const (
 	stopTimeout = 15 * time.Second
 	// replyTimeout bounds every read of a reply on a raw connection.
 	replyTimeout = 10 * time.Second
-	// pollInterval is how often pollUntil tries its condition again.
-	pollInterval = 20 * time.Millisecond
 
 	// mainPackage is the package TestMain builds: the dynakv command at the module root.
 	mainPackage = "github.com/dynakv/dynakv"
@@ -120,24 +119,6 @@ func dynakvOnly(t testing.TB) {
 	}
 }
 
-// lockedBuffer collects a child's stdout and stderr; safe for concurrent use.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // proc is one server process started by startNode. Its methods are called from the test
 // goroutine only.
 type proc struct {
@@ -149,7 +130,7 @@ type proc struct {
 	host    string        // client host; "" is 127.0.0.1
 	wrap    []string      // a command the server runs under (ip netns exec NS), or nil
 	shared  *redis.Client // see Shared
-	out     *lockedBuffer
+	out     *syncbuf.Buffer
 	cmd     *exec.Cmd
 	done    chan struct{} // closed when cmd has exited
 	waitErr error         // set before done is closed
@@ -266,7 +247,7 @@ func (p *proc) stopAtCleanup(t testing.TB) {
 
 func newProc(t testing.TB, args []string) *proc {
 	t.Helper()
-	p := &proc{t: t, out: &lockedBuffer{}, port: freePort(t, false)}
+	p := &proc{t: t, out: &syncbuf.Buffer{}, port: freePort(t, false)}
 	dataDir, hasDataDir := hasFlag(args, "--data-dir")
 	if !hasDataDir {
 		dataDir = t.TempDir()
@@ -483,21 +464,6 @@ func testCtx(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// pollUntil tries cond every pollInterval until it holds and returns how long that took; the
-// test fails if it does not hold within d.
-func pollUntil(t testing.TB, d time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	deadline := start.Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(pollInterval) // the poll interval inside a deadline loop, not synchronisation
-	}
-	return time.Since(start)
 }
 
 // --- raw RESP connection ---

@@ -35,6 +35,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynakv/dynakv/internal/poll"
+
 	"github.com/redis/go-redis/v9"
 )
 
@@ -289,7 +291,7 @@ func waitConverged(t *testing.T, procs []*proc, carts []string, limit time.Durat
 	for i, p := range procs {
 		byID[fmt.Sprint("node-", i+1)] = p
 	}
-	pollUntil(t, limit, "the replicas to converge", func() bool {
+	poll.Until(t, limit, "the replicas to converge", func() bool {
 		if hintsPending(t, procs) != 0 {
 			return false
 		}

@@ -17,6 +17,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dynakv/dynakv/internal/poll"
+	"github.com/dynakv/dynakv/internal/syncbuf"
 )
 
 // netLab is a bridge and one namespace per node.
@@ -133,7 +136,7 @@ func startLabCluster(t *testing.T, l *netLab, extra ...string) []*proc {
 	dynakvOnly(t)
 	var procs []*proc
 	for i := range l.n {
-		p := &proc{t: t, out: &lockedBuffer{}, port: labClientPort, host: l.host(i), wrap: l.wrap(i), name: dynakvBin, dataDir: t.TempDir()}
+		p := &proc{t: t, out: &syncbuf.Buffer{}, port: labClientPort, host: l.host(i), wrap: l.wrap(i), name: dynakvBin, dataDir: t.TempDir()}
 		p.args = append([]string{"--node-id", fmt.Sprint("node-", i+1),
 			"--listen", l.addr(i, labClientPort), "--gossip-listen", l.addr(i, labGossipPort), "--peer-listen", l.addr(i, labPeerPort),
 			"--data-dir", p.dataDir, "--log-level", "debug"}, extra...)
@@ -161,7 +164,7 @@ func TestNetLabPartition(t *testing.T) {
 	l.partition([]int{2})
 	for _, p := range procs[:2] {
 		c := p.Shared(t)
-		pollUntil(t, 30*time.Second, p.Addr()+" to see node-3 dead", func() bool {
+		poll.Until(t, 30*time.Second, p.Addr()+" to see node-3 dead", func() bool {
 			return info(t, c, "cluster")["cluster_members_alive"] == "2"
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dynakv/dynakv/conf"
+	"github.com/dynakv/dynakv/internal/poll"
 	"github.com/dynakv/dynakv/node/membership"
 	"github.com/dynakv/dynakv/node/peer"
 	"github.com/dynakv/dynakv/node/store"
@@ -154,17 +155,6 @@ func value(o *replication.Object) string {
 	return ""
 }
 
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 func contains(xs []string, x string) bool {
 	for _, y := range xs {
 		if x == y {
@@ -196,7 +186,7 @@ func TestClusterWritesReachExactlyTheHomes(t *testing.T) {
 	for i := range 100 {
 		key := fmt.Sprint("key-", i)
 		homes := mc.homes(key)
-		waitFor(t, "replication of "+key, 5*time.Second, func() bool {
+		poll.Until(t, 5*time.Second, "replication of "+key, func() bool {
 			for _, id := range mc.ids {
 				has := value(mc.own(id, key)) == "v"
 				if has != contains(homes, id) {
@@ -244,7 +234,7 @@ func TestClusterTimedOutReplicaGetsHintsThenHandoff(t *testing.T) {
 		}
 		return n
 	}
-	waitFor(t, "hints for c", 5*time.Second, func() bool { return hints() >= int64(len(keys)) })
+	poll.Until(t, 5*time.Second, "hints for c", func() bool { return hints() >= int64(len(keys)) })
 	for _, k := range keys {
 		if mc.own("c", k) != nil {
 			t.Fatalf("c got %s while partitioned", k)
@@ -254,7 +244,7 @@ func TestClusterTimedOutReplicaGetsHintsThenHandoff(t *testing.T) {
 	for _, nd := range mc.nodes {
 		nd.onLiveness()
 	}
-	waitFor(t, "hint delivery to c", 10*time.Second, func() bool { return hints() == 0 })
+	poll.Until(t, 10*time.Second, "hint delivery to c", func() bool { return hints() == 0 })
 	for _, k := range keys {
 		if value(mc.own("c", k)) != "v" {
 			t.Fatalf("c lacks %s after handoff", k)
@@ -292,9 +282,9 @@ func TestClusterDeadNodeHintsDeliveredOnReturn(t *testing.T) {
 		if !contains(mc.homes(k), "d") {
 			continue
 		}
-		waitFor(t, "handoff of "+k, 10*time.Second, func() bool { return value(mc.own("d", k)) == fmt.Sprint("v", i) })
+		poll.Until(t, 10*time.Second, "handoff of "+k, func() bool { return value(mc.own("d", k)) == fmt.Sprint("v", i) })
 	}
-	waitFor(t, "no hints left", 5*time.Second, func() bool {
+	poll.Until(t, 5*time.Second, "no hints left", func() bool {
 		for _, id := range mc.ids {
 			if mc.nodes[id].local.HintsTotal() != 0 {
 				return false
@@ -325,7 +315,7 @@ func TestClusterReadRepair(t *testing.T) {
 	if err != nil || value(o) != "new" {
 		t.Fatalf("read: %q %v", value(o), err)
 	}
-	waitFor(t, "read repair of c", 5*time.Second, func() bool { return mc.own("c", "k").Equal(newer) })
+	poll.Until(t, 5*time.Second, "read repair of c", func() bool { return mc.own("c", "k").Equal(newer) })
 }
 
 // TestClusterScanSeesEveryKeyOnce: SCAN over the cluster (Coordinator.Scan

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynakv/dynakv/internal/poll"
 	"github.com/dynakv/dynakv/node/store"
 	"github.com/dynakv/dynakv/replication"
 	"github.com/dynakv/dynakv/ring"
@@ -178,7 +179,7 @@ func TestExpiredHintsDroppedNotDelivered(t *testing.T) {
 		t.Fatal(err)
 	}
 	var holder string
-	waitFor(t, "a stand-in to store the hint for d", 5*time.Second, func() bool {
+	poll.Until(t, 5*time.Second, "a stand-in to store the hint for d", func() bool {
 		for _, id := range mc.ids {
 			if mc.nodes[id].local.HintsTotal() > 0 {
 				holder = id
@@ -191,7 +192,7 @@ func TestExpiredHintsDroppedNotDelivered(t *testing.T) {
 		t.Fatalf("an expired hint is still read: %v", o)
 	}
 	mc.revive("d")
-	waitFor(t, "the expired hint to be dropped", 10*time.Second, func() bool {
+	poll.Until(t, 10*time.Second, "the expired hint to be dropped", func() bool {
 		return mc.nodes[holder].local.HintsTotal() == 0
 	})
 	if mc.stored("d", key) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dynakv/dynakv/antientropy"
+	"github.com/dynakv/dynakv/internal/poll"
 	"github.com/dynakv/dynakv/node/membership"
 	"github.com/dynakv/dynakv/node/replica"
 	"github.com/dynakv/dynakv/node/store"
@@ -508,7 +509,7 @@ func TestHintsOfRemovedNodeAdopted(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "hints for d", 5*time.Second, func() bool {
+	poll.Until(t, 5*time.Second, "hints for d", func() bool {
 		n := int64(0)
 		for _, id := range mc.ids[:3] {
 			n += mc.nodes[id].local.HintsPending()["d"]
@@ -529,7 +530,7 @@ func TestHintsOfRemovedNodeAdopted(t *testing.T) {
 		}
 	}
 	mc.ids = mc.ids[:3] // d is gone
-	waitFor(t, "the hints to be adopted", 5*time.Second, func() bool {
+	poll.Until(t, 5*time.Second, "the hints to be adopted", func() bool {
 		for _, id := range mc.ids {
 			if mc.nodes[id].local.HintsTotal() != 0 {
 				return false

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dynakv/dynakv/internal/poll"
 )
 
 // testRouter serves one fixed preference list (homes first) for every key,
@@ -72,16 +74,6 @@ func (mc *memCluster) put(via, key, val string, w int) (*Object, error) {
 }
 
 // eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
 
 func hasValue(o *Object, val string) bool {
 	for _, s := range o.Live(0) {
@@ -98,7 +90,7 @@ func TestSloppyQuorumDeadHomeGetsStandInWithHint(t *testing.T) {
 	if _, err := mc.put("a", "k", "v", 3); err != nil {
 		t.Fatalf("W=3 with a home dead and stand-ins live: %v", err)
 	}
-	eventually(t, "the hint for c on d", func() bool { return hasValue(mc.nodes["d"].hint("c", "k"), "v") })
+	poll.Until(t, 5*time.Second, "the hint for c on d", func() bool { return hasValue(mc.nodes["d"].hint("c", "k"), "v") })
 	if mc.nodes["c"].get("k") != nil {
 		t.Fatal("the dead node was written to")
 	}
@@ -136,7 +128,7 @@ func TestSlowReplicaGetsStandInBeforeTheDeadline(t *testing.T) {
 		t.Fatal("no hint for the slow replica c on d")
 	}
 	close(block)
-	eventually(t, "the slow replica's own write to finish", func() bool { return hasValue(mc.nodes["c"].get("k"), "v") })
+	poll.Until(t, 5*time.Second, "the slow replica's own write to finish", func() bool { return hasValue(mc.nodes["c"].get("k"), "v") })
 }
 
 func TestNoStandInLeftHintsOnCoordinator(t *testing.T) {
@@ -145,7 +137,7 @@ func TestNoStandInLeftHintsOnCoordinator(t *testing.T) {
 	if _, err := mc.put("a", "k", "v", 0); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "a hint for c on the coordinator", func() bool { return hasValue(mc.nodes["a"].hint("c", "k"), "v") })
+	poll.Until(t, 5*time.Second, "a hint for c on the coordinator", func() bool { return hasValue(mc.nodes["a"].hint("c", "k"), "v") })
 	// The hint does not count: with b failing too, W=2 is not met.
 	mc.nodes["b"].fail.Store(true)
 	if _, err := mc.put("a", "k2", "v", 0); !errors.Is(err, ErrUnavailable) {
@@ -280,7 +272,7 @@ func TestReadReplacesFailedReplicaAndRepairsStandInByHint(t *testing.T) {
 	if err != nil || !hasValue(o, "v") {
 		t.Fatalf("read with two homes failing: %v %v", o, err)
 	}
-	eventually(t, "read repair of the stand-in d by a hint", func() bool {
+	poll.Until(t, 5*time.Second, "read repair of the stand-in d by a hint", func() bool {
 		return hasValue(mc.nodes["d"].hint("b", "k"), "v") || hasValue(mc.nodes["d"].hint("c", "k"), "v")
 	})
 	if mc.nodes["d"].get("k") != nil {
@@ -305,7 +297,7 @@ func TestUpdateOwnsKeyForBackgroundSends(t *testing.T) {
 	}
 	copy(buf, "key-2") // the caller reuses its buffer
 	close(block)
-	eventually(t, "c to store the version", func() bool { return hasValue(mc.nodes["c"].get("key-1"), "v1") })
+	poll.Until(t, 5*time.Second, "c to store the version", func() bool { return hasValue(mc.nodes["c"].get("key-1"), "v1") })
 	if o := mc.nodes["c"].get("key-2"); o != nil {
 		t.Fatalf("c stored the version under the reused buffer's new key: %v", o)
 	}

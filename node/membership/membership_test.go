@@ -13,33 +13,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynakv/dynakv/internal/syncbuf"
 	"github.com/dynakv/dynakv/node/store"
 
 	"github.com/hashicorp/memberlist"
 )
 
-// msLog collects a test member's log; slog may write from any goroutine.
-type msLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *msLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *msLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type msNode struct {
 	*Gossip
 	cfg     Config
-	logs    *msLog
+	logs    *syncbuf.Buffer
 	changes *atomic.Int64
 }
 
@@ -48,7 +31,7 @@ type msNode struct {
 // is closed when the test ends.
 func msStart(t *testing.T, id string, opts ...func(*Config)) msNode {
 	t.Helper()
-	tm := msNode{logs: new(msLog), changes: new(atomic.Int64)}
+	tm := msNode{logs: new(syncbuf.Buffer), changes: new(atomic.Int64)}
 	tm.cfg = Config{
 		Self:         MemberRecord{ID: id, Addr: "127.0.0.1:6" + id, PeerAddr: "127.0.0.1:7" + id, Weight: 1},
 		GossipListen: "127.0.0.1:0",

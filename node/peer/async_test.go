@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/dynakv/dynakv/internal/poll"
 )
 
 // goResult is one Go call's outcome, as its done callback got it.
@@ -115,7 +117,7 @@ func TestGoErrors(t *testing.T) {
 	// context's error, and the late response is dropped.
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := startGo(ctx, c, ts.addr, 2, nil)
-	waitFor(t, "the call to reach the handler", 5*time.Second, func() bool { return blocked.Load() == 1 })
+	poll.Until(t, 5*time.Second, "the call to reach the handler", func() bool { return blocked.Load() == 1 })
 	cancel()
 	if r := await(t, ch); !errors.Is(r.err, context.Canceled) {
 		t.Errorf("cancelled call: %v, want context.Canceled", r.err)
@@ -129,7 +131,7 @@ func TestGoErrors(t *testing.T) {
 
 	// The server goes away under a pending call.
 	ch = startGo(callCtx(t, time.Minute), c, ts.addr, 3, nil)
-	waitFor(t, "the call to reach the handler", 5*time.Second, func() bool { return blocked.Load() == 2 })
+	poll.Until(t, 5*time.Second, "the call to reach the handler", func() bool { return blocked.Load() == 2 })
 	ts.stop(t)
 	if r := await(t, ch); !errors.Is(r.err, ErrUnreachable) {
 		t.Errorf("call to a server that closed: %v, want ErrUnreachable", r.err)

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/dynakv/dynakv/internal/poll"
 )
 
 func TestWrongSecret(t *testing.T) {
@@ -37,8 +39,8 @@ func TestWrongSecret(t *testing.T) {
 			if errors.Is(err, ErrUnreachable) {
 				t.Errorf("Call() = %v: a refusal is not ErrUnreachable", err)
 			}
-			waitFor(t, "the server's warning", 5*time.Second, func() bool {
-				return logs.count("peer refused: wrong cluster secret") == 1
+			poll.Until(t, 5*time.Second, "the server's warning", func() bool {
+				return logs.CountLines("peer refused: wrong cluster secret") == 1
 			})
 			if !strings.Contains(logs.String(), "remote=127.0.0.1:") {
 				t.Errorf("warning without the remote address:\n%s", logs)
@@ -50,8 +52,8 @@ func TestWrongSecret(t *testing.T) {
 			if _, err := c.Call(callCtx(t, 5*time.Second), ts.addr, 0, nil); !errors.Is(err, ErrAuth) {
 				t.Fatalf("second Call() = %v, want ErrAuth", err)
 			}
-			waitFor(t, "the second handshake", 5*time.Second, func() bool { return ts.ln.accepted.Load() == 2 })
-			if n := logs.count("peer refused: wrong cluster secret"); n != 1 {
+			poll.Until(t, 5*time.Second, "the second handshake", func() bool { return ts.ln.accepted.Load() == 2 })
+			if n := logs.CountLines("peer refused: wrong cluster secret"); n != 1 {
 				t.Errorf("warning logged %d times for one remote host, want once", n)
 			}
 			if served.Load() != 0 {

@@ -1,31 +1,17 @@
 package peer
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net"
 	"runtime"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-)
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		runtime.Gosched()
-		time.Sleep(time.Millisecond) // polling interval, not synchronisation
-	}
-}
+	"github.com/dynakv/dynakv/internal/syncbuf"
+)
 
 // checkGoroutines fails the test if, once every later cleanup has run, the
 // number of goroutines does not come back to what it was when
@@ -46,38 +32,9 @@ func checkGoroutines(t *testing.T) {
 	})
 }
 
-// logBuffer is a concurrency-safe sink for a test logger.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// count returns how many lines contain s.
-func (b *logBuffer) count(s string) int {
-	n := 0
-	for _, line := range strings.Split(b.String(), "\n") {
-		if strings.Contains(line, s) {
-			n++
-		}
-	}
-	return n
-}
-
-// testLogger returns a logger writing to a fresh logBuffer.
-func testLogger() (*slog.Logger, *logBuffer) {
-	b := &logBuffer{}
+// testLogger returns a logger writing to a fresh buffer.
+func testLogger() (*slog.Logger, *syncbuf.Buffer) {
+	b := &syncbuf.Buffer{}
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
 }
 

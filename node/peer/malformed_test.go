@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dynakv/dynakv/internal/poll"
 )
 
 // TestFrameTooLarge covers the limit in both directions.
@@ -43,7 +45,7 @@ func TestFrameTooLarge(t *testing.T) {
 		if _, err := c.Call(callCtx(t, 5*time.Second), ts.addr, 0, make([]byte, limit+1)); !errors.Is(err, ErrUnreachable) {
 			t.Fatalf("Call(over the server's limit) = %v, want ErrUnreachable", err)
 		}
-		waitFor(t, "the server's warning", 5*time.Second, func() bool { return logs.count("frame too large") == 1 })
+		poll.Until(t, 5*time.Second, "the server's warning", func() bool { return logs.CountLines("frame too large") == 1 })
 		// The server survives and the client redials.
 		resp, err := c.Call(callCtx(t, 5*time.Second), ts.addr, 2, make([]byte, limit-1))
 		if err != nil || len(resp) != limit {

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/dynakv/dynakv/internal/poll"
 )
 
 // transportEnv builds one implementation for the shared suite: it serves h
@@ -215,7 +217,7 @@ func testDeadline(t *testing.T, env transportEnv) {
 	if d := time.Since(startAt); d > 2*time.Second {
 		t.Errorf("Call(slow, 50ms) took %v", d)
 	}
-	waitFor(t, "slow handler to start", 5*time.Second, func() bool { return started.Load() == 1 })
+	poll.Until(t, 5*time.Second, "slow handler to start", func() bool { return started.Load() == 1 })
 	for i := range 10 {
 		resp, err := tr.Call(callCtx(t, 5*time.Second), addr, 2, []byte{byte(i)})
 		if err != nil || !bytes.Equal(resp, []byte{2, byte(i)}) {

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/dynakv/dynakv/internal/poll"
 )
 
 // TestServerCloseMidCall kills the server under pending calls, then
@@ -35,7 +37,7 @@ func TestServerCloseMidCall(t *testing.T) {
 			errs <- err
 		}()
 	}
-	waitFor(t, "the calls to reach the handler", 5*time.Second, func() bool { return running.Load() == pending })
+	poll.Until(t, 5*time.Second, "the calls to reach the handler", func() bool { return running.Load() == pending })
 	start := time.Now()
 	ts.stop(t)
 	for range pending {
@@ -52,7 +54,7 @@ func TestServerCloseMidCall(t *testing.T) {
 		t.Errorf("Call(server down) = %v, want ErrUnreachable", err)
 	}
 	ts2 := startServer(t, Config{}, h, ts.addr)
-	waitFor(t, "the client to reconnect", 5*time.Second, func() bool {
+	poll.Until(t, 5*time.Second, "the client to reconnect", func() bool {
 		resp, err := c.Call(callCtx(t, 5*time.Second), ts2.addr, 2, []byte("back"))
 		return err == nil && string(resp) == "\x02back"
 	})
@@ -117,7 +119,7 @@ func TestClientClose(t *testing.T) {
 		_, err := c.Call(context.Background(), ts.addr, 0, nil)
 		errs <- err
 	}()
-	waitFor(t, "the call to reach the handler", 5*time.Second, func() bool { return running.Load() == 1 })
+	poll.Until(t, 5*time.Second, "the call to reach the handler", func() bool { return running.Load() == 1 })
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +177,7 @@ func TestMaxInFlight(t *testing.T) {
 	}
 	for done := 0; done < calls; done++ {
 		want := int32(min(limit, calls-done))
-		waitFor(t, "handlers to fill the limit", 5*time.Second, func() bool { return running.Load() == want })
+		poll.Until(t, 5*time.Second, "handlers to fill the limit", func() bool { return running.Load() == want })
 		release <- struct{}{}
 		if err := <-errs; err != nil {
 			t.Fatal(err)
@@ -200,7 +202,7 @@ func TestConnsPerPeer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "3 connections", 5*time.Second, func() bool { return ts.ln.accepted.Load() == 3 })
+	poll.Until(t, 5*time.Second, "3 connections", func() bool { return ts.ln.accepted.Load() == 3 })
 	for i := range 30 {
 		if _, err := c.Call(callCtx(t, 5*time.Second), ts.addr, 0, []byte{byte(i)}); err != nil {
 			t.Fatal(err)
