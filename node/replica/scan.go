@@ -23,34 +23,21 @@ func (l *Local) Scan(ctx context.Context, from uint64, fn func(key []byte, o *re
 		stopped bool
 		stopAt  uint64
 		next    uint64
-		err     error
 	)
-	iterErr := l.store.Iterate(start, end, func(k, v []byte) bool {
-		hi, key, ok := store.ParseDataKey(k)
-		if !ok {
-			return true
-		}
+	err := l.eachData(ctx, start, end, func(hi uint64, key, v []byte) (bool, error) {
 		if stopped && hi != stopAt {
 			next = hi
-			return false
+			return false, nil
 		}
-		if cerr := ctx.Err(); cerr != nil {
-			err = cerr
-			return false
-		}
-		o, derr := replication.DecodeObject(v)
-		if derr != nil {
-			err = fmt.Errorf("replica: key %q: %w", key, derr)
-			return false
+		o, err := decodeStored(key, v)
+		if err != nil {
+			return false, err
 		}
 		if !fn(key, o) && !stopped {
 			stopped, stopAt = true, hi
 		}
-		return true
+		return true, nil
 	})
-	if iterErr != nil {
-		return 0, iterErr
-	}
 	if err != nil {
 		return 0, err
 	}
@@ -62,43 +49,26 @@ func (l *Local) Scan(ctx context.Context, from uint64, fn func(key []byte, o *re
 // keys of one position between calls. It implements
 // replication.RangeReader.
 func (l *Local) ReadRange(ctx context.Context, from, to uint64, limit int) ([]replication.KeyState, uint64, bool, error) {
-	start := store.DataBound(from)
-	end := []byte{store.DataPrefix + 1}
-	if to != ^uint64(0) {
-		end = store.DataBound(to + 1)
-	}
+	start, end := positionSpan(from, to)
 	var (
 		out     []replication.KeyState
 		next    uint64
 		more    bool
 		lastPos uint64
-		err     error
 	)
-	iterErr := l.store.Iterate(start, end, func(k, v []byte) bool {
-		pos, key, ok := store.ParseDataKey(k)
-		if !ok {
-			return true
-		}
+	err := l.eachData(ctx, start, end, func(pos uint64, key, v []byte) (bool, error) {
 		if len(out) >= limit && pos != lastPos {
 			next, more = pos, true
-			return false
+			return false, nil
 		}
-		if cerr := ctx.Err(); cerr != nil {
-			err = cerr
-			return false
-		}
-		o, derr := replication.DecodeObject(bytes.Clone(v)) // v is valid during this call only
-		if derr != nil {
-			err = fmt.Errorf("replica: key %q: %w", key, derr)
-			return false
+		o, err := decodeStored(key, bytes.Clone(v)) // v is valid during this call only
+		if err != nil {
+			return false, err
 		}
 		out = append(out, replication.KeyState{Pos: pos, Key: bytes.Clone(key), Obj: o})
 		lastPos = pos
-		return true
+		return true, nil
 	})
-	if iterErr != nil {
-		return nil, 0, false, iterErr
-	}
 	if err != nil {
 		return nil, 0, false, err
 	}
@@ -116,4 +86,47 @@ func (l *Local) LiveKeys(ctx context.Context, nowMs int64) (int64, error) {
 		return true
 	})
 	return n, err
+}
+
+// eachData calls fn for every data key in [start, end) with its position,
+// user key and stored value (both valid during the call only), in order,
+// until fn returns false or an error. The walk also stops when ctx ends.
+// It returns the first error of fn, ctx or the store.
+func (l *Local) eachData(ctx context.Context, start, end []byte, fn func(pos uint64, key, v []byte) (bool, error)) error {
+	var err error
+	iterErr := l.store.Iterate(start, end, func(k, v []byte) bool {
+		pos, key, ok := store.ParseDataKey(k)
+		if !ok {
+			return true
+		}
+		if err = ctx.Err(); err != nil {
+			return false
+		}
+		var more bool
+		more, err = fn(pos, key, v)
+		return more && err == nil
+	})
+	if iterErr != nil {
+		return iterErr
+	}
+	return err
+}
+
+// positionSpan returns the store range of the data keys at positions
+// first..last (inclusive).
+func positionSpan(first, last uint64) (start, end []byte) {
+	start, end = store.DataBound(first), []byte{store.DataPrefix + 1}
+	if last != ^uint64(0) {
+		end = store.DataBound(last + 1)
+	}
+	return start, end
+}
+
+// decodeStored decodes the stored state of key.
+func decodeStored(key, v []byte) (*replication.Object, error) {
+	o, err := replication.DecodeObject(v)
+	if err != nil {
+		return nil, fmt.Errorf("replica: key %q: %w", key, err)
+	}
+	return o, nil
 }

@@ -96,32 +96,14 @@ func (l *Local) ScanLeaf(ctx context.Context, first, last uint64, fn func(key []
 // scanPositions calls fn for every data key at positions first..last
 // (inclusive) with its position, state and digest.
 func (l *Local) scanPositions(ctx context.Context, first, last uint64, fn func(pos uint64, key []byte, o *replication.Object, h uint64) error) error {
-	start := store.DataBound(first)
-	end := []byte{store.DataPrefix + 1}
-	if last != ^uint64(0) {
-		end = store.DataBound(last + 1)
-	}
-	var err error
-	iterErr := l.store.Iterate(start, end, func(k, v []byte) bool {
-		pos, key, ok := store.ParseDataKey(k)
-		if !ok {
-			return true
+	start, end := positionSpan(first, last)
+	return l.eachData(ctx, start, end, func(pos uint64, key, v []byte) (bool, error) {
+		o, err := decodeStored(key, v)
+		if err != nil {
+			return false, err
 		}
-		if err = ctx.Err(); err != nil {
-			return false
-		}
-		o, derr := replication.DecodeObject(v)
-		if derr != nil {
-			err = fmt.Errorf("replica: key %q: %w", key, derr)
-			return false
-		}
-		err = fn(pos, key, o, replication.Digest(key, o))
-		return err == nil
+		return true, fn(pos, key, o, replication.Digest(key, o))
 	})
-	if iterErr != nil {
-		return iterErr
-	}
-	return err
 }
 
 // ReadMany returns the replica's own states of keys (nil for the absent
@@ -157,16 +139,11 @@ func (l *Local) DropPartition(ctx context.Context, p int) (int, error) {
 	start, end := store.PartitionRange(p, s.Partitions())
 	var ops []store.Op
 	var keys [][]byte
-	err := l.store.Iterate(start, end, func(k, _ []byte) bool {
-		if _, key, ok := store.ParseDataKey(k); ok {
-			ops = append(ops, store.Op{Key: append([]byte(nil), k...), Delete: true})
-			keys = append(keys, append([]byte(nil), key...))
-		}
-		return ctx.Err() == nil
+	err := l.eachData(ctx, start, end, func(pos uint64, key, _ []byte) (bool, error) {
+		ops = append(ops, store.Op{Key: store.DataKey(ring.Hash{Hi: pos}, key), Delete: true})
+		keys = append(keys, append([]byte(nil), key...))
+		return true, nil
 	})
-	if err == nil {
-		err = ctx.Err()
-	}
 	if err != nil {
 		return 0, err
 	}
