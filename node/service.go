@@ -58,10 +58,10 @@ var service = [...]operation{
 	opHandoff:    {serve: (*cluster).serveHandoff},
 	opReadRange:  {serve: (*cluster).serveReadRange},
 	opKeyCount:   {serve: (*cluster).serveKeyCount},
-	opAERoots:    {serve: (*cluster).serveAERoots},
-	opAEBranches: {serve: (*cluster).serveAEBranches},
-	opAELeaves:   {serve: (*cluster).serveAELeaves},
-	opAEKeys:     {serve: (*cluster).serveAEKeys},
+	opAERoots:    {serve: aeParts(aeRoots)},
+	opAEBranches: {serve: aeParts(aeBranches)},
+	opAELeaves:   {serve: aeRefs(antientropy.Shape.Branches, aeLeaves)},
+	opAEKeys:     {serve: aeRefs(antientropy.Shape.Leaves, aeKeys)},
 	opReadMany:   {serve: (*cluster).serveReadMany},
 }
 
@@ -306,54 +306,55 @@ func (c *cluster) aeTrees() (*antientropy.Local, error) {
 	return c.aeLocal(), nil
 }
 
-func (c *cluster) serveAERoots(ctx context.Context, req []byte) ([]byte, error) {
-	l, err := c.aeTrees()
-	if err != nil {
-		return nil, err
+// aeParts builds the handler of an exchange question about whole
+// partitions, which answer computes from this node's trees.
+func aeParts(answer func(ctx context.Context, l *antientropy.Local, parts []int) ([]byte, error)) func(*cluster, context.Context, []byte) ([]byte, error) {
+	return func(c *cluster, ctx context.Context, req []byte) ([]byte, error) {
+		l, err := c.aeTrees()
+		if err != nil {
+			return nil, err
+		}
+		parts, err := decodeParts(req, c.q)
+		if err != nil {
+			return nil, err
+		}
+		return answer(ctx, l, parts)
 	}
-	parts, err := decodeParts(req, c.q)
-	if err != nil {
-		return nil, err
+}
+
+// aeRefs builds the handler of an exchange question about branches or
+// leaves (indexes below width of the trees' shape), which answer computes
+// from this node's trees.
+func aeRefs(width func(antientropy.Shape) int, answer func(ctx context.Context, l *antientropy.Local, refs []antientropy.Ref) ([]byte, error)) func(*cluster, context.Context, []byte) ([]byte, error) {
+	return func(c *cluster, ctx context.Context, req []byte) ([]byte, error) {
+		l, err := c.aeTrees()
+		if err != nil {
+			return nil, err
+		}
+		refs, err := decodeRefs(req, c.q, width(l.Trees.Shape()))
+		if err != nil {
+			return nil, err
+		}
+		return answer(ctx, l, refs)
 	}
+}
+
+func aeRoots(ctx context.Context, l *antientropy.Local, parts []int) ([]byte, error) {
 	roots, _ := l.Roots(ctx, parts)
 	return appendHashes(nil, roots), nil
 }
 
-func (c *cluster) serveAEBranches(ctx context.Context, req []byte) ([]byte, error) {
-	l, err := c.aeTrees()
-	if err != nil {
-		return nil, err
-	}
-	parts, err := decodeParts(req, c.q)
-	if err != nil {
-		return nil, err
-	}
+func aeBranches(ctx context.Context, l *antientropy.Local, parts []int) ([]byte, error) {
 	bs, _ := l.Branches(ctx, parts)
 	return appendHashLists(nil, bs), nil
 }
 
-func (c *cluster) serveAELeaves(ctx context.Context, req []byte) ([]byte, error) {
-	l, err := c.aeTrees()
-	if err != nil {
-		return nil, err
-	}
-	refs, err := decodeRefs(req, c.q, l.Trees.Shape().Branches())
-	if err != nil {
-		return nil, err
-	}
+func aeLeaves(ctx context.Context, l *antientropy.Local, refs []antientropy.Ref) ([]byte, error) {
 	ls, _ := l.Leaves(ctx, refs)
 	return appendHashLists(nil, ls), nil
 }
 
-func (c *cluster) serveAEKeys(ctx context.Context, req []byte) ([]byte, error) {
-	l, err := c.aeTrees()
-	if err != nil {
-		return nil, err
-	}
-	refs, err := decodeRefs(req, c.q, l.Trees.Shape().Leaves())
-	if err != nil {
-		return nil, err
-	}
+func aeKeys(ctx context.Context, l *antientropy.Local, refs []antientropy.Ref) ([]byte, error) {
 	ks, err := l.Keys(ctx, refs)
 	if err != nil {
 		return nil, err
