@@ -15,8 +15,8 @@ import (
 
 // Run with
 //
-//	go test ./node -run '^$' -bench LevelDB
-//	go test ./node -run '^$' -bench Sustained -args -node.sustained=20000000 [-node.sustained.stock]
+//	go test ./node/store -run '^$' -bench LevelDB
+//	go test ./node/store -run '^$' -bench Sustained -args -node.sustained=20000000 [-node.sustained.stock]
 //
 // On a 2-vCPU VM with ext4 (DefaultLevelDBOptions): Apply ~4.4 µs, parallel
 // Apply ~5.4 µs, Get ~3.2 µs; 20M sustained writes 140-215k/s, p99.9
