@@ -135,7 +135,7 @@ func (c *cluster) antiEntropyRoundSettled(ctx context.Context) (repaired int, se
 			lvl("anti-entropy exchange failed", "peer", id, "err", err)
 		}
 	}
-	pushed, left := c.handOffOrphans(ctx)
+	pushed, left := c.transferPartitions(ctx)
 	repaired += pushed
 	if left > 0 {
 		settled = false

@@ -22,7 +22,7 @@ import (
 // gossiped member set, a replica handle per member, the failure detector's
 // verdicts, and the internode transport. It implements replication's
 // Router and RangeRouter, serves peers' requests (handle), and hands hints
-// back to their owners (handoffLoop).
+// back to their owners (hintDeliveryLoop).
 type cluster struct {
 	self      string
 	q, n      int
@@ -41,8 +41,8 @@ type cluster struct {
 	mu      sync.Mutex
 	remotes map[string]*remoteReplica
 
-	handoffs    atomic.Int64 // hints delivered to their owners
-	lastHandoff atomic.Int64 // Unix ms of the last delivery, 0 never
+	hintsDelivered atomic.Int64 // hints delivered to their owners
+	lastDelivery   atomic.Int64 // Unix ms of the last delivery, 0 never
 
 	ae    aeStats            // anti-entropy counters
 	adm   *replica.Admission // paces background work (nil: unpaced)

@@ -88,7 +88,7 @@ func newMemClusterWith(t testing.TB, o memOpts, n, r, w int, ids ...string) *mem
 		nd.members = m
 		nd.cluster.setMembership(m)
 		mc.net.ListenBatch(peerAddrOf(id), nd.cluster.handle, nd.cluster)
-		nd.goTracked(func() { nd.cluster.handoffLoop(nd.done, nd.kick, 10*time.Millisecond) })
+		nd.goTracked(func() { nd.cluster.hintDeliveryLoop(nd.done, nd.kick, 10*time.Millisecond) })
 		mc.nodes[id] = nd
 		t.Cleanup(func() { nd.Close() })
 	}

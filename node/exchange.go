@@ -98,7 +98,7 @@ func (a *aeRemote) readMany(ctx context.Context, keys [][]byte) ([]keyObjectMsg,
 	if err != nil {
 		return nil, err
 	}
-	ms, err := decodeHandoff(resp)
+	ms, err := decodeKeyObjects(resp)
 	if err == nil && len(ms) != len(keys) {
 		err = fmt.Errorf("%w: %d states for %d keys", errBadFrame, len(ms), len(keys))
 	}
@@ -107,7 +107,7 @@ func (a *aeRemote) readMany(ctx context.Context, keys [][]byte) ([]keyObjectMsg,
 
 // push merges states into the peer's own copies.
 func (a *aeRemote) push(ctx context.Context, hs []replica.Hinted) error {
-	_, err := a.call(ctx, opHandoff, appendHandoff(nil, hs))
+	_, err := a.call(ctx, opDeliverHints, appendKeyObjects(nil, hs))
 	return err
 }
 

@@ -315,7 +315,7 @@ func TestAntiEntropyHandOffAfterJoin(t *testing.T) {
 	var handed int64
 	for _, id := range mc.ids {
 		handed += mc.nodes[id].cluster.ae.handedOff.Load()
-		if n := len(mc.nodes[id].cluster.orphans()); n != 0 {
+		if n := len(mc.nodes[id].cluster.leftPartitions()); n != 0 {
 			t.Fatalf("%s still holds %d partitions it does not replicate", id, n)
 		}
 	}

@@ -12,16 +12,16 @@ import (
 	"github.com/dynakv/dynakv/node/replica"
 )
 
-// handoffBatch bounds one delivery: hints and encoded bytes.
+// hintBatch bounds one delivery: hints and encoded bytes.
 const (
-	handoffBatch      = 256
-	handoffBatchBytes = 4 << 20
+	hintBatch      = 256
+	hintBatchBytes = 4 << 20
 )
 
-// handoffLoop delivers hints to their owners while they are alive, in
+// hintDeliveryLoop delivers hints to their owners while they are alive, in
 // batches, deleting each hint only after the owner acknowledged it. It
 // checks every interval and at once when kick fires (a liveness change).
-func (c *cluster) handoffLoop(done <-chan struct{}, kick <-chan struct{}, interval time.Duration) {
+func (c *cluster) hintDeliveryLoop(done <-chan struct{}, kick <-chan struct{}, interval time.Duration) {
 	ctx, cancel := doneContext(done)
 	defer cancel()
 	t := time.NewTicker(interval)
@@ -63,7 +63,7 @@ func (c *cluster) adoptHints(ctx context.Context, owner string) error {
 	var after []byte
 	adopted := 0
 	for ctx.Err() == nil {
-		batch, err := c.local.HintBatch(owner, after, handoffBatch, handoffBatchBytes)
+		batch, err := c.local.HintBatch(owner, after, hintBatch, hintBatchBytes)
 		if err != nil || len(batch) == 0 {
 			if adopted > 0 {
 				c.log.Info("hints of a removed node adopted", "owner", owner, "hints", adopted)
@@ -105,7 +105,7 @@ func (c *cluster) deliver(ctx context.Context, owner string, r *remoteReplica) e
 			return nil
 		}
 		batchStart := time.Now()
-		batch, err := c.local.HintBatch(owner, after, handoffBatch, handoffBatchBytes)
+		batch, err := c.local.HintBatch(owner, after, hintBatch, hintBatchBytes)
 		if err != nil || len(batch) == 0 {
 			return err
 		}
@@ -127,7 +127,7 @@ func (c *cluster) deliver(ctx context.Context, owner string, r *remoteReplica) e
 			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err = r.handoff(cctx, batch)
+		err = r.deliverHints(cctx, batch)
 		cancel()
 		if err != nil {
 			return err
@@ -141,7 +141,7 @@ func (c *cluster) deliver(ctx context.Context, owner string, r *remoteReplica) e
 		if err := c.adm.Pace(ctx, time.Since(batchStart)); err != nil {
 			return nil
 		}
-		c.handoffs.Add(int64(len(batch)))
-		c.lastHandoff.Store(c.now().UnixMilli())
+		c.hintsDelivered.Add(int64(len(batch)))
+		c.lastDelivery.Store(c.now().UnixMilli())
 	}
 }

@@ -134,8 +134,9 @@ func decodeCoordinate(b []byte) (coordinateMsg, error) {
 	return m, r.Done()
 }
 
-// appendHandoff encodes a batch of hints for their owner (opHandoff).
-func appendHandoff(dst []byte, hs []replica.Hinted) []byte {
+// appendKeyObjects encodes a list of keys with their states: hints for
+// their owner (opDeliverHints), a replica's answer to opReadMany.
+func appendKeyObjects(dst []byte, hs []replica.Hinted) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(hs)))
 	for _, h := range hs {
 		dst = codec.AppendBytes(dst, h.Key)
@@ -144,7 +145,8 @@ func appendHandoff(dst []byte, hs []replica.Hinted) []byte {
 	return dst
 }
 
-func decodeHandoff(b []byte) ([]keyObjectMsg, error) {
+// decodeKeyObjects decodes what appendKeyObjects encoded.
+func decodeKeyObjects(b []byte) ([]keyObjectMsg, error) {
 	r := codec.NewReader(b, errBadFrame)
 	n := r.Uvarint()
 	if n > uint64(len(b)/2) {

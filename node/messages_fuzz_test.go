@@ -26,7 +26,7 @@ func FuzzDecodePeer(f *testing.F) {
 	f.Add(opRead, codec.AppendBytes(nil, []byte("k")))
 	f.Add(opCoordinate, appendCoordinate(nil, coordinateMsg{key: []byte("k"), check: true, basis: o.Context(), w: 2,
 		write: replication.Write{Context: o.Context(), Value: []byte("x"), ExpireAt: 5}}))
-	f.Add(opHandoff, appendHandoff(nil, []replica.Hinted{{Key: []byte("a"), Obj: o}, {Key: []byte("b"), Obj: o}}))
+	f.Add(opDeliverHints, appendKeyObjects(nil, []replica.Hinted{{Key: []byte("a"), Obj: o}, {Key: []byte("b"), Obj: o}}))
 	f.Add(opReadRange, appendRange(nil, rangeMsg{from: 1, to: 1 << 40, limit: 10}))
 	f.Add(opKeyCount, []byte(nil))
 	f.Add(opAERoots, appendParts(nil, []int{0, 3, 15}))
@@ -50,12 +50,12 @@ func FuzzDecodePeer(f *testing.F) {
 				t.Fatalf("coordinate message does not round-trip: %x -> %x", b, got)
 			}
 		}
-		if ms, err := decodeHandoff(b); err == nil {
+		if ms, err := decodeKeyObjects(b); err == nil {
 			hs := make([]replica.Hinted, len(ms))
 			for i, m := range ms {
 				hs[i] = replica.Hinted{Key: m.key, Obj: m.obj}
 			}
-			if got := appendHandoff(nil, hs); !bytes.Equal(got, b) {
+			if got := appendKeyObjects(nil, hs); !bytes.Equal(got, b) {
 				t.Fatalf("handoff message does not round-trip: %x -> %x", b, got)
 			}
 		}

@@ -312,7 +312,7 @@ func (n *Node) Start() error {
 			n.log.Error("client listener failed", "err", err)
 		}
 	})
-	n.goTracked(func() { n.cluster.handoffLoop(n.done, n.kick, time.Second) })
+	n.goTracked(func() { n.cluster.hintDeliveryLoop(n.done, n.kick, time.Second) })
 	if iv := n.cfg.AntiEntropyInterval; iv > 0 {
 		n.goTracked(func() { n.cluster.antiEntropyLoop(n.done, n.aeKick, iv) })
 	}

@@ -138,9 +138,9 @@ func (r *remoteReplica) ReadRange(ctx context.Context, from, to uint64, limit in
 	return decodeRangeResult(resp)
 }
 
-// handoff delivers a batch of hints to the node.
-func (r *remoteReplica) handoff(ctx context.Context, hs []replica.Hinted) error {
-	_, err := r.call(ctx, opHandoff, appendHandoff(nil, hs))
+// deliverHints delivers a batch of hints to the node, their owner.
+func (r *remoteReplica) deliverHints(ctx context.Context, hs []replica.Hinted) error {
+	_, err := r.call(ctx, opDeliverHints, appendKeyObjects(nil, hs))
 	return err
 }
 

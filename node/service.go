@@ -23,19 +23,19 @@ import (
 
 // Operation codes of the peer protocol.
 const (
-	opRead       byte = 1  // key → state (own copy and hints)
-	opReadOwn    byte = 2  // key → own copy (for forwarded writes)
-	opMerge      byte = 3  // key, state → ok
-	opHint       byte = 4  // owner, key, state → ok
-	opCoordinate byte = 5  // forwarded write → stored state
-	opHandoff    byte = 6  // [key, state]... → ok (hint delivery)
-	opReadRange  byte = 7  // from, to, limit → [pos, key, state]..., next, done
-	opKeyCount   byte = 8  // → live keys held locally
-	opAERoots    byte = 9  // [partition]... → [root]...
-	opAEBranches byte = 10 // [partition]... → [[branch hash]...]...
-	opAELeaves   byte = 11 // [partition, branch]... → [[leaf hash]...]...
-	opAEKeys     byte = 12 // [partition, leaf]... → [[key, digest]...]...
-	opReadMany   byte = 13 // [key]... → [key, own state]...
+	opRead         byte = 1  // key → state (own copy and hints)
+	opReadOwn      byte = 2  // key → own copy (for forwarded writes)
+	opMerge        byte = 3  // key, state → ok
+	opHint         byte = 4  // owner, key, state → ok
+	opCoordinate   byte = 5  // forwarded write → stored state
+	opDeliverHints byte = 6  // [key, state]... → ok (hint delivery)
+	opReadRange    byte = 7  // from, to, limit → [pos, key, state]..., next, done
+	opKeyCount     byte = 8  // → live keys held locally
+	opAERoots      byte = 9  // [partition]... → [root]...
+	opAEBranches   byte = 10 // [partition]... → [[branch hash]...]...
+	opAELeaves     byte = 11 // [partition, branch]... → [[leaf hash]...]...
+	opAEKeys       byte = 12 // [partition, leaf]... → [[key, digest]...]...
+	opReadMany     byte = 13 // [key]... → [key, own state]...
 )
 
 // operation is one row of the service table.
@@ -50,19 +50,19 @@ type operation struct {
 
 // service is the table of the internode operations.
 var service = [...]operation{
-	opRead:       {serve: (*cluster).serveRead, batch: true},
-	opReadOwn:    {serve: (*cluster).serveReadOwn, batch: true},
-	opMerge:      {serve: (*cluster).serveMerge, batch: true},
-	opHint:       {serve: (*cluster).serveHint, batch: true},
-	opCoordinate: {serve: (*cluster).serveCoordinate},
-	opHandoff:    {serve: (*cluster).serveHandoff},
-	opReadRange:  {serve: (*cluster).serveReadRange},
-	opKeyCount:   {serve: (*cluster).serveKeyCount},
-	opAERoots:    {serve: aeParts(aeRoots)},
-	opAEBranches: {serve: aeParts(aeBranches)},
-	opAELeaves:   {serve: aeRefs(antientropy.Shape.Branches, aeLeaves)},
-	opAEKeys:     {serve: aeRefs(antientropy.Shape.Leaves, aeKeys)},
-	opReadMany:   {serve: (*cluster).serveReadMany},
+	opRead:         {serve: (*cluster).serveRead, batch: true},
+	opReadOwn:      {serve: (*cluster).serveReadOwn, batch: true},
+	opMerge:        {serve: (*cluster).serveMerge, batch: true},
+	opHint:         {serve: (*cluster).serveHint, batch: true},
+	opCoordinate:   {serve: (*cluster).serveCoordinate},
+	opDeliverHints: {serve: (*cluster).serveDeliverHints},
+	opReadRange:    {serve: (*cluster).serveReadRange},
+	opKeyCount:     {serve: (*cluster).serveKeyCount},
+	opAERoots:      {serve: aeParts(aeRoots)},
+	opAEBranches:   {serve: aeParts(aeBranches)},
+	opAELeaves:     {serve: aeRefs(antientropy.Shape.Branches, aeLeaves)},
+	opAEKeys:       {serve: aeRefs(antientropy.Shape.Leaves, aeKeys)},
+	opReadMany:     {serve: (*cluster).serveReadMany},
 }
 
 // Error codes carried in peer.RemoteError.Code: the sentinels a caller acts
@@ -260,8 +260,8 @@ func (c *cluster) serveCoordinate(ctx context.Context, req []byte) ([]byte, erro
 	return appendKeyObject(nil, "", nil, o), nil
 }
 
-func (c *cluster) serveHandoff(ctx context.Context, req []byte) ([]byte, error) {
-	batch, err := decodeHandoff(req)
+func (c *cluster) serveDeliverHints(ctx context.Context, req []byte) ([]byte, error) {
+	batch, err := decodeKeyObjects(req)
 	if err != nil {
 		return nil, err
 	}
@@ -376,5 +376,5 @@ func (c *cluster) serveReadMany(ctx context.Context, req []byte) ([]byte, error)
 	for i := range keys {
 		hs[i] = replica.Hinted{Key: keys[i], Obj: objs[i]}
 	}
-	return appendHandoff(nil, hs), nil
+	return appendKeyObjects(nil, hs), nil
 }

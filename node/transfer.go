@@ -13,9 +13,9 @@ import (
 	"github.com/dynakv/dynakv/node/replica"
 )
 
-// orphans returns the partitions this node holds keys of but is not a
+// leftPartitions returns the partitions this node holds keys of but is not a
 // home of (after a join or a removal moved them), each with its homes.
-func (c *cluster) orphans() map[int][]string {
+func (c *cluster) leftPartitions() map[int][]string {
 	st := c.state.Load()
 	trees := c.local.Trees()
 	out := map[int][]string{}
@@ -34,12 +34,12 @@ func (c *cluster) orphans() map[int][]string {
 	return out
 }
 
-// handOffOrphans pushes the keys of the partitions this node no longer
+// transferPartitions pushes the keys of the partitions this node no longer
 // replicates to their homes, and drops a partition once every one of its
 // homes holds all of it: the end of a transfer after a join or a removal.
 // It returns the keys pushed and the partitions still to hand off.
-func (c *cluster) handOffOrphans(ctx context.Context) (int, int) {
-	orphans := c.orphans()
+func (c *cluster) transferPartitions(ctx context.Context) (int, int) {
+	orphans := c.leftPartitions()
 	c.ae.orphans.Store(int64(len(orphans)))
 	if len(orphans) == 0 {
 		return 0, 0

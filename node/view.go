@@ -129,8 +129,8 @@ func (v *clusterView) counts() (members, alive, suspect, dead int) {
 	return
 }
 
-func (v *clusterView) lastHandoff() string {
-	ms := v.c.lastHandoff.Load()
+func (v *clusterView) lastDelivery() string {
+	ms := v.c.lastDelivery.Load()
 	if ms == 0 {
 		return "never"
 	}
@@ -162,8 +162,8 @@ func (v *clusterView) Status() []resp.Field {
 		{Name: "keys_handed_off", Value: strconv.FormatInt(v.c.ae.dropped.Load(), 10)},
 		{Name: "hints_pending", Value: strconv.FormatInt(v.c.local.HintsTotal(), 10)},
 		{Name: "hints_pending_by_owner", Value: v.hintsByOwner()},
-		{Name: "hints_delivered", Value: strconv.FormatInt(v.c.handoffs.Load(), 10)},
-		{Name: "hints_last_delivery", Value: v.lastHandoff()},
+		{Name: "hints_delivered", Value: strconv.FormatInt(v.c.hintsDelivered.Load(), 10)},
+		{Name: "hints_last_delivery", Value: v.lastDelivery()},
 		{Name: "hinted_writes", Value: strconv.FormatInt(st.Hinted, 10)},
 		{Name: "forwarded_writes", Value: strconv.FormatInt(st.Forwarded, 10)},
 		{Name: "stand_in_writes", Value: strconv.FormatInt(st.StandIns, 10)},
@@ -243,7 +243,7 @@ func (v *clusterView) ClusterInfo() []resp.Field {
 		{Name: "cluster_r", Value: strconv.Itoa(min(v.c.r, n))},
 		{Name: "cluster_w", Value: strconv.Itoa(min(v.c.w, n))},
 		{Name: "hints_pending", Value: strconv.FormatInt(v.c.local.HintsTotal(), 10)},
-		{Name: "hints_delivered", Value: strconv.FormatInt(v.c.handoffs.Load(), 10)},
+		{Name: "hints_delivered", Value: strconv.FormatInt(v.c.hintsDelivered.Load(), 10)},
 		{Name: "hinted_writes", Value: strconv.FormatInt(st.Hinted, 10)},
 		{Name: "forwarded_writes", Value: strconv.FormatInt(st.Forwarded, 10)},
 		{Name: "read_repairs", Value: strconv.FormatInt(st.ReadRepairs, 10)},
