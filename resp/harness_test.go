@@ -270,3 +270,110 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// decode parses one encoded reply into Go values: simple and bulk strings
+// (and verbatim ones, without their format) as string, errors as error,
+// integers as int64, booleans as bool, nulls as nil, arrays and sets as
+// []any, maps as []any of alternating keys and values (in wire order).
+func decode(t *testing.T, reply string) any {
+	t.Helper()
+	r := bufio.NewReader(strings.NewReader(reply))
+	v, err := decodeValue(r)
+	if err != nil {
+		t.Fatalf("decoding %q: %v", reply, err)
+	}
+	if r.Buffered() > 0 {
+		t.Fatalf("decoding %q: trailing bytes", reply)
+	}
+	return v
+}
+
+func decodeValue(r *bufio.Reader) (any, error) {
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return nil, err
+	}
+	if len(line) < 3 || line[len(line)-2] != '\r' {
+		return nil, fmt.Errorf("malformed line %q", line)
+	}
+	body := line[1 : len(line)-2]
+	switch line[0] {
+	case '+':
+		return body, nil
+	case '-':
+		return errors.New(body), nil
+	case ':':
+		return strconv.ParseInt(body, 10, 64)
+	case '_':
+		return nil, nil
+	case '#':
+		return body == "t", nil
+	case '$', '=':
+		n, err := strconv.Atoi(body)
+		if err != nil || n < 0 {
+			return nil, err
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, err
+		}
+		s := string(buf[:n])
+		if line[0] == '=' {
+			s = s[4:] // "txt:"
+		}
+		return s, nil
+	case '*', '~', '%':
+		n, err := strconv.Atoi(body)
+		if err != nil || n < 0 {
+			return nil, err
+		}
+		if line[0] == '%' {
+			n *= 2
+		}
+		out := make([]any, 0, n)
+		for range n {
+			v, err := decodeValue(r)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("unsupported reply type in %q", line)
+}
+
+// strs returns v, an array of strings, as []string; it fails the test when
+// v is anything else.
+func strs(t *testing.T, v any) []string {
+	t.Helper()
+	arr, ok := v.([]any)
+	if !ok {
+		t.Fatalf("%#v is not an array", v)
+	}
+	out := make([]string, len(arr))
+	for i, e := range arr {
+		if out[i], ok = e.(string); !ok {
+			t.Fatalf("element %d of %#v is not a string", i, v)
+		}
+	}
+	return out
+}
+
+// fields returns v, a map reply, as a Go map of its string keys.
+func fields(t *testing.T, v any) map[string]any {
+	t.Helper()
+	arr, ok := v.([]any)
+	if !ok || len(arr)%2 != 0 {
+		t.Fatalf("%#v is not a map", v)
+	}
+	out := map[string]any{}
+	for i := 0; i < len(arr); i += 2 {
+		k, ok := arr[i].(string)
+		if !ok {
+			t.Fatalf("key %#v of %#v is not a string", arr[i], v)
+		}
+		out[k] = arr[i+1]
+	}
+	return out
+}
