@@ -179,11 +179,31 @@ func (m *memLocal) liveKeys(nowMs int64) (keys, expires int64) {
 	return keys, expires
 }
 
-// testBackend is the coordinator, with failures to inject per path.
+// testBackend is the coordinator, with failures to inject per path and a
+// hook run at the start of every read and write.
 type testBackend struct {
 	*replication.Coordinator
 	mu                         sync.Mutex
 	getErr, updateErr, scanErr error
+	hook                       func(op string, key []byte) // op: "get", "getlocal" or "update"
+}
+
+// setHook makes every later Get, GetLocal and Update call hook first.
+func (b *testBackend) setHook(hook func(op string, key []byte)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.hook = hook
+}
+
+// enter runs the hook, then returns the failure injected for the path.
+func (b *testBackend) enter(op string, key []byte, which *error) error {
+	b.mu.Lock()
+	hook, err := b.hook, *which
+	b.mu.Unlock()
+	if hook != nil {
+		hook(op, key)
+	}
+	return err
 }
 
 var _ Backend = (*testBackend)(nil)
@@ -209,21 +229,21 @@ func (b *testBackend) injected(which *error) error {
 }
 
 func (b *testBackend) Get(ctx context.Context, key []byte, opt replication.ReadOptions) (*replication.Object, error) {
-	if err := b.injected(&b.getErr); err != nil {
+	if err := b.enter("get", key, &b.getErr); err != nil {
 		return nil, err
 	}
 	return b.Coordinator.Get(ctx, key, opt)
 }
 
 func (b *testBackend) GetLocal(ctx context.Context, key []byte) (*replication.Object, error) {
-	if err := b.injected(&b.getErr); err != nil {
+	if err := b.enter("getlocal", key, &b.getErr); err != nil {
 		return nil, err
 	}
 	return b.Coordinator.GetLocal(ctx, key)
 }
 
 func (b *testBackend) Update(ctx context.Context, key []byte, fn func(cur *replication.Object) (*replication.Write, error), opt replication.WriteOptions) (*replication.Object, error) {
-	if err := b.injected(&b.updateErr); err != nil {
+	if err := b.enter("update", key, &b.updateErr); err != nil {
 		return nil, err
 	}
 	return b.Coordinator.Update(ctx, key, fn, opt)
