@@ -145,7 +145,7 @@ func (c *rawConn) read() string {
 	c.t.Helper()
 	s, err := readReply(c.r)
 	if err != nil {
-		c.t.Fatalf("reading a reply: %v (read %q)", err, s)
+		c.t.Fatalf("reading a reply: %v (read %q)", err, clip(s))
 	}
 	return s
 }
@@ -158,6 +158,14 @@ func (c *rawConn) expectClosed() {
 		rest, _ := c.r.Peek(c.r.Buffered())
 		c.t.Fatalf("connection still open: read %q", append([]byte{b}, rest...))
 	}
+}
+
+// clip shortens s for a failure message.
+func clip(s string) string {
+	if len(s) > 300 {
+		return s[:300] + fmt.Sprintf("... (%d bytes)", len(s))
+	}
+	return s
 }
 
 // readReply reads one RESP2 or RESP3 reply and returns its bytes.
@@ -198,15 +206,16 @@ func readReply(r *bufio.Reader) (string, error) {
 		if line[0] == '%' || line[0] == '|' {
 			n *= 2
 		}
-		out := line
+		var out strings.Builder
+		out.WriteString(line)
 		for range n {
 			s, err := readReply(r)
-			out += s
+			out.WriteString(s)
 			if err != nil {
-				return out, err
+				return out.String(), err
 			}
 		}
-		return out, nil
+		return out.String(), nil
 	}
 	return line, fmt.Errorf("unknown reply type in %q", line)
 }
