@@ -2,12 +2,15 @@ package resp
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/dynakv/dynakv/replication"
 	"github.com/dynakv/dynakv/ring"
 )
 
@@ -293,5 +296,35 @@ func TestFlushManyKeys(t *testing.T) {
 	keys, _ := e.local.liveKeys(e.clock.Now().UnixMilli())
 	if keys != 0 {
 		t.Fatalf("%d live keys stored after FLUSHALL", keys)
+	}
+}
+
+// TestFlushSkipsKeysGoneMeanwhile: FLUSHALL deletes the keys its scan saw
+// live; one deleted in between is left as it is, with no second tombstone.
+func TestFlushSkipsKeysGoneMeanwhile(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.dial()
+	runRaw(t, c, []rawCase{{cmd("MSET", "a", "1", "b", "2"), okReply}})
+	var once sync.Once
+	e.backend.setHook(func(op string, key []byte) {
+		if op == "update" && string(key) == "b" {
+			once.Do(func() {
+				_, err := e.coord.Update(context.Background(), key, func(cur *replication.Object) (*replication.Write, error) {
+					return &replication.Write{Context: cur.Context(), Tombstone: true}, nil
+				}, replication.WriteOptions{})
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	})
+	runRaw(t, c, []rawCase{{cmd("FLUSHALL"), okReply}})
+	deleted := e.local.object("b")
+	runRaw(t, c, []rawCase{{cmd("FLUSHALL"), okReply}, {cmd("DBSIZE"), integer(0)}})
+	if deleted.Len() != 1 || !deleted.Siblings[0].Tombstone || e.local.object("b") != deleted {
+		t.Errorf("b after FLUSHALL: %+v, want the one tombstone written before", e.local.object("b"))
+	}
+	if a := e.local.object("a"); a.Len() != 1 || !a.Siblings[0].Tombstone {
+		t.Errorf("a after FLUSHALL: %+v", a)
 	}
 }
