@@ -169,8 +169,9 @@ func (s *Server) resolve(c *client, args [][]byte) (*command, string) {
 }
 
 // call runs cmd on c and counts it in the per-command statistics. begin is
-// the command's one clock reading, as Redis's command time snapshot: expiry
-// decisions within a command all see the same time.
+// the command's clock reading (the backend's), as Redis's command time
+// snapshot: expiry decisions within a command all see the same time. Its
+// duration is measured on the same clock.
 func (s *Server) call(c *Conn, cmd *command, args [][]byte, begin time.Time) {
 	c.cmdTime = begin.UnixMilli()
 	st := s.cmdStat[cmd.name]
@@ -178,7 +179,7 @@ func (s *Server) call(c *Conn, cmd *command, args [][]byte, begin time.Time) {
 	cmd.fn(c, args)
 	if st != nil {
 		st.calls.Add(1)
-		st.usec.Add(time.Since(begin).Microseconds())
+		st.usec.Add(s.cfg.Backend.Now().Sub(begin).Microseconds())
 		if c.errCount != errsBefore {
 			st.failed.Add(1)
 		}
