@@ -1,24 +1,29 @@
-// Package node runs one dynakv node: storage, membership, internode
-// transport, start and graceful stop, and the background work that keeps a
-// cluster's replicas whole.
+// Package node runs one dynakv node: it wires the parts, each a package of
+// its own, starts and stops them, serves the other nodes, and runs the
+// background work that keeps a cluster's replicas whole.
 //
-// The pieces, one file or so each:
+// The parts:
 //
-//   - store*.go: the Store interface, goleveldb (sharded by hash range) and
-//     an in-memory twin; keys.go the key layout (data by ring position,
-//     metadata, hints).
-//   - local.go, cache.go: the LocalReplica, the node's own sibling sets
-//     behind per-key lock stripes and a write-through cache.
-//   - hints.go: hinted handoff storage; cluster.go its delivery, the ring
-//     view and the peer request handler; remote.go the other nodes'
-//     replicas as the coordinator sees them; wire.go, wire_ae.go the peer
-//     messages.
-//   - membership.go, members.go: memberlist gossip and the persisted member
-//     set the ring is built from.
-//   - trees.go, exchange.go: anti-entropy, the hash trees kept by every
-//     write and the rounds of exchanges with co-replicas, and the hand-off
-//     of partitions a join or a removal moved; tombstones.go, collecting
-//     deletes once every home holds them; admission.go, pacing all of this
-//     behind the foreground.
-//   - node.go: wiring and lifecycle; view.go: what RING and INFO show.
+//   - node/store: the disk (goleveldb, sharded by hash range; an in-memory
+//     twin; a fault-injecting wrapper) and the key layout.
+//   - node/replica: the node's own copy of the data, its cache, hints, hash
+//     trees, tombstone index and admission control.
+//   - node/membership: the member set the ring is built from and the
+//     failure detector, over memberlist (Gossip) or in memory (Hub).
+//   - node/peer: the internode transport.
+//
+// This package, a file an idea:
+//
+//   - node.go: wiring (build, with the test knobs: the node's one clock and
+//     random source) and lifecycle; cluster.go: routing (the ring view,
+//     preference lists, liveness, the other nodes' handles).
+//   - service.go: the internode service, a table from op code to handler,
+//     errors carried as peer errors with codes; messages*.go: the requests'
+//     and responses' encodings; remote.go: another node's replica as the
+//     coordinator sees it.
+//   - The background work: hints.go (hint delivery), antientropy.go
+//     (exchange rounds), exchange.go (one exchange with a co-replica),
+//     transfer.go (pushing the partitions a join or a removal moved away),
+//     collect.go (collecting deletes once every home holds them).
+//   - view.go: what RING and INFO show.
 package node
