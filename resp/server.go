@@ -287,6 +287,7 @@ func (s *Server) serveConn(c *client) {
 		c.nc.Close()
 	}()
 	for {
+		c.rd.RequireAuth(!c.authed)
 		args, err := c.rd.ReadCommand()
 		if err != nil {
 			// The replies of the commands before the error go out first.
