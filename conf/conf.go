@@ -58,37 +58,55 @@ type setting struct {
 	key     string
 	meaning string
 	derived string // shown by Usage instead of an empty default
+	// secret: Get (and so CONFIG GET) shows the value as empty. Every
+	// password, key or passphrase setting is one.
+	secret bool
 }
 
 // settings lists every key in table order. It must name exactly the
 // mapstructure tags of Config (the tests check this).
 var settings = []setting{
-	{"node_id", "stable identity of this node across restarts", "(the listen address)"},
-	{"listen", "client (RESP) address", ""},
-	{"gossip_listen", "memberlist gossip address (UDP and TCP)", ""},
-	{"peer_listen", "internode replication address", "(listen port + 10000)"},
-	{"seeds", "comma-separated gossip addresses of seed nodes", "(none)"},
-	{"data_dir", "directory of the goleveldb data and node state", ""},
-	{"n", "replicas of each key", ""},
-	{"r", "read quorum", ""},
-	{"w", "write quorum", ""},
-	{"partitions", "partitions Q, a power of two, fixed when the cluster is created", ""},
-	{"weight", "capacity of this node, 1-1000", ""},
-	{"requirepass", "password for AUTH", "(none)"},
-	{"cluster_secret", "encrypts gossip and authenticates internode traffic", "(none)"},
-	{"log_level", "log level: debug, info, warn or error", ""},
-	{"proto_max_bulk_len", "largest bulk argument a client may send (bytes)", ""},
-	{"max_multibulk_len", "most arguments in one command", ""},
-	{"max_inline_len", "longest inline command (bytes)", ""},
-	{"client_query_buffer_limit", "most bytes one command may total", ""},
-	{"maxclients", "most simultaneous client connections", ""},
-	{"fsync", "when the journal is synced: always (each write), everysec or no", ""},
-	{"prune_threshold", "causal clock entries kept per key before the oldest are pruned", ""},
-	{"request_timeout", "deadline of one coordinated request (Go duration)", ""},
-	{"cache_size", "memory for decoded hot keys in front of goleveldb (bytes); 0 disables", ""},
-	{"anti_entropy_interval", "time between rounds of Merkle-tree exchanges with the other replicas (Go duration); 0 disables", ""},
-	{"tombstone_grace", "age after which a delete's tombstone is collected once every replica has it, and a hint is dropped (Go duration); 0 keeps them forever", ""},
+	{"node_id", "stable identity of this node across restarts", "(the listen address)", false},
+	{"listen", "client (RESP) address", "", false},
+	{"gossip_listen", "memberlist gossip address (UDP and TCP)", "", false},
+	{"peer_listen", "internode replication address", "(listen port + 10000)", false},
+	{"seeds", "comma-separated gossip addresses of seed nodes", "(none)", false},
+	{"data_dir", "directory of the goleveldb data and node state", "", false},
+	{"n", "replicas of each key", "", false},
+	{"r", "read quorum", "", false},
+	{"w", "write quorum", "", false},
+	{"partitions", "partitions Q, a power of two, fixed when the cluster is created", "", false},
+	{"weight", "capacity of this node, 1-1000", "", false},
+	{"requirepass", "password for AUTH", "(none)", true},
+	{"cluster_secret", "encrypts gossip and authenticates internode traffic", "(none)", true},
+	{"log_level", "log level: debug, info, warn or error", "", false},
+	{"proto_max_bulk_len", "largest bulk argument a client may send (bytes)", "", false},
+	{"max_multibulk_len", "most arguments in one command", "", false},
+	{"max_inline_len", "longest inline command (bytes)", "", false},
+	{"client_query_buffer_limit", "most bytes one command may total", "", false},
+	{"maxclients", "most simultaneous client connections", "", false},
+	{"fsync", "when the journal is synced: always (each write), everysec or no", "", false},
+	{"prune_threshold", "causal clock entries kept per key before the oldest are pruned", "", false},
+	{"request_timeout", "deadline of one coordinated request (Go duration)", "", false},
+	{"cache_size", "memory for decoded hot keys in front of goleveldb (bytes); 0 disables", "", false},
+	{"anti_entropy_interval", "time between rounds of Merkle-tree exchanges with the other replicas (Go duration); 0 disables", "", false},
+	{"tombstone_grace", "age after which a delete's tombstone is collected once every replica has it, and a hint is dropped (Go duration); 0 keeps them forever", "", false},
 }
+
+// secrets holds the keys of the secret settings.
+var secrets = func() map[string]bool {
+	m := map[string]bool{}
+	for _, s := range settings {
+		if s.secret {
+			m[s.key] = true
+		}
+	}
+	return m
+}()
+
+// Secret reports whether key (case-insensitive) names a secret setting,
+// whose value Get never shows.
+func Secret(key string) bool { return secrets[strings.ToLower(key)] }
 
 // fieldIndex maps each key to the index of its Config field.
 var fieldIndex = func() map[string]int {
@@ -293,8 +311,18 @@ func (c Config) SlogLevel() slog.Level {
 
 // Get returns the string form of the setting key (case-insensitive) as
 // CONFIG GET shows it: numbers in decimal, seeds comma-separated, durations
-// like "2s", and secrets in the clear. ok is false for an unknown key.
+// like "2s", and a secret setting (see Secret) as "" whatever its value.
+// ok is false for an unknown key.
 func (c Config) Get(key string) (value string, ok bool) {
+	if Secret(key) {
+		_, ok := fieldIndex[strings.ToLower(key)]
+		return "", ok
+	}
+	return c.value(key)
+}
+
+// value is Get without hiding secrets.
+func (c Config) value(key string) (value string, ok bool) {
 	i, ok := fieldIndex[strings.ToLower(key)]
 	if !ok {
 		return "", false

@@ -183,7 +183,7 @@ func TestEveryKeyFromEveryLayer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := mustLoad(t, tc.args, tc.environ)
 			for _, k := range Keys() {
-				if got, _ := c.Get(k); got != samples[k] {
+				if got, _ := c.value(k); got != samples[k] {
 					t.Errorf("%s = %q, want %q", k, got, samples[k])
 				}
 			}
@@ -256,7 +256,7 @@ log_level: warn
 		t.Run(tc.name, func(t *testing.T) {
 			c := mustLoad(t, tc.args, tc.environ)
 			for k, want := range tc.want {
-				if got, _ := c.Get(k); got != want {
+				if got, _ := c.value(k); got != want {
 					t.Errorf("%s = %q, want %q", k, got, want)
 				}
 			}
@@ -296,7 +296,7 @@ partitions = 16
 			path := writeFile(t, tc.file, tc.content)
 			c := mustLoad(t, []string{"--config", path}, nil)
 			for k, want := range tc.want {
-				if got, _ := c.Get(k); got != want {
+				if got, _ := c.value(k); got != want {
 					t.Errorf("%s = %q, want %q", k, got, want)
 				}
 			}
@@ -480,7 +480,7 @@ func TestGet(t *testing.T) {
 	for _, tc := range []struct{ key, want string }{
 		{"seeds", "a:1,b:2"},
 		{"SEEDS", "a:1,b:2"},
-		{"RequirePass", "pw"},
+		{"RequirePass", ""}, // a secret: see TestSecretsNeverShown
 		{"request_timeout", "2s"},
 		{"proto_max_bulk_len", "536870912"},
 	} {
@@ -559,6 +559,57 @@ func TestUsageMentionsEverySetting(t *testing.T) {
 				t.Fatalf("misaligned usage line %q", l)
 			}
 			col = i
+		}
+	}
+}
+
+// CONFIG GET shows every setting through Get: a secret's value never
+// appears, whatever the key's case, and Secret names the secrets.
+func TestSecretsNeverShown(t *testing.T) {
+	if !Secret("requirepass") || !Secret("CLUSTER_SECRET") || Secret("listen") || Secret("nosuch") {
+		t.Fatal("Secret: requirepass and cluster_secret are secrets, listen is not")
+	}
+	c := Default()
+	c.RequirePass = "pw-0123456789"
+	c.ClusterSecret = "cs-0123456789"
+	v := reflect.ValueOf(&c).Elem()
+	n := 0
+	for _, s := range settings {
+		if !s.secret {
+			continue
+		}
+		n++
+		f := v.Field(fieldIndex[s.key])
+		if f.Kind() != reflect.String {
+			t.Fatalf("secret %s is a %s; Get hides strings", s.key, f.Kind())
+		}
+		if f.String() == "" {
+			f.SetString("secret-of-" + s.key)
+		}
+	}
+	if n < 2 {
+		t.Fatalf("%d secret settings, want at least requirepass and cluster_secret", n)
+	}
+	for _, s := range settings {
+		raw, _ := c.value(s.key)
+		for _, key := range []string{s.key, strings.ToUpper(s.key)} {
+			got, ok := c.Get(key)
+			if !ok {
+				t.Fatalf("Get(%q) not ok", key)
+			}
+			if s.secret && got != "" {
+				t.Errorf("Get(%q) = %q, want it hidden", key, got)
+			}
+			if !s.secret && got != raw {
+				t.Errorf("Get(%q) = %q, want %q", key, got, raw)
+			}
+		}
+		if s.secret {
+			for _, k := range Keys() {
+				if got, _ := c.Get(k); raw != "" && strings.Contains(got, raw) {
+					t.Errorf("Get(%q) = %q shows the value of %s", k, got, s.key)
+				}
+			}
 		}
 	}
 }

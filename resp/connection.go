@@ -334,7 +334,7 @@ func (s *Server) settings() []Field {
 		{"bind", host},
 		{"databases", "1"},
 		{"maxclients", strconv.Itoa(s.cfg.MaxClients)},
-		{"requirepass", s.cfg.RequirePass},
+		{"requirepass", ""}, // a secret is never echoed (conf.Secret)
 		{"proto-max-bulk-len", strconv.FormatInt(s.cfg.Limits.MaxBulkLen, 10)},
 		{"client-query-buffer-limit", strconv.FormatInt(s.cfg.Limits.MaxQueryLen, 10)},
 		{"save", ""},
