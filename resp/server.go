@@ -122,6 +122,7 @@ type Server struct {
 	addr    atomic.Value // string: the first listener's address
 	stats   stats
 	cmdStat map[string]*cmdStat
+	spare   spareFile // to refuse clients when out of file descriptors
 }
 
 type stats struct {
@@ -175,6 +176,7 @@ func NewServer(cfg Config) (*Server, error) {
 		conns:   make(map[*client]struct{}),
 		cmdStat: make(map[string]*cmdStat),
 	}
+	s.spare.open()
 	s.workers = newWorkerPool(&s.wg)
 	s.table = commandTable()
 	for name := range s.table {
@@ -212,6 +214,15 @@ func (s *Server) Serve(ln net.Listener) error {
 			if s.isClosed() || errors.Is(err, net.ErrClosed) {
 				return ErrServerClosed
 			}
+			if outOfFiles(err) {
+				if ok, n := s.spare.refuse(ln); ok {
+					s.stats.connsRejected.Add(1)
+					if n > 0 {
+						s.log.Warn("out of file descriptors: refused clients with 'max number of clients reached'", "err", err, "refused", n, "clients", s.numConns())
+					}
+					continue
+				}
+			}
 			// Out of file descriptors and the like: back off and retry,
 			// as net/http does.
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
@@ -232,7 +243,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		if len(s.conns) >= s.cfg.MaxClients {
 			s.mu.Unlock()
 			s.stats.connsRejected.Add(1)
-			nc.Write([]byte("-ERR max number of clients reached\r\n"))
+			nc.Write([]byte(errMaxClients))
 			nc.Close()
 			continue
 		}
@@ -265,7 +276,14 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	s.spare.close()
 	return nil
+}
+
+func (s *Server) numConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
 }
 
 func (s *Server) isClosed() bool {

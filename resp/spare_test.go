@@ -1,0 +1,49 @@
+package resp
+
+import (
+	"net"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"testing"
+)
+
+// emfileListener fails its first Accept with EMFILE once a client is
+// waiting, as accept(2) does when the process is out of descriptors.
+type emfileListener struct {
+	net.Listener
+	waiting chan struct{}
+	failed  atomic.Bool
+}
+
+func (l *emfileListener) Accept() (net.Conn, error) {
+	if !l.failed.Swap(true) {
+		<-l.waiting
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.Addr(), Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	return l.Listener.Accept()
+}
+
+// A client that arrives when accept fails with EMFILE is told the server
+// is full, not left hanging in the listen queue; the next one is served.
+func TestAcceptOutOfFiles(t *testing.T) {
+	e := newTestEnv(t)
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &emfileListener{Listener: inner, waiting: make(chan struct{})}
+	go e.srv.Serve(ln)
+	e.addr = inner.Addr().String()
+
+	c := e.dial()
+	close(ln.waiting)
+	if got := c.read(); got != errMaxClients {
+		t.Fatalf("client accepted while out of files: %q, want %q", got, errMaxClients)
+	}
+	c.expectClosed()
+	runRaw(t, e.dial(), []rawCase{{cmd("PING"), simple("PONG")}})
+	if n := e.srv.stats.connsRejected.Load(); n != 1 {
+		t.Fatalf("rejected_connections = %d, want 1", n)
+	}
+}
