@@ -19,31 +19,32 @@ import (
 // CONFIG GET (see Get), and, upper-cased with a DYNAKV_ prefix, in the
 // environment. The flag is the key with '-' for '_'.
 type Config struct {
-	NodeID                 string        `mapstructure:"node_id"`
-	Listen                 string        `mapstructure:"listen"`
-	GossipListen           string        `mapstructure:"gossip_listen"`
-	PeerListen             string        `mapstructure:"peer_listen"`
-	Seeds                  []string      `mapstructure:"seeds"`
-	DataDir                string        `mapstructure:"data_dir"`
-	N                      int           `mapstructure:"n"`
-	R                      int           `mapstructure:"r"`
-	W                      int           `mapstructure:"w"`
-	Partitions             int           `mapstructure:"partitions"`
-	Weight                 int           `mapstructure:"weight"`
-	RequirePass            string        `mapstructure:"requirepass"`
-	ClusterSecret          string        `mapstructure:"cluster_secret"`
-	LogLevel               string        `mapstructure:"log_level"`
-	ProtoMaxBulkLen        int64         `mapstructure:"proto_max_bulk_len"`
-	MaxMultibulkLen        int           `mapstructure:"max_multibulk_len"`
-	MaxInlineLen           int           `mapstructure:"max_inline_len"`
-	ClientQueryBufferLimit int64         `mapstructure:"client_query_buffer_limit"`
-	MaxClients             int           `mapstructure:"maxclients"`
-	Fsync                  string        `mapstructure:"fsync"`
-	PruneThreshold         int           `mapstructure:"prune_threshold"`
-	RequestTimeout         time.Duration `mapstructure:"request_timeout"`
-	CacheSize              int64         `mapstructure:"cache_size"`
-	AntiEntropyInterval    time.Duration `mapstructure:"anti_entropy_interval"`
-	TombstoneGrace         time.Duration `mapstructure:"tombstone_grace"`
+	NodeID                  string        `mapstructure:"node_id"`
+	Listen                  string        `mapstructure:"listen"`
+	GossipListen            string        `mapstructure:"gossip_listen"`
+	PeerListen              string        `mapstructure:"peer_listen"`
+	Seeds                   []string      `mapstructure:"seeds"`
+	DataDir                 string        `mapstructure:"data_dir"`
+	N                       int           `mapstructure:"n"`
+	R                       int           `mapstructure:"r"`
+	W                       int           `mapstructure:"w"`
+	Partitions              int           `mapstructure:"partitions"`
+	Weight                  int           `mapstructure:"weight"`
+	RequirePass             string        `mapstructure:"requirepass"`
+	ClusterSecret           string        `mapstructure:"cluster_secret"`
+	LogLevel                string        `mapstructure:"log_level"`
+	ProtoMaxBulkLen         int64         `mapstructure:"proto_max_bulk_len"`
+	MaxMultibulkLen         int           `mapstructure:"max_multibulk_len"`
+	MaxInlineLen            int           `mapstructure:"max_inline_len"`
+	ClientQueryBufferLimit  int64         `mapstructure:"client_query_buffer_limit"`
+	MaxClients              int           `mapstructure:"maxclients"`
+	ClientOutputBufferLimit string        `mapstructure:"client_output_buffer_limit"`
+	Fsync                   string        `mapstructure:"fsync"`
+	PruneThreshold          int           `mapstructure:"prune_threshold"`
+	RequestTimeout          time.Duration `mapstructure:"request_timeout"`
+	CacheSize               int64         `mapstructure:"cache_size"`
+	AntiEntropyInterval     time.Duration `mapstructure:"anti_entropy_interval"`
+	TombstoneGrace          time.Duration `mapstructure:"tombstone_grace"`
 }
 
 const (
@@ -85,6 +86,7 @@ var settings = []setting{
 	{"max_inline_len", "longest inline command (bytes)", "", false},
 	{"client_query_buffer_limit", "most bytes one command may total", "", false},
 	{"maxclients", "most simultaneous client connections", "", false},
+	{"client_output_buffer_limit", "Redis's client-output-buffer-limit for normal clients: \"normal <hard> <soft> <soft-seconds>\"; 0 disables a limit", "", false},
 	{"fsync", "when the journal is synced: always (each write), everysec or no", "", false},
 	{"prune_threshold", "causal clock entries kept per key before the oldest are pruned", "", false},
 	{"request_timeout", "deadline of one coordinated request (Go duration)", "", false},
@@ -122,26 +124,27 @@ var fieldIndex = func() map[string]int {
 // peer_listen are left empty; Resolve fills them.
 func Default() Config {
 	return Config{
-		Listen:                 "127.0.0.1:6379",
-		GossipListen:           "127.0.0.1:7946",
-		DataDir:                "./dynakv-data",
-		N:                      3,
-		R:                      2,
-		W:                      2,
-		Partitions:             1024,
-		Weight:                 1,
-		LogLevel:               "info",
-		ProtoMaxBulkLen:        512 << 20,
-		MaxMultibulkLen:        1 << 20,
-		MaxInlineLen:           64 << 10,
-		ClientQueryBufferLimit: 1 << 30,
-		MaxClients:             10000,
-		Fsync:                  "everysec",
-		PruneThreshold:         10,
-		RequestTimeout:         2 * time.Second,
-		CacheSize:              64 << 20,
-		AntiEntropyInterval:    10 * time.Second,
-		TombstoneGrace:         time.Hour,
+		Listen:                  "127.0.0.1:6379",
+		GossipListen:            "127.0.0.1:7946",
+		DataDir:                 "./dynakv-data",
+		N:                       3,
+		R:                       2,
+		W:                       2,
+		Partitions:              1024,
+		Weight:                  1,
+		LogLevel:                "info",
+		ProtoMaxBulkLen:         512 << 20,
+		MaxMultibulkLen:         1 << 20,
+		MaxInlineLen:            64 << 10,
+		ClientQueryBufferLimit:  1 << 30,
+		MaxClients:              10000,
+		ClientOutputBufferLimit: "normal 256mb 64mb 60",
+		Fsync:                   "everysec",
+		PruneThreshold:          10,
+		RequestTimeout:          2 * time.Second,
+		CacheSize:               64 << 20,
+		AntiEntropyInterval:     10 * time.Second,
+		TombstoneGrace:          time.Hour,
 	}
 }
 
@@ -248,6 +251,9 @@ func (c Config) Validate() error {
 		if l.v <= 0 {
 			return problem(l.key, "must be greater than 0, got %d", l.v)
 		}
+	}
+	if _, err := ParseOutputBufferLimit(r.ClientOutputBufferLimit); err != nil {
+		return problem("client_output_buffer_limit", "%v", err)
 	}
 	switch r.Fsync {
 	case "always", "everysec", "no":
