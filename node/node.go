@@ -195,6 +195,7 @@ func build(cfg conf.Config, log *slog.Logger, st store.Store, k knobs) (*Node, e
 			MaxQueryLen:  cfg.ClientQueryBufferLimit,
 		},
 		MaxClients:     cfg.MaxClients,
+		OutputLimit:    resp.OutputLimit(cfg.OutputBufferLimit()),
 		RequestTimeout: cfg.RequestTimeout,
 		Settings:       func() []resp.Field { return settings(cfg) },
 		Logger:         log,

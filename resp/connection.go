@@ -229,9 +229,9 @@ func (c *client) info() string {
 	c.mu.Unlock()
 	now := time.Now()
 	idle := now.Sub(time.Unix(0, c.lastActive.Load()))
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=%d argv-mem=0 obl=0 oll=0 omem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=%d argv-mem=0 obl=0 oll=0 omem=%d events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
 		c.id, c.addr, c.laddr, name, int64(now.Sub(c.created).Seconds()), int64(idle.Seconds()),
-		c.rd.Buffered(), c.lastCmd.Load().(string), c.main.out.proto, lib, ver)
+		c.rd.Buffered(), c.obufUsed(), c.lastCmd.Load().(string), c.main.out.proto, lib, ver)
 }
 
 func cmdClientInfo(c *Conn, args [][]byte) { c.out.Verbatim(c.info() + "\n") }
@@ -337,6 +337,7 @@ func (s *Server) settings() []Field {
 		{"requirepass", ""}, // a secret is never echoed (conf.Secret)
 		{"proto-max-bulk-len", strconv.FormatInt(s.cfg.Limits.MaxBulkLen, 10)},
 		{"client-query-buffer-limit", strconv.FormatInt(s.cfg.Limits.MaxQueryLen, 10)},
+		{"client-output-buffer-limit", fmt.Sprintf("normal %d %d %d", s.cfg.OutputLimit.Hard, s.cfg.OutputLimit.Soft, int64(s.cfg.OutputLimit.SoftSeconds/time.Second))},
 		{"save", ""},
 		{"appendonly", "no"},
 		{"timeout", "0"},

@@ -319,7 +319,7 @@ func TestConfig(t *testing.T) {
 		// Secrets are listed, empty: never echoed.
 		"port": port, "bind": "127.0.0.1", "databases": "1", "maxclients": "77", "requirepass": "",
 		"proto-max-bulk-len": "1048576", "client-query-buffer-limit": "1073741824", "save": "", "appendonly": "no",
-		"timeout": "0", "dynakv.n": "3", "dynakv.r": "2",
+		"timeout": "0", "dynakv.n": "3", "dynakv.r": "2", "client-output-buffer-limit": "normal 0 0 0",
 	}
 	if fmt.Sprint(all) != fmt.Sprint(want) {
 		t.Errorf("CONFIG GET * = %v, want %v", all, want)

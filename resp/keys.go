@@ -175,7 +175,7 @@ func cmdType(c *Conn, args [][]byte) {
 // (a copy) until it has examined count keys or the keys run out; it returns
 // the cursor to resume from (0 at the end).
 func (c *Conn) scanKeys(cursor uint64, count int, fn func(key []byte)) (uint64, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*c.srv.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(c.ctx, 10*c.srv.cfg.RequestTimeout)
 	defer cancel()
 	now := c.nowMs()
 	seen := 0
@@ -245,11 +245,17 @@ func cmdScan(c *Conn, args [][]byte) {
 func cmdKeys(c *Conn, args [][]byte) {
 	var keys [][]byte
 	all := len(args[1]) == 1 && args[1][0] == '*'
+	size, over := 0, false
 	_, err := c.scanKeys(0, 0, func(key []byte) {
-		if all || globMatch(args[1], key, false) {
+		if !over && (all || globMatch(args[1], key, false)) {
 			keys = append(keys, key)
+			size += len(key) + 16 // with its bulk header
+			over = c.exceeds(size)
 		}
 	})
+	if over {
+		return // closed for the output buffer limit
+	}
 	if err != nil {
 		c.fail(err)
 		return

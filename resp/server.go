@@ -94,6 +94,9 @@ type Config struct {
 	Limits Limits
 	// MaxClients is the most connections served at once; default 10000.
 	MaxClients int
+	// OutputLimit bounds each client's replies waiting to be written
+	// (Redis's client-output-buffer-limit normal); zero fields: no limit.
+	OutputLimit OutputLimit
 	// RequestTimeout is the deadline of one coordinated request; default 2s.
 	RequestTimeout time.Duration
 	// Settings answers CONFIG GET: setting name to value (read-only).
@@ -132,6 +135,9 @@ type stats struct {
 	hits, misses  atomic.Int64
 	netIn, netOut atomic.Int64
 	protoErrors   atomic.Int64
+	// obufDisconnects counts clients closed for an output buffer limit;
+	// peakOutput is the largest output buffer a client has had (outbuf.go).
+	obufDisconnects, peakOutput atomic.Int64
 }
 
 type cmdStat struct {
@@ -298,6 +304,7 @@ func (s *Server) isClosed() bool {
 // (see pipeline), and serveConn waits for them before it returns.
 func (s *Server) serveConn(c *client) {
 	defer func() {
+		c.cancel() // the queued commands do not run, those running stop
 		c.pipe.drain()
 		s.mu.Lock()
 		delete(s.conns, c)
@@ -323,6 +330,7 @@ func (s *Server) serveConn(c *client) {
 			return
 		}
 		s.dispatch(c, args)
+		c.publishOut()
 		if c.quit {
 			c.flush()
 			return
@@ -346,6 +354,7 @@ func (s *Server) newConn(nc net.Conn) *client {
 		created: time.Now(),
 		authed:  s.cfg.RequirePass == "",
 	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.main.client = c
 	c.main.out.proto = 2
 	c.pipe.c = c
@@ -388,6 +397,11 @@ type client struct {
 	werr    error    // the first failed write; replies are discarded after it
 	main    Conn     // the commands run inline; main.out buffers the replies to write
 	pipe    pipeline // the commands running concurrently
+	// ctx is the context of the connection's commands, cancelled when the
+	// connection closes.
+	ctx    context.Context
+	cancel context.CancelFunc
+	ob     outputBuffer // the replies waiting to be written, and their limits
 
 	mu         sync.Mutex // guards name, libName, libVer
 	name       string
@@ -426,14 +440,22 @@ func (c *client) flushIfFull() {
 // replies and returns the first error.
 func (c *client) flush() error {
 	if c.werr == nil && len(c.main.out.b) > 0 {
+		c.publishOut()
+		c.writeDeadline()
 		n, err := c.nc.Write(c.main.out.b)
 		c.srv.stats.netOut.Add(int64(n))
 		c.werr = err
+		if err != nil {
+			// The client is gone: its queued and running commands stop.
+			c.cancel()
+			c.wroteOut(err, c.obufUsed())
+		}
 	}
 	if cap(c.main.out.b) > 1<<20 {
 		c.main.out.b = nil
 	} else {
 		c.main.out.Reset()
 	}
+	c.publishOut()
 	return c.werr
 }
