@@ -7,7 +7,10 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"net"
+	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -152,5 +155,84 @@ func TestE2EMaxClientsFitsFileLimit(t *testing.T) {
 	}
 	if strings.Contains(p.Output(), "too many open files") {
 		t.Fatalf("the node ran out of files:\n%s", tail(p.Output(), 8192))
+	}
+}
+
+// vmHWM is the peak resident set of process pid, in bytes.
+func vmHWM(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" && f[2] == "kB" {
+			kb, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatalf("no VmHWM in /proc/%d/status", pid)
+	return 0
+}
+
+// One socket pipelines 64 GETs of a 100 MB value and never reads (issue
+// 12: 7.5 GB of RSS, and the node kept executing them after the client
+// left). Now the node holds a reply or two, closes the client when the soft
+// limit's seconds run out, says so in the log, and answers others
+// meanwhile.
+func TestE2EClientNotReadingRepliesIsClosed(t *testing.T) {
+	dynakvOnly(t)
+	n := startNode(t, "--client-output-buffer-limit", "normal 256mb 64mb 2")
+	const size = 100 << 20
+	set := dialRaw(t, n.Addr())
+	if err := set.WriteRaw(encodeCommand("SET", "big", strings.Repeat("v", size))); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := set.Read(); err != nil || v.Str != "OK" {
+		t.Fatalf("SET big: %s, %v", v.Wire(), err)
+	}
+	set.c.Close()
+	afterSet := vmHWM(t, n.PID())
+
+	greedy, err := net.Dial("tcp", n.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer greedy.Close()
+	var pipeline bytes.Buffer
+	for range 64 {
+		pipeline.Write(encodeCommand("GET", "big"))
+	}
+	if _, err := greedy.Write(pipeline.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+
+	other := dialRaw(t, n.Addr())
+	const closed = "scheduled to be closed ASAP for overcoming of output buffer limits"
+	poll.Until(t, 60*time.Second, "the log to show the client closed", func() bool {
+		if v := other.Do("PING"); v.Str != "PONG" {
+			t.Fatalf("PING from another client: %s", v.Wire())
+		}
+		return strings.Contains(n.Output(), closed)
+	})
+	if !strings.Contains(n.Output(), "limit=soft") {
+		t.Fatalf("log: %s", tail(n.Output(), 4096))
+	}
+	// The node drops the connection (once the command it was running has
+	// stopped): only the other client is left.
+	poll.Until(t, 10*time.Second, "the closed client to leave CLIENT LIST", func() bool {
+		return strings.Count(other.Do("CLIENT", "LIST").Str, "\n") == 1
+	})
+	const bound = 1536 << 20 // a 2 GB machine, with room; on main it passed 6 GB
+	if hwm := vmHWM(t, n.PID()); hwm > bound {
+		t.Fatalf("peak RSS %d MiB (%d MiB after the SET), want under %d MiB", hwm>>20, afterSet>>20, bound>>20)
+	} else {
+		t.Logf("peak RSS %d MiB (%d MiB after the SET)", hwm>>20, afterSet>>20)
+	}
+	if v := other.Do("GET", "big"); len(v.Str) != size {
+		t.Fatalf("GET big from another client: %d bytes", len(v.Str))
 	}
 }
