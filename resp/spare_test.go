@@ -3,26 +3,9 @@ package resp
 import (
 	"net"
 	"os"
-	"sync/atomic"
 	"syscall"
 	"testing"
 )
-
-// emfileListener fails its first Accept with EMFILE once a client is
-// waiting, as accept(2) does when the process is out of descriptors.
-type emfileListener struct {
-	net.Listener
-	waiting chan struct{}
-	failed  atomic.Bool
-}
-
-func (l *emfileListener) Accept() (net.Conn, error) {
-	if !l.failed.Swap(true) {
-		<-l.waiting
-		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.Addr(), Err: os.NewSyscallError("accept4", syscall.EMFILE)}
-	}
-	return l.Listener.Accept()
-}
 
 // A client that arrives when accept fails with EMFILE is told the server
 // is full, not left hanging in the listen queue; the next one is served.
@@ -32,7 +15,8 @@ func TestAcceptOutOfFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln := &emfileListener{Listener: inner, waiting: make(chan struct{})}
+	emfile := &net.OpError{Op: "accept", Net: "tcp", Addr: inner.Addr(), Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	ln := &flakyListener{Listener: inner, err: emfile, waiting: make(chan struct{})}
 	go e.srv.Serve(ln)
 	e.addr = inner.Addr().String()
 
