@@ -44,6 +44,12 @@ type Config struct {
 	CacheSize              int64         `mapstructure:"cache_size"`
 	AntiEntropyInterval    time.Duration `mapstructure:"anti_entropy_interval"`
 	TombstoneGrace         time.Duration `mapstructure:"tombstone_grace"`
+	ProtectedMode          string        `mapstructure:"protected_mode"`
+	TLSPort                int           `mapstructure:"tls_port"`
+	TLSCertFile            string        `mapstructure:"tls_cert_file"`
+	TLSKeyFile             string        `mapstructure:"tls_key_file"`
+	TLSCACertFile          string        `mapstructure:"tls_ca_cert_file"`
+	TLSAuthClients         string        `mapstructure:"tls_auth_clients"`
 }
 
 const (
@@ -88,6 +94,12 @@ var settings = []setting{
 	{"cache_size", "memory for decoded hot keys in front of goleveldb (bytes); 0 disables", ""},
 	{"anti_entropy_interval", "time between rounds of Merkle-tree exchanges with the other replicas (Go duration); 0 disables", ""},
 	{"tombstone_grace", "age after which a delete's tombstone is collected once every replica has it, and a hint is dropped (Go duration); 0 keeps them forever", ""},
+	{"protected_mode", "yes: refuse to start without cluster_secret when requirepass is set or an address is not loopback; no: accept the risk", ""},
+	{"tls_port", "TLS client (RESP) port on the listen host; 0 disables", "0 (off)"},
+	{"tls_cert_file", "certificate (PEM) of the TLS client port", "(none)"},
+	{"tls_key_file", "private key (PEM) of tls_cert_file", "(none)"},
+	{"tls_ca_cert_file", "CA certificates (PEM) that client certificates must chain to", "(none)"},
+	{"tls_auth_clients", "client certificates on the TLS port: yes (required), optional (checked if sent) or no", ""},
 }
 
 // fieldIndex maps each key to the index of its Config field.
@@ -124,6 +136,8 @@ func Default() Config {
 		CacheSize:              64 << 20,
 		AntiEntropyInterval:    10 * time.Second,
 		TombstoneGrace:         time.Hour,
+		ProtectedMode:          "yes",
+		TLSAuthClients:         "yes",
 	}
 }
 
@@ -251,7 +265,7 @@ func (c Config) Validate() error {
 	if r.TombstoneGrace < 0 {
 		return problem("tombstone_grace", "must be 0 (keep forever) or more, got %s", r.TombstoneGrace)
 	}
-	return nil
+	return r.validateSecurity()
 }
 
 // problem returns the error `conf: key: <formatted problem>`.

@@ -93,6 +93,12 @@ func TestDefaults(t *testing.T) {
 		"cache_size":                "67108864",
 		"anti_entropy_interval":     "10s",
 		"tombstone_grace":           "1h0m0s",
+		"protected_mode":            "yes",
+		"tls_port":                  "0",
+		"tls_cert_file":             "",
+		"tls_key_file":              "",
+		"tls_ca_cert_file":          "",
+		"tls_auth_clients":          "yes",
 	}
 	def := Default()
 	if len(want) != len(Keys()) {
@@ -147,6 +153,12 @@ var samples = map[string]string{
 	"cache_size":                "1048576",
 	"anti_entropy_interval":     "45s",
 	"tombstone_grace":           "30m0s",
+	"protected_mode":            "no",
+	"tls_port":                  "6380",
+	"tls_cert_file":             "/etc/dynakv/cert.pem",
+	"tls_key_file":              "/etc/dynakv/key.pem",
+	"tls_ca_cert_file":          "/etc/dynakv/ca.pem",
+	"tls_auth_clients":          "optional",
 }
 
 // TestEveryKeyFromEveryLayer sets every key at once through each source and

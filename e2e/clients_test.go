@@ -620,7 +620,7 @@ func TestE2EHello3(t *testing.T) {
 }
 
 func TestE2ERequirePass(t *testing.T) {
-	n := startNode(t, "--requirepass", "secret")
+	n := startNode(t, "--requirepass", "secret", "--cluster-secret", "cs")
 	ctx := testCtx(t, time.Minute)
 
 	rc := dialRaw(t, n.Addr())

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -52,6 +53,8 @@ type Node struct {
 	closeErr  error
 	ln        net.Listener
 	peerLn    net.Listener
+	tlsLn     net.Listener // the TLS client port, if on
+	tlsCfg    *tls.Config  // its configuration; nil when off
 }
 
 // Open opens (creating if needed) the node's data directory and builds its
@@ -61,9 +64,16 @@ func Open(cfg conf.Config, log *slog.Logger) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := cfg.CheckExposure(); err != nil {
+		return nil, err
+	}
 	cfg = cfg.Resolve()
 	if log == nil {
 		log = slog.Default()
+	}
+	tlsCfg, err := clientTLS(cfg)
+	if err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("node: data dir: %w", err)
@@ -77,6 +87,7 @@ func Open(cfg conf.Config, log *slog.Logger) (*Node, error) {
 		st.Close()
 		return nil, err
 	}
+	n.tlsCfg = tlsCfg
 	return n, nil
 }
 
@@ -278,7 +289,16 @@ func (n *Node) Start() error {
 		ln.Close()
 		return fmt.Errorf("node: peer_listen %s: %w", n.cfg.PeerListen, err)
 	}
-	n.ln, n.peerLn = ln, pln
+	var tln net.Listener
+	if n.tlsCfg != nil {
+		if tln, err = net.Listen("tcp", n.cfg.TLSListen()); err != nil {
+			ln.Close()
+			pln.Close()
+			return fmt.Errorf("node: tls_port %s: %w", n.cfg.TLSListen(), err)
+		}
+		tln = tls.NewListener(tln, n.tlsCfg)
+	}
+	n.ln, n.peerLn, n.tlsLn = ln, pln, tln
 	n.peerSrv = peer.NewServer(peer.Config{Secret: n.cfg.ClusterSecret, Logger: n.log, Batch: n.cluster}, n.cluster.handle)
 	n.goTracked(func() {
 		if err := n.peerSrv.Serve(pln); err != nil && !errors.Is(err, peer.ErrClosed) {
@@ -299,6 +319,9 @@ func (n *Node) Start() error {
 	if err != nil {
 		n.peerSrv.Close()
 		ln.Close()
+		if tln != nil {
+			tln.Close()
+		}
 		return err
 	}
 	n.members = m
@@ -312,6 +335,14 @@ func (n *Node) Start() error {
 			n.log.Error("client listener failed", "err", err)
 		}
 	})
+	if tln != nil {
+		n.log.Info("TLS client port serving", "tls_port", tln.Addr().String(), "tls_auth_clients", n.cfg.TLSAuthClients)
+		n.goTracked(func() {
+			if err := n.srv.Serve(tln); err != nil && !errors.Is(err, resp.ErrServerClosed) {
+				n.log.Error("TLS client listener failed", "err", err)
+			}
+		})
+	}
 	n.goTracked(func() { n.cluster.hintDeliveryLoop(n.done, n.kick, time.Second) })
 	if iv := n.cfg.AntiEntropyInterval; iv > 0 {
 		n.goTracked(func() { n.cluster.antiEntropyLoop(n.done, n.aeKick, iv) })
@@ -351,6 +382,15 @@ func (n *Node) onLiveness() {
 	case n.kick <- struct{}{}:
 	default:
 	}
+}
+
+// TLSAddr returns the address of the TLS client port once Start has
+// opened it, or "" when it is off or before Start.
+func (n *Node) TLSAddr() string {
+	if n.tlsLn == nil {
+		return ""
+	}
+	return n.tlsLn.Addr().String()
 }
 
 // PeerAddr returns the peer listener's address once started.
