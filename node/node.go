@@ -44,7 +44,9 @@ type Node struct {
 	kick       chan struct{} // wakes the hint delivery loop
 	aeKick     chan struct{} // starts an anti-entropy round early (the ring changed)
 	quorumMu   sync.Mutex
-	lastQuorum [3]int // the last N, R, W logged
+	lastQuorum [3]int     // the last N, R, W logged
+	instance   string     // the data directory's instance token (identity.go)
+	refused    chan error // the cluster refused this node (see Refused)
 
 	wg        sync.WaitGroup
 	done      chan struct{}
@@ -72,11 +74,18 @@ func Open(cfg conf.Config, log *slog.Logger) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	id, err := loadIdentity(st, cfg.NodeID, cfg.Listen, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	cfg.NodeID = id.ID
 	n, err := build(cfg, log, st, knobs{})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
+	n.instance = id.Instance
 	return n, nil
 }
 
@@ -203,8 +212,9 @@ func build(cfg conf.Config, log *slog.Logger, st store.Store, k knobs) (*Node, e
 	n := &Node{
 		cfg: cfg, log: log, store: st, local: local, coord: coord,
 		srv: srv, view: view, cluster: cl, client: client, done: make(chan struct{}),
-		kick:   make(chan struct{}, 1),
-		aeKick: make(chan struct{}, 1),
+		refused: make(chan error, 1),
+		kick:    make(chan struct{}, 1),
+		aeKick:  make(chan struct{}, 1),
 	}
 	n.logQuorum(set)
 	return n, nil
@@ -295,6 +305,9 @@ func (n *Node) Start() error {
 		Store:        n.store,
 		Logger:       n.log,
 		OnChange:     n.onMembership,
+		Instance:     n.instance,
+		Partitions:   n.cfg.Partitions,
+		OnRefused:    n.onRefused,
 	})
 	if err != nil {
 		n.peerSrv.Close()

@@ -47,6 +47,10 @@ func (h *Hub) Join(cfg Config) (*Member, error) {
 	}
 	m := &Member{h: h, cfg: cfg}
 	h.mu.Lock()
+	if err := h.admitLocked(cfg); err != nil {
+		h.mu.Unlock()
+		return nil, err
+	}
 	if _, ok := h.set.Get(cfg.Self.ID); !ok {
 		rec := cfg.Self
 		rec.Joined = h.set.NextGeneration()
@@ -63,6 +67,27 @@ func (h *Hub) Join(cfg Config) (*Member, error) {
 	}
 	h.changed()
 	return m, nil
+}
+
+// admitLocked applies Gossip's admission rules to a joining member: every
+// open member's partition count must equal cfg's (when both are set), and
+// an open, alive member with cfg's id must have cfg's instance token (the
+// hub has no addresses: a second process with the id is an impostor
+// however it is reached). h.mu is held.
+func (h *Hub) admitLocked(cfg Config) error {
+	for id, o := range h.members {
+		if o.isClosed() {
+			continue
+		}
+		if q := o.cfg.Partitions; q != 0 && cfg.Partitions != 0 && q != cfg.Partitions {
+			return &refusal{"partitions", fmt.Sprintf("node %q has %d partitions and this node %d; the partition count is fixed when the cluster is created, so they cannot be in one cluster",
+				id, q, cfg.Partitions)}
+		}
+		if id == cfg.Self.ID && !h.dead[id] && o.cfg.Instance != cfg.Instance {
+			return &refusal{"node_id", fmt.Sprintf("node %q is alive with another data directory; this is another node with the same id", id)}
+		}
+	}
+	return nil
 }
 
 // SetAlive sets what every member's failure detector says of id, and calls
