@@ -77,10 +77,13 @@ func randomHex(n int) string {
 // node joins anyone.
 //
 // The rules:
-//   - A stored identity wins. A configured node_id that differs is refused:
-//     the data belongs to the stored id (a new id over old data would make
-//     a second member holding the first one's keys, while the first stays
-//     dead in the ring).
+//   - A stored identity wins. A configured node_id that differs is refused
+//     once the directory has been a member under the stored id (its stored
+//     member set holds that id): the data belongs to the stored id, and a
+//     new id over it would make a second member holding the first one's
+//     keys while the first stays dead in the ring. A directory that never
+//     became a member (its first start was refused, say, or it was only
+//     opened) takes the configured id and a new token.
 //   - A data directory from before identities were stored (it has a
 //     partitions entry, written at creation, but no identity) keeps the id
 //     it ran under: the configured node_id, or else, as the old default, the
@@ -96,11 +99,19 @@ func loadIdentity(st store.Store, configured, listen string, log *slog.Logger) (
 		if err != nil {
 			return identity{}, err
 		}
-		if configured != "" && configured != id.ID {
+		if configured == "" || configured == id.ID {
+			return id, nil
+		}
+		member, err := wasMember(st, id.ID)
+		if err != nil {
+			return identity{}, err
+		}
+		if member {
 			return identity{}, fmt.Errorf("conf: node_id: this data directory belongs to node %q (its id is kept in data_dir), got node_id %q; "+
 				"leave node_id unset to run node %q, or give node %q a data directory of its own", id.ID, configured, id.ID, configured)
 		}
-		return id, nil
+		log.Warn("this data directory never joined a cluster as its stored node id; it takes the configured one",
+			"stored_node_id", id.ID, "node_id", configured)
 	case !errors.Is(err, store.ErrNotFound):
 		return identity{}, fmt.Errorf("node: reading the identity: %w", err)
 	}
@@ -153,6 +164,17 @@ func legacyID(st store.Store, listen string) (string, error) {
 	}
 	return "", fmt.Errorf("conf: node_id: this data directory predates stored node ids and its id is not the listen address %s; "+
 		"start it once with node_id set to the id it ran under (its member set holds %s)", listen, strings.Join(ids, ", "))
+}
+
+// wasMember reports whether st's stored member set holds a record of id:
+// the node joined a cluster (or started alone) under it.
+func wasMember(st store.Store, id string) (bool, error) {
+	set, err := membership.LoadMemberSet(st)
+	if err != nil {
+		return false, err
+	}
+	_, ok := set.Get(id)
+	return ok, nil
 }
 
 // hasMeta reports whether st holds the meta entry name.
