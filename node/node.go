@@ -133,6 +133,9 @@ type knobs struct {
 // on. The node routes by the member set persisted in the store (or, on a
 // first start, by a ring of itself alone) until Start joins the gossip.
 func build(cfg conf.Config, log *slog.Logger, st store.Store, k knobs) (*Node, error) {
+	if cfg.NodeID == "" {
+		return nil, errors.New("node: build needs a node id (Open reads it from the data directory)")
+	}
 	now := k.now
 	if now == nil {
 		now = time.Now
