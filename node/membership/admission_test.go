@@ -50,14 +50,11 @@ func msNeverLists(t *testing.T, d time.Duration, id string, ms ...msNode) {
 	})
 }
 
-// msListsAt reports whether m's memberlist lists id at gossip address addr.
+// msListsAt reports whether m's memberlist lists id alive at gossip
+// address addr.
 func msListsAt(m msNode, id, addr string) bool {
-	for _, n := range m.list.Members() {
-		if n.Name == id {
-			return nodeAddr(n) == addr
-		}
-	}
-	return false
+	got, ok := m.gossipAddrOf(id)
+	return ok && got == addr && m.Liveness(id) == LiveAlive
 }
 
 // TestMembershipImpostorRefused: a second process started with a live

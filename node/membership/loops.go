@@ -179,16 +179,26 @@ func (m *Gossip) tryJoin(addrs []string, untilMet bool) {
 	}
 }
 
-// liveTargets returns the gossip addresses of the members memberlist
-// lists alive, this node excluded.
+// liveTargets returns the gossip addresses of the nodes memberlist lists
+// alive, this node excluded, as their metadata was last accepted (the
+// Nodes memberlist returns are updated in place: see refreshLiveness).
 func (m *Gossip) liveTargets() []string {
 	var out []string
 	for _, n := range m.list.Members() {
-		if n.Name != m.cfg.Self.ID {
-			out = append(out, nodeAddr(n))
+		if addr, ok := m.gossipAddrOf(n.Name); ok && n.Name != m.cfg.Self.ID {
+			out = append(out, addr)
 		}
 	}
 	return out
+}
+
+// gossipAddrOf returns the gossip address at which memberlist last
+// accepted node id.
+func (m *Gossip) gossipAddrOf(id string) (string, bool) {
+	m.peersMu.Lock()
+	defer m.peersMu.Unlock()
+	i, ok := m.idents[id]
+	return i.addr, ok
 }
 
 // joinTargets returns the gossip addresses worth joining, this node's
