@@ -40,7 +40,10 @@ var _ Membership = (*Member)(nil)
 
 // Join adds cfg.Self to the hub: a record already in the set is kept (a
 // restart), a new one takes the next join generation. It persists the set
-// to cfg.Store when set, and calls every other member's OnChange.
+// to cfg.Store when set, and calls every other member's OnChange. It
+// refuses, with an error matching ErrRefused, what Gossip refuses: another
+// partition count, or the id of an open, alive member with another
+// instance token.
 func (h *Hub) Join(cfg Config) (*Member, error) {
 	if cfg.Self.ID == "" {
 		return nil, fmt.Errorf("membership: a member needs an id")
