@@ -56,6 +56,7 @@ const (
 	maxPartitions  = 1 << 24 // largest partitions setting (Q)
 	maxWeight      = 1000    // largest weight setting
 	peerPortOffset = 10000   // added to the client port to derive peer_listen
+	maxNodeIDLen   = 255     // longest node_id (an empty one is generated)
 )
 
 // setting describes one key: its meaning for Usage and, for the settings
@@ -69,7 +70,7 @@ type setting struct {
 // settings lists every key in table order. It must name exactly the
 // mapstructure tags of Config (the tests check this).
 var settings = []setting{
-	{"node_id", "stable identity of this node across restarts", "(the listen address)"},
+	{"node_id", "stable identity of this node across restarts", "(generated, kept in data_dir)"},
 	{"listen", "client (RESP) address", ""},
 	{"gossip_listen", "memberlist gossip address (UDP and TCP)", ""},
 	{"peer_listen", "internode replication address", "(listen port + 10000)"},
@@ -112,8 +113,10 @@ var fieldIndex = func() map[string]int {
 	return m
 }()
 
-// Default returns the built-in defaults. The derived settings node_id and
-// peer_listen are left empty; Resolve fills them.
+// Default returns the built-in defaults. node_id is left empty (the node
+// then uses the id kept in its data directory, generated on its first
+// start: see node.Open) and so is the derived peer_listen, which Resolve
+// fills.
 func Default() Config {
 	return Config{
 		Listen:                 "127.0.0.1:6379",
@@ -152,7 +155,7 @@ func Keys() []string {
 }
 
 // Resolve returns a copy of c with the derived defaults filled in: an empty
-// NodeID becomes Listen, and an empty PeerListen becomes Listen's host with
+// PeerListen becomes Listen's host with
 // the client port plus 10000 (port 0 stays 0, i.e. any free port). If Listen
 // is not host:port, PeerListen stays empty and Validate reports listen.
 // Resolve is idempotent.
@@ -160,9 +163,6 @@ func (c Config) Resolve() Config {
 	c.Seeds = append([]string(nil), c.Seeds...)
 	if len(c.Seeds) == 0 {
 		c.Seeds = nil
-	}
-	if c.NodeID == "" {
-		c.NodeID = c.Listen
 	}
 	if c.PeerListen == "" {
 		if host, port, err := net.SplitHostPort(c.Listen); err == nil {
@@ -201,8 +201,8 @@ func (c Config) Validate() error {
 		}
 	}
 	switch {
-	case r.NodeID == "":
-		return problem("node_id", "must not be empty")
+	case len(r.NodeID) > maxNodeIDLen:
+		return problem("node_id", "must be at most %d bytes, got %d", maxNodeIDLen, len(r.NodeID))
 	case !utf8.ValidString(r.NodeID):
 		return problem("node_id", "must be valid UTF-8, got %q", r.NodeID)
 	case strings.IndexFunc(r.NodeID, func(c rune) bool { return unicode.IsSpace(c) || unicode.IsControl(c) }) >= 0:

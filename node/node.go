@@ -45,7 +45,9 @@ type Node struct {
 	kick       chan struct{} // wakes the hint delivery loop
 	aeKick     chan struct{} // starts an anti-entropy round early (the ring changed)
 	quorumMu   sync.Mutex
-	lastQuorum [3]int // the last N, R, W logged
+	lastQuorum [3]int     // the last N, R, W logged
+	instance   string     // the data directory's instance token (identity.go)
+	refused    chan error // the cluster refused this node (see Refused)
 
 	wg        sync.WaitGroup
 	done      chan struct{}
@@ -82,12 +84,19 @@ func Open(cfg conf.Config, log *slog.Logger) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	id, err := loadIdentity(st, cfg.NodeID, cfg.Listen, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	cfg.NodeID = id.ID
 	n, err := build(cfg, log, st, knobs{})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
 	n.tlsCfg = tlsCfg
+	n.instance = id.Instance
 	return n, nil
 }
 
@@ -135,6 +144,9 @@ type knobs struct {
 // on. The node routes by the member set persisted in the store (or, on a
 // first start, by a ring of itself alone) until Start joins the gossip.
 func build(cfg conf.Config, log *slog.Logger, st store.Store, k knobs) (*Node, error) {
+	if cfg.NodeID == "" {
+		return nil, errors.New("node: build needs a node id (Open reads it from the data directory)")
+	}
 	now := k.now
 	if now == nil {
 		now = time.Now
@@ -214,8 +226,9 @@ func build(cfg conf.Config, log *slog.Logger, st store.Store, k knobs) (*Node, e
 	n := &Node{
 		cfg: cfg, log: log, store: st, local: local, coord: coord,
 		srv: srv, view: view, cluster: cl, client: client, done: make(chan struct{}),
-		kick:   make(chan struct{}, 1),
-		aeKick: make(chan struct{}, 1),
+		refused: make(chan error, 1),
+		kick:    make(chan struct{}, 1),
+		aeKick:  make(chan struct{}, 1),
 	}
 	n.logQuorum(set)
 	return n, nil
@@ -315,6 +328,9 @@ func (n *Node) Start() error {
 		Store:        n.store,
 		Logger:       n.log,
 		OnChange:     n.onMembership,
+		Instance:     n.instance,
+		Partitions:   n.cfg.Partitions,
+		OnRefused:    n.onRefused,
 	})
 	if err != nil {
 		n.peerSrv.Close()
