@@ -23,7 +23,6 @@ func oneOf(name string, alts ...argDoc) argDoc { return argDoc{name: name, typ: 
 
 const (
 	noHonestCounters = "counters cannot be honest in an eventually consistent store (concurrent increments would become siblings); read with VGET and write with VSET"
-	noTransactions   = "transactions need a single authority over keys, which an always-writable Dynamo store does not have"
 	noScripts        = "scripts would need atomicity across replicas, which an always-writable Dynamo store does not have"
 )
 
@@ -198,9 +197,18 @@ func commandTable() map[string]*command {
 		cmds = append(cmds, &command{name: name, arity: arity, flags: []string{"write"}, firstKey: 1, lastKey: 1, step: 1, group: "string",
 			summary: "Not supported: " + noHonestCounters + ".", fn: unsupported(noHonestCounters)})
 	}
-	for _, name := range []string{"multi", "exec", "discard", "watch", "unwatch"} {
-		cmds = append(cmds, &command{name: name, arity: -1, group: "transactions", summary: "Not supported: " + noTransactions + ".", fn: unsupported(noTransactions)})
-	}
+	cmds = append(cmds,
+		&command{name: "multi", arity: 1, flags: []string{"noscript", "loading", "stale", "fast", "allow_busy"}, group: "transactions", since: "1.2.0",
+			summary: "Starts a transaction (its commands must all touch one key).", fn: cmdMulti},
+		&command{name: "exec", arity: 1, flags: []string{"noscript", "loading", "stale", "skip_slowlog"}, group: "transactions", since: "1.2.0",
+			summary: "Executes the queued commands as one versioned update of their one key; refused, with nothing applied, if they touch several keys.", fn: cmdExec},
+		&command{name: "discard", arity: 1, flags: []string{"noscript", "loading", "stale", "fast", "allow_busy"}, group: "transactions", since: "2.0.0",
+			summary: "Discards a transaction.", fn: cmdDiscard},
+		&command{name: "watch", arity: -2, flags: []string{"noscript", "loading", "stale", "fast", "allow_busy"}, firstKey: 1, lastKey: -1, step: 1, group: "transactions", since: "2.2.0",
+			summary: "Not supported: " + noWatch + ".", args: []argDoc{many(argKey("key"))}, fn: cmdWatch},
+		&command{name: "unwatch", arity: 1, flags: []string{"noscript", "loading", "stale", "fast", "allow_busy"}, group: "transactions", since: "2.2.0",
+			summary: "Forgets watched keys (none ever are).", fn: cmdUnwatch},
+	)
 	for _, name := range []string{"eval", "evalsha", "eval_ro", "evalsha_ro", "script", "fcall", "fcall_ro", "function"} {
 		cmds = append(cmds, &command{name: name, arity: -1, group: "scripting", summary: "Not supported: " + noScripts + ".", fn: unsupported(noScripts)})
 	}
