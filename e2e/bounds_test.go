@@ -22,7 +22,7 @@ import (
 // 16384 bytes is refused with Redis's words and disconnected (also run
 // against redis-server with DYNAKV_E2E_TARGET=redis).
 func TestE2EUnauthenticatedLimits(t *testing.T) {
-	n := startNode(t, "--requirepass", "pw")
+	n := startNode(t, "--requirepass", "pw", "--cluster-secret", "cs")
 	for _, tc := range []struct{ send, want string }{
 		{"*100\r\n", "-ERR Protocol error: unauthenticated multibulk length"},
 		{"*1\r\n$100000000\r\n", "-ERR Protocol error: unauthenticated bulk length"},

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -44,7 +45,9 @@ type Node struct {
 	kick       chan struct{} // wakes the hint delivery loop
 	aeKick     chan struct{} // starts an anti-entropy round early (the ring changed)
 	quorumMu   sync.Mutex
-	lastQuorum [3]int // the last N, R, W logged
+	lastQuorum [3]int     // the last N, R, W logged
+	instance   string     // the data directory's instance token (identity.go)
+	refused    chan error // the cluster refused this node (see Refused)
 
 	wg        sync.WaitGroup
 	done      chan struct{}
@@ -52,6 +55,8 @@ type Node struct {
 	closeErr  error
 	ln        net.Listener
 	peerLn    net.Listener
+	tlsLn     net.Listener // the TLS client port, if on
+	tlsCfg    *tls.Config  // its configuration; nil when off
 }
 
 // Open opens (creating if needed) the node's data directory and builds its
@@ -61,9 +66,16 @@ func Open(cfg conf.Config, log *slog.Logger) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := cfg.CheckExposure(); err != nil {
+		return nil, err
+	}
 	cfg = cfg.Resolve()
 	if log == nil {
 		log = slog.Default()
+	}
+	tlsCfg, err := clientTLS(cfg)
+	if err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("node: data dir: %w", err)
@@ -76,11 +88,19 @@ func Open(cfg conf.Config, log *slog.Logger) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	id, err := loadIdentity(st, cfg.NodeID, cfg.Listen, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	cfg.NodeID = id.ID
 	n, err := build(cfg, log, st, knobs{})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
+	n.tlsCfg = tlsCfg
+	n.instance = id.Instance
 	return n, nil
 }
 
@@ -129,6 +149,9 @@ type knobs struct {
 // on. The node routes by the member set persisted in the store (or, on a
 // first start, by a ring of itself alone) until Start joins the gossip.
 func build(cfg conf.Config, log *slog.Logger, st store.Store, k knobs) (*Node, error) {
+	if cfg.NodeID == "" {
+		return nil, errors.New("node: build needs a node id (Open reads it from the data directory)")
+	}
 	now := k.now
 	if now == nil {
 		now = time.Now
@@ -209,8 +232,9 @@ func build(cfg conf.Config, log *slog.Logger, st store.Store, k knobs) (*Node, e
 	n := &Node{
 		cfg: cfg, log: log, store: st, local: local, coord: coord,
 		srv: srv, view: view, cluster: cl, client: client, done: make(chan struct{}),
-		kick:   make(chan struct{}, 1),
-		aeKick: make(chan struct{}, 1),
+		refused: make(chan error, 1),
+		kick:    make(chan struct{}, 1),
+		aeKick:  make(chan struct{}, 1),
 	}
 	n.logQuorum(set)
 	return n, nil
@@ -284,7 +308,16 @@ func (n *Node) Start() error {
 		ln.Close()
 		return fmt.Errorf("node: peer_listen %s: %w", n.cfg.PeerListen, err)
 	}
-	n.ln, n.peerLn = ln, pln
+	var tln net.Listener
+	if n.tlsCfg != nil {
+		if tln, err = net.Listen("tcp", n.cfg.TLSListen()); err != nil {
+			ln.Close()
+			pln.Close()
+			return fmt.Errorf("node: tls_port %s: %w", n.cfg.TLSListen(), err)
+		}
+		tln = tls.NewListener(tln, n.tlsCfg)
+	}
+	n.ln, n.peerLn, n.tlsLn = ln, pln, tln
 	n.peerSrv = peer.NewServer(peer.Config{Secret: n.cfg.ClusterSecret, Logger: n.log, Batch: n.cluster}, n.cluster.handle)
 	n.goTracked(func() {
 		if err := n.peerSrv.Serve(pln); err != nil && !errors.Is(err, peer.ErrClosed) {
@@ -301,10 +334,16 @@ func (n *Node) Start() error {
 		Store:        n.store,
 		Logger:       n.log,
 		OnChange:     n.onMembership,
+		Instance:     n.instance,
+		Partitions:   n.cfg.Partitions,
+		OnRefused:    n.onRefused,
 	})
 	if err != nil {
 		n.peerSrv.Close()
 		ln.Close()
+		if tln != nil {
+			tln.Close()
+		}
 		return err
 	}
 	n.members = m
@@ -318,6 +357,14 @@ func (n *Node) Start() error {
 			n.log.Error("client listener failed", "err", err)
 		}
 	})
+	if tln != nil {
+		n.log.Info("TLS client port serving", "tls_port", tln.Addr().String(), "tls_auth_clients", n.cfg.TLSAuthClients)
+		n.goTracked(func() {
+			if err := n.srv.Serve(tln); err != nil && !errors.Is(err, resp.ErrServerClosed) {
+				n.log.Error("TLS client listener failed", "err", err)
+			}
+		})
+	}
 	n.goTracked(func() { n.cluster.hintDeliveryLoop(n.done, n.kick, time.Second) })
 	if iv := n.cfg.AntiEntropyInterval; iv > 0 {
 		n.goTracked(func() { n.cluster.antiEntropyLoop(n.done, n.aeKick, iv) })
@@ -357,6 +404,15 @@ func (n *Node) onLiveness() {
 	case n.kick <- struct{}{}:
 	default:
 	}
+}
+
+// TLSAddr returns the address of the TLS client port once Start has
+// opened it, or "" when it is off or before Start.
+func (n *Node) TLSAddr() string {
+	if n.tlsLn == nil {
+		return ""
+	}
+	return n.tlsLn.Addr().String()
 }
 
 // PeerAddr returns the peer listener's address once started.

@@ -11,10 +11,11 @@ import (
 	"time"
 )
 
-// infoSections are INFO's sections in Redis's order, with the default set.
-var infoSections = []string{"server", "clients", "stats", "commandstats", "keyspace", "cluster"}
+// infoSections are INFO's sections in Redis's order, with the default set
+// (all but commandstats, as in Redis).
+var infoSections = []string{"server", "clients", "memory", "stats", "replication", "cpu", "commandstats", "cluster", "keyspace"}
 
-var defaultInfo = map[string]bool{"server": true, "clients": true, "stats": true, "keyspace": true, "cluster": true}
+var defaultInfo = map[string]bool{"server": true, "clients": true, "memory": true, "stats": true, "replication": true, "cpu": true, "cluster": true, "keyspace": true}
 
 func cmdInfo(c *Conn, args [][]byte) {
 	want := map[string]bool{}
@@ -48,7 +49,11 @@ func cmdInfo(c *Conn, args [][]byte) {
 			c.fail(err)
 			return
 		}
-		b.WriteString("# " + strings.ToUpper(sec[:1]) + sec[1:] + "\r\n")
+		title := strings.ToUpper(sec[:1]) + sec[1:]
+		if sec == "cpu" {
+			title = "CPU" // as Redis writes it
+		}
+		b.WriteString("# " + title + "\r\n")
 		for _, f := range fields {
 			b.WriteString(f.Name)
 			b.WriteByte(':')
@@ -131,6 +136,12 @@ func (s *Server) infoSection(sec string) ([]Field, error) {
 		return []Field{{"db0", fmt.Sprintf("keys=%d,expires=%d,avg_ttl=0", keys, expires)}}, nil
 	case "cluster":
 		return append([]Field{{"cluster_enabled", "0"}}, s.cfg.View.ClusterInfo()...), nil
+	case "memory":
+		return s.memoryInfo(), nil
+	case "cpu":
+		return cpuInfo(), nil
+	case "replication":
+		return s.replicationInfo(), nil
 	}
 	return nil, nil
 }
