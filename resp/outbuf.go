@@ -99,6 +99,39 @@ func (c *client) closeForOutput(kind string, used int64) {
 	c.nc.Close()
 }
 
+// writeChunk is the most bytes of replies written at once, so a big
+// reply's output buffer shrinks as the client reads it: a client that
+// keeps reading drops under the soft limit, as in Redis, though the whole
+// reply took longer than the soft seconds.
+const writeChunk = 1 << 20
+
+// writeOut writes b, the connection's reply buffer, under the output
+// buffer limits, in chunks of writeChunk. After a failed write the client
+// is gone: its context is cancelled, so its queued and running commands
+// stop. Connection goroutine only.
+func (c *client) writeOut(b []byte) error {
+	for len(b) > 0 {
+		c.ob.main.Store(int64(len(b)))
+		if c.checkOutput(c.obufUsed()) {
+			return errClosedForOutput
+		}
+		c.writeDeadline()
+		n, err := c.nc.Write(b[:min(len(b), writeChunk)])
+		c.srv.stats.netOut.Add(int64(n))
+		b = b[n:]
+		if err != nil {
+			c.cancel()
+			c.wroteOut(err, c.obufUsed())
+			return err
+		}
+	}
+	return nil
+}
+
+// errClosedForOutput is the write error of a client closed for an output
+// buffer limit.
+var errClosedForOutput = errors.New("resp: client closed for overcoming of output buffer limits")
+
 // writeDeadline is called before the connection goroutine writes its
 // reply buffer: while the buffer is over the soft limit, the write may
 // block only until the soft limit's time runs out, so a client that does

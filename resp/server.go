@@ -442,16 +442,7 @@ func (c *client) flushIfFull() {
 // replies and returns the first error.
 func (c *client) flush() error {
 	if c.werr == nil && len(c.main.out.b) > 0 {
-		c.publishOut()
-		c.writeDeadline()
-		n, err := c.nc.Write(c.main.out.b)
-		c.srv.stats.netOut.Add(int64(n))
-		c.werr = err
-		if err != nil {
-			// The client is gone: its queued and running commands stop.
-			c.cancel()
-			c.wroteOut(err, c.obufUsed())
-		}
+		c.werr = c.writeOut(c.main.out.b)
 	}
 	if cap(c.main.out.b) > 1<<20 {
 		c.main.out.b = nil
