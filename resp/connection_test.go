@@ -317,7 +317,7 @@ func TestConfig(t *testing.T) {
 	}
 	for name, v := range map[string]string{
 		"port": port, "bind": "127.0.0.1", "databases": "1", "maxclients": "77",
-		"requirepass": "", // never echoed
+		"requirepass":        "", // never echoed
 		"proto-max-bulk-len": "1048576", "client-query-buffer-limit": "1073741824", "save": "", "appendonly": "yes",
 		"timeout": "0", "dynakv.n": "3", "dynakv.r": "2",
 		"maxmemory": "0", "maxmemory-policy": "noeviction", "io-threads": "1", "cluster-enabled": "no",
