@@ -39,7 +39,7 @@ func cmdReset(c *Conn, args [][]byte) {
 	c.name = ""
 	c.mu.Unlock()
 	c.authed = c.srv.cfg.RequirePass == ""
-	c.multi = nil
+	c.multi, c.watched = nil, nil
 	c.out.Simple("RESET")
 }
 
@@ -321,29 +321,64 @@ func cmdConfigGet(c *Conn, args [][]byte) {
 	}
 }
 
-// settings is CONFIG GET's view: Redis's names for what has a Redis
-// equivalent, then dynakv's own settings by their keys.
+// settings is CONFIG GET's view: every parameter redis-server 7.0 has,
+// with the value dynakv behaves as (Redis's default where dynakv has no
+// counterpart), then dynakv's own settings by their keys.
 func (s *Server) settings() []Field {
+	own := s.cfg.Settings()
+	ownValue := func(key string) (string, bool) {
+		for _, f := range own {
+			if f.Name == key {
+				return f.Value, true
+			}
+		}
+		return "", false
+	}
 	host, port := "", ""
 	if a := s.Addr(); a != "" {
 		if i := strings.LastIndexByte(a, ':'); i >= 0 {
 			host, port = a[:i], a[i+1:]
 		}
 	}
-	out := []Field{
-		{"port", port},
-		{"bind", host},
-		{"databases", "1"},
-		{"maxclients", strconv.Itoa(s.cfg.MaxClients)},
-		{"requirepass", ""}, // a secret is never echoed (conf.Secret)
-		{"proto-max-bulk-len", strconv.FormatInt(s.cfg.Limits.MaxBulkLen, 10)},
-		{"client-query-buffer-limit", strconv.FormatInt(s.cfg.Limits.MaxQueryLen, 10)},
-		{"client-output-buffer-limit", fmt.Sprintf("normal %d %d %d", s.cfg.OutputLimit.Hard, s.cfg.OutputLimit.Soft, int64(s.cfg.OutputLimit.SoftSeconds/time.Second))},
-		{"save", ""},
-		{"appendonly", "no"},
-		{"timeout", "0"},
+	over := map[string]string{
+		"port":                      port,
+		"bind":                      host,
+		"databases":                 "1",
+		"maxclients":                strconv.Itoa(s.cfg.MaxClients),
+		"requirepass":               "", // a secret is never echoed
+		"masterauth":                "",
+		"proto-max-bulk-len":        strconv.FormatInt(s.cfg.Limits.MaxBulkLen, 10),
+		"client-query-buffer-limit": strconv.FormatInt(s.cfg.Limits.MaxQueryLen, 10),
+		// The limit enforced, in bytes as Redis shows it (normal clients
+		// only: dynakv has no replica or pubsub clients).
+		"client-output-buffer-limit": fmt.Sprintf("normal %d %d %d", s.cfg.OutputLimit.Hard, s.cfg.OutputLimit.Soft, int64(s.cfg.OutputLimit.SoftSeconds/time.Second)),
+		"save":                       "", // no snapshots
+		// Every write is in goleveldb's journal before its reply: an
+		// append-only log, synced as the fsync setting says.
+		"appendonly": "yes",
+		"timeout":    "0",
 	}
-	return append(out, s.cfg.Settings()...)
+	// dynakv settings that are Redis parameters under another name.
+	for key, name := range map[string]string{
+		"fsync": "appendfsync", "data_dir": "dir", "protected_mode": "protected-mode",
+		"tls_port": "tls-port", "tls_cert_file": "tls-cert-file", "tls_key_file": "tls-key-file",
+		"tls_ca_cert_file": "tls-ca-cert-file", "tls_auth_clients": "tls-auth-clients",
+	} {
+		if v, ok := ownValue(key); ok {
+			over[name] = v
+		}
+	}
+	if v, ok := ownValue("log_level"); ok {
+		over["loglevel"] = map[string]string{"debug": "debug", "info": "notice", "warn": "warning", "error": "warning"}[v]
+	}
+	out := make([]Field, 0, len(redisConfigDefaults)+len(own))
+	for _, f := range redisConfigDefaults {
+		if v, ok := over[f.Name]; ok {
+			f.Value = v
+		}
+		out = append(out, f)
+	}
+	return append(out, own...)
 }
 
 func cmdConfigSet(c *Conn, args [][]byte) {

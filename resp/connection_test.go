@@ -315,15 +315,22 @@ func TestConfig(t *testing.T) {
 		t.Errorf("CONFIG GET * echoes the password: %q", raw)
 	}
 	all := fields(t, decode(t, raw))
-	want := map[string]any{
-		// Secrets are listed, empty: never echoed.
-		"port": port, "bind": "127.0.0.1", "databases": "1", "maxclients": "77", "requirepass": "",
-		"proto-max-bulk-len": "1048576", "client-query-buffer-limit": "1073741824", "save": "", "appendonly": "no",
+	// Every parameter redis-server 7.0 has is answered, then dynakv's own.
+	if len(all) != len(redisConfigDefaults)+2 {
+		t.Errorf("CONFIG GET * has %d parameters, want %d", len(all), len(redisConfigDefaults)+2)
+	}
+	for name, v := range map[string]string{
+		"port": port, "bind": "127.0.0.1", "databases": "1", "maxclients": "77",
+		"requirepass":        "", // never echoed
+		"proto-max-bulk-len": "1048576", "client-query-buffer-limit": "1073741824", "save": "", "appendonly": "yes",
 		"timeout": "0", "dynakv.n": "3", "dynakv.r": "2", "client-output-buffer-limit": "normal 0 0 0",
+		"maxmemory": "0", "maxmemory-policy": "noeviction", "io-threads": "1", "cluster-enabled": "no",
+	} {
+		if all[name] != v {
+			t.Errorf("CONFIG GET * %s = %q, want %q", name, all[name], v)
+		}
 	}
-	if fmt.Sprint(all) != fmt.Sprint(want) {
-		t.Errorf("CONFIG GET * = %v, want %v", all, want)
-	}
+	runRaw(t, c, []rawCase{{cmd("CONFIG", "GET", "maxmemory"), bulks("maxmemory", "0")}})
 	help := strs(t, decode(t, c.do("CONFIG", "HELP")))
 	if len(help) != 7 || help[1] != "GET <pattern>" {
 		t.Errorf("CONFIG HELP = %q", help)
@@ -375,4 +382,22 @@ func TestClientGoRedis(t *testing.T) {
 	if pong, err := conn.Ping(ctx).Result(); pong != "PONG" || err != nil {
 		t.Fatalf("PING = %q, %v", pong, err)
 	}
+}
+
+// TestConfigRedisNames: dynakv settings that are Redis parameters under
+// another name answer under Redis's name too.
+func TestConfigRedisNames(t *testing.T) {
+	e := newTestEnv(t, func(cfg *Config) {
+		cfg.Settings = func() []Field {
+			return []Field{{"fsync", "always"}, {"log_level", "warn"}, {"tls_port", "6380"}, {"data_dir", "/var/lib/dynakv"}}
+		}
+	})
+	c := e.dial()
+	runRaw(t, c, []rawCase{
+		{cmd("CONFIG", "GET", "appendfsync"), bulks("appendfsync", "always")},
+		{cmd("CONFIG", "GET", "loglevel"), bulks("loglevel", "warning")},
+		{cmd("CONFIG", "GET", "tls-port"), bulks("tls-port", "6380")},
+		{cmd("CONFIG", "GET", "dir"), bulks("dir", "/var/lib/dynakv")},
+		{cmd("CONFIG", "GET", "fsync"), bulks("fsync", "always")},
+	})
 }

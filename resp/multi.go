@@ -2,7 +2,9 @@ package resp
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,7 +22,18 @@ import (
 // become siblings of that version, as for any write, and nothing in between
 // is visible to anyone. A transaction over several keys would need an
 // authority over all of them, which a Dynamo ring does not have: EXEC
-// refuses it and applies nothing. WATCH is refused for the same reason.
+// refuses it and applies nothing.
+//
+// WATCH is optimistic, as in Redis: WATCH reads each key through the
+// coordinator and remembers its causal context and whether it held a live
+// value; EXEC applies the transaction only if none of them changed since
+// (another context, or a value that expired or appeared), and otherwise
+// replies a null array with nothing applied. The transaction's own key is
+// compared at its coordinator in the same update that writes it (a write
+// landing in between makes the coordinator redo the comparison on the fresh
+// state); other watched keys are compared by a read just before. A replica
+// that lagged at one read and not the other can make EXEC abort when
+// nothing changed; never the reverse for the transaction's key.
 
 // multiState is a connection's transaction being queued.
 type multiState struct {
@@ -84,22 +97,51 @@ func cmdDiscard(c *Conn, args [][]byte) {
 		c.replyErr("ERR DISCARD without MULTI")
 		return
 	}
-	c.multi = nil
+	c.multi, c.watched = nil, nil
 	c.out.OK()
 }
 
-const noWatch = "WATCH is not supported: watching a key for changes needs one authority over it, and an always-writable dynakv key has none (a transaction on one key is applied as one versioned update; see the README)"
+// watchedKey is a key WATCH read: its causal context and whether it held
+// a live value then.
+type watchedKey struct {
+	key  []byte
+	ctx  replication.Clock
+	live bool
+}
+
+// changed reports whether o, the key's state now, differs from what WATCH
+// saw.
+func (w *watchedKey) changed(o *replication.Object, nowMs int64) bool {
+	return !o.Context().Equal(w.ctx) || (o.Newest(nowMs) != nil) != w.live
+}
 
 func cmdWatch(c *Conn, args [][]byte) {
 	if c.multi != nil {
 		c.replyErr("ERR WATCH inside MULTI is not allowed")
 		return
 	}
-	c.replyErr("ERR " + noWatch)
+	for _, k := range args[1:] {
+		if slices.ContainsFunc(c.watched, func(w watchedKey) bool { return bytes.Equal(w.key, k) }) {
+			continue // the first WATCH of a key counts, as in Redis
+		}
+		o, err := c.get(k)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		c.watched = append(c.watched, watchedKey{key: bytes.Clone(k), ctx: o.Context(), live: o.Newest(c.nowMs()) != nil})
+	}
+	c.out.OK()
 }
 
-// cmdUnwatch succeeds: nothing is ever watched.
-func cmdUnwatch(c *Conn, args [][]byte) { c.out.OK() }
+func cmdUnwatch(c *Conn, args [][]byte) {
+	c.watched = nil
+	c.out.OK()
+}
+
+// errWatched aborts EXEC's update when the transaction's watched key
+// changed.
+var errWatched = errors.New("a watched key changed")
 
 func cmdExec(c *Conn, args [][]byte) {
 	m := c.multi
@@ -107,7 +149,8 @@ func cmdExec(c *Conn, args [][]byte) {
 		c.replyErr("ERR EXEC without MULTI")
 		return
 	}
-	c.multi = nil
+	watched := c.watched
+	c.multi, c.watched = nil, nil
 	if m.dirty {
 		c.replyErr("EXECABORT Transaction discarded because of previous errors.")
 		return
@@ -116,6 +159,24 @@ func cmdExec(c *Conn, args [][]byte) {
 	if many != nil {
 		c.replyErr(fmt.Sprintf("ERR a dynakv transaction must touch one key; this one touches %s: nothing was applied", describeKeys(many)))
 		return
+	}
+	// Watched keys other than the transaction's: compared now.
+	var own *watchedKey
+	for i := range watched {
+		w := &watched[i]
+		if key != nil && bytes.Equal(w.key, key) {
+			own = w
+			continue
+		}
+		o, err := c.get(w.key)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		if w.changed(o, c.nowMs()) {
+			c.out.NullArray()
+			return
+		}
 	}
 	writes := false
 	for _, q := range m.queue {
@@ -143,9 +204,16 @@ func cmdExec(c *Conn, args [][]byte) {
 			c.fail(err)
 			return
 		}
+		if own != nil && own.changed(cur, c.nowMs()) {
+			c.out.NullArray()
+			return
+		}
 		run(cur)
 	default:
 		_, err := c.update(key, func(cur *replication.Object) (*replication.Write, error) {
+			if own != nil && own.changed(cur, c.nowMs()) {
+				return nil, errWatched
+			}
 			tx := run(cur)
 			if tx.last == nil {
 				return nil, nil
@@ -154,6 +222,10 @@ func cmdExec(c *Conn, args [][]byte) {
 			w.Context = cur.Context()
 			return &w, nil
 		})
+		if errors.Is(err, errWatched) {
+			c.out.NullArray()
+			return
+		}
 		if err != nil {
 			c.fail(err)
 			return

@@ -2,7 +2,9 @@ package resp
 
 import (
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -136,13 +138,82 @@ func TestMultiErrors(t *testing.T) {
 		{cmd("RESET"), simple("RESET")},
 		{cmd("EXEC"), errReply("ERR EXEC without MULTI")},
 
-		// WATCH is refused, never accepted and ignored.
-		{cmd("WATCH", "k"), errReply("ERR " + noWatch)},
-		{cmd("UNWATCH"), okReply},
+		// WATCH is not run inside MULTI.
 		{cmd("MULTI"), okReply},
 		{cmd("WATCH", "k"), errReply("ERR WATCH inside MULTI is not allowed")},
 		{cmd("GET", "k"), simple("QUEUED")},
 		{cmd("EXEC"), array(bulk("v"))},
+	})
+}
+
+// TestWatch: EXEC applies a transaction only if no watched key changed
+// since WATCH (its context, or whether it holds a live value), and then
+// forgets the watched keys, as do DISCARD, UNWATCH and RESET.
+func TestWatch(t *testing.T) {
+	e := newTestEnv(t)
+	c, other := e.dial(), e.dial()
+	runRaw(t, c, []rawCase{
+		// Changed by this connection: aborted.
+		{cmd("SET", "x", "30"), okReply},
+		{cmd("WATCH", "x"), okReply},
+		{cmd("SET", "x", "40"), okReply},
+		{cmd("MULTI"), okReply},
+		{cmd("PING"), simple("QUEUED")},
+		{cmd("EXEC"), "*-1\r\n"},
+		// After EXEC nothing is watched any more.
+		{cmd("SET", "x", "40"), okReply},
+		{cmd("MULTI"), okReply},
+		{cmd("PING"), simple("QUEUED")},
+		{cmd("EXEC"), array(simple("PONG"))},
+		// Not changed: applied; one of five watched keys changed: aborted.
+		{cmd("WATCH", "a", "b", "x"), okReply},
+		{cmd("MULTI"), okReply},
+		{cmd("SET", "x", "50"), simple("QUEUED")},
+		{cmd("EXEC"), array(okReply)},
+		{cmd("WATCH", "a", "b", "x", "k", "z"), okReply},
+		{cmd("SET", "x", "60"), okReply},
+		{cmd("MULTI"), okReply},
+		{cmd("PING"), simple("QUEUED")},
+		{cmd("EXEC"), "*-1\r\n"},
+		// UNWATCH and DISCARD forget.
+		{cmd("WATCH", "x"), okReply},
+		{cmd("SET", "x", "70"), okReply},
+		{cmd("UNWATCH"), okReply},
+		{cmd("MULTI"), okReply},
+		{cmd("PING"), simple("QUEUED")},
+		{cmd("EXEC"), array(simple("PONG"))},
+		{cmd("WATCH", "x"), okReply},
+		{cmd("SET", "x", "10"), okReply},
+		{cmd("MULTI"), okReply},
+		{cmd("DISCARD"), okReply},
+		{cmd("MULTI"), okReply},
+		{cmd("APPEND", "x", "1"), simple("QUEUED")},
+		{cmd("EXEC"), array(integer(3))},
+	})
+
+	// The transaction's own key, changed by another client between WATCH
+	// and EXEC: nothing is applied.
+	runRaw(t, c, []rawCase{
+		{cmd("WATCH", "k"), okReply},
+		{cmd("MULTI"), okReply},
+		{cmd("SET", "k", "mine"), simple("QUEUED")},
+	})
+	runRaw(t, other, []rawCase{{cmd("SET", "k", "theirs"), okReply}})
+	runRaw(t, c, []rawCase{
+		{cmd("EXEC"), "*-1\r\n"},
+		{cmd("GET", "k"), bulk("theirs")},
+	})
+
+	// A watched key that expires counts as changed.
+	runRaw(t, c, []rawCase{
+		{cmd("SET", "e", "v", "PX", "100"), okReply},
+		{cmd("WATCH", "e"), okReply},
+	})
+	e.clock.Advance(200 * time.Millisecond)
+	runRaw(t, c, []rawCase{
+		{cmd("MULTI"), okReply},
+		{cmd("PING"), simple("QUEUED")},
+		{cmd("EXEC"), "*-1\r\n"},
 	})
 }
 
@@ -173,5 +244,49 @@ func TestMultiGoRedis(t *testing.T) {
 	}
 	if v, err := r.Get(ctx, "cart").Result(); err != nil || v != "apple,pear" {
 		t.Fatalf("GET cart = %q, %v", v, err)
+	}
+}
+
+// TestWatchGoRedisOptimisticCounter: go-redis's Watch (WATCH, GET, then
+// MULTI/SET/EXEC, retried on TxFailedErr) from concurrent clients loses no
+// increment.
+func TestWatchGoRedisOptimisticCounter(t *testing.T) {
+	e := newTestEnv(t)
+	const workers, each = 4, 25
+	var wg sync.WaitGroup
+	for range workers {
+		r := e.client()
+		wg.Go(func() {
+			for range each {
+				for attempt := 0; ; attempt++ {
+					if attempt > 1000 {
+						t.Error("increment never succeeded")
+						return
+					}
+					err := r.Watch(ctx, func(tx *redis.Tx) error {
+						n, err := tx.Get(ctx, "counter").Int()
+						if err != nil && err != redis.Nil {
+							return err
+						}
+						_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+							p.Set(ctx, "counter", n+1, 0)
+							return nil
+						})
+						return err
+					}, "counter")
+					if err == nil {
+						break
+					}
+					if err != redis.TxFailedErr {
+						t.Error(err)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n, err := e.client().Get(ctx, "counter").Int(); err != nil || n != workers*each {
+		t.Fatalf("counter = %d, %v; want %d", n, err, workers*each)
 	}
 }

@@ -394,10 +394,11 @@ type client struct {
 	created time.Time
 	authed  bool
 	quit    bool
-	werr    error       // the first failed write; replies are discarded after it
-	main    Conn        // the commands run inline; main.out buffers the replies to write
-	pipe    pipeline    // the commands running concurrently
-	multi   *multiState // the transaction being queued, after MULTI (multi.go)
+	werr    error        // the first failed write; replies are discarded after it
+	main    Conn         // the commands run inline; main.out buffers the replies to write
+	pipe    pipeline     // the commands running concurrently
+	multi   *multiState  // the transaction being queued, after MULTI (multi.go)
+	watched []watchedKey // the keys WATCH read, until EXEC, DISCARD or UNWATCH
 	// ctx is the context of the connection's commands, cancelled when the
 	// connection closes.
 	ctx    context.Context

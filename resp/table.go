@@ -209,9 +209,9 @@ func commandTable() map[string]*command {
 		&command{name: "discard", arity: 1, flags: []string{"noscript", "loading", "stale", "fast", "allow_busy"}, group: "transactions", since: "2.0.0",
 			summary: "Discards a transaction.", fn: cmdDiscard},
 		&command{name: "watch", arity: -2, flags: []string{"noscript", "loading", "stale", "fast", "allow_busy"}, firstKey: 1, lastKey: -1, step: 1, group: "transactions", since: "2.2.0",
-			summary: "Not supported: " + noWatch + ".", args: []argDoc{many(argKey("key"))}, fn: cmdWatch},
+			summary: "Makes EXEC apply the transaction only if none of the keys changed since (see the README for the comparison).", args: []argDoc{many(argKey("key"))}, fn: cmdWatch},
 		&command{name: "unwatch", arity: 1, flags: []string{"noscript", "loading", "stale", "fast", "allow_busy"}, group: "transactions", since: "2.2.0",
-			summary: "Forgets watched keys (none ever are).", fn: cmdUnwatch},
+			summary: "Forgets about all watched keys of the connection.", fn: cmdUnwatch},
 	)
 	for _, name := range []string{"eval", "evalsha", "eval_ro", "evalsha_ro", "script", "fcall", "fcall_ro", "function"} {
 		cmds = append(cmds, &command{name: name, arity: -1, group: "scripting", summary: "Not supported: " + noScripts + ".", fn: unsupported(noScripts)})
