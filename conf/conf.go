@@ -19,37 +19,38 @@ import (
 // CONFIG GET (see Get), and, upper-cased with a DYNAKV_ prefix, in the
 // environment. The flag is the key with '-' for '_'.
 type Config struct {
-	NodeID                 string        `mapstructure:"node_id"`
-	Listen                 string        `mapstructure:"listen"`
-	GossipListen           string        `mapstructure:"gossip_listen"`
-	PeerListen             string        `mapstructure:"peer_listen"`
-	Seeds                  []string      `mapstructure:"seeds"`
-	DataDir                string        `mapstructure:"data_dir"`
-	N                      int           `mapstructure:"n"`
-	R                      int           `mapstructure:"r"`
-	W                      int           `mapstructure:"w"`
-	Partitions             int           `mapstructure:"partitions"`
-	Weight                 int           `mapstructure:"weight"`
-	RequirePass            string        `mapstructure:"requirepass"`
-	ClusterSecret          string        `mapstructure:"cluster_secret"`
-	LogLevel               string        `mapstructure:"log_level"`
-	ProtoMaxBulkLen        int64         `mapstructure:"proto_max_bulk_len"`
-	MaxMultibulkLen        int           `mapstructure:"max_multibulk_len"`
-	MaxInlineLen           int           `mapstructure:"max_inline_len"`
-	ClientQueryBufferLimit int64         `mapstructure:"client_query_buffer_limit"`
-	MaxClients             int           `mapstructure:"maxclients"`
-	Fsync                  string        `mapstructure:"fsync"`
-	PruneThreshold         int           `mapstructure:"prune_threshold"`
-	RequestTimeout         time.Duration `mapstructure:"request_timeout"`
-	CacheSize              int64         `mapstructure:"cache_size"`
-	AntiEntropyInterval    time.Duration `mapstructure:"anti_entropy_interval"`
-	TombstoneGrace         time.Duration `mapstructure:"tombstone_grace"`
-	ProtectedMode          string        `mapstructure:"protected_mode"`
-	TLSPort                int           `mapstructure:"tls_port"`
-	TLSCertFile            string        `mapstructure:"tls_cert_file"`
-	TLSKeyFile             string        `mapstructure:"tls_key_file"`
-	TLSCACertFile          string        `mapstructure:"tls_ca_cert_file"`
-	TLSAuthClients         string        `mapstructure:"tls_auth_clients"`
+	NodeID                  string        `mapstructure:"node_id"`
+	Listen                  string        `mapstructure:"listen"`
+	GossipListen            string        `mapstructure:"gossip_listen"`
+	PeerListen              string        `mapstructure:"peer_listen"`
+	Seeds                   []string      `mapstructure:"seeds"`
+	DataDir                 string        `mapstructure:"data_dir"`
+	N                       int           `mapstructure:"n"`
+	R                       int           `mapstructure:"r"`
+	W                       int           `mapstructure:"w"`
+	Partitions              int           `mapstructure:"partitions"`
+	Weight                  int           `mapstructure:"weight"`
+	RequirePass             string        `mapstructure:"requirepass"`
+	ClusterSecret           string        `mapstructure:"cluster_secret"`
+	LogLevel                string        `mapstructure:"log_level"`
+	ProtoMaxBulkLen         int64         `mapstructure:"proto_max_bulk_len"`
+	MaxMultibulkLen         int           `mapstructure:"max_multibulk_len"`
+	MaxInlineLen            int           `mapstructure:"max_inline_len"`
+	ClientQueryBufferLimit  int64         `mapstructure:"client_query_buffer_limit"`
+	MaxClients              int           `mapstructure:"maxclients"`
+	ClientOutputBufferLimit string        `mapstructure:"client_output_buffer_limit"`
+	Fsync                   string        `mapstructure:"fsync"`
+	PruneThreshold          int           `mapstructure:"prune_threshold"`
+	RequestTimeout          time.Duration `mapstructure:"request_timeout"`
+	CacheSize               int64         `mapstructure:"cache_size"`
+	AntiEntropyInterval     time.Duration `mapstructure:"anti_entropy_interval"`
+	TombstoneGrace          time.Duration `mapstructure:"tombstone_grace"`
+	ProtectedMode           string        `mapstructure:"protected_mode"`
+	TLSPort                 int           `mapstructure:"tls_port"`
+	TLSCertFile             string        `mapstructure:"tls_cert_file"`
+	TLSKeyFile              string        `mapstructure:"tls_key_file"`
+	TLSCACertFile           string        `mapstructure:"tls_ca_cert_file"`
+	TLSAuthClients          string        `mapstructure:"tls_auth_clients"`
 }
 
 const (
@@ -65,43 +66,62 @@ type setting struct {
 	key     string
 	meaning string
 	derived string // shown by Usage instead of an empty default
+	// secret: Get (and so CONFIG GET) shows the value as empty. Every
+	// password, key or passphrase setting is one.
+	secret bool
 }
 
 // settings lists every key in table order. It must name exactly the
 // mapstructure tags of Config (the tests check this).
 var settings = []setting{
-	{"node_id", "stable identity of this node across restarts", "(generated, kept in data_dir)"},
-	{"listen", "client (RESP) address", ""},
-	{"gossip_listen", "memberlist gossip address (UDP and TCP)", ""},
-	{"peer_listen", "internode replication address", "(listen port + 10000)"},
-	{"seeds", "comma-separated gossip addresses of seed nodes", "(none)"},
-	{"data_dir", "directory of the goleveldb data and node state", ""},
-	{"n", "replicas of each key", ""},
-	{"r", "read quorum", ""},
-	{"w", "write quorum", ""},
-	{"partitions", "partitions Q, a power of two, fixed when the cluster is created", ""},
-	{"weight", "capacity of this node, 1-1000", ""},
-	{"requirepass", "password for AUTH", "(none)"},
-	{"cluster_secret", "encrypts gossip and authenticates internode traffic", "(none)"},
-	{"log_level", "log level: debug, info, warn or error", ""},
-	{"proto_max_bulk_len", "largest bulk argument a client may send (bytes)", ""},
-	{"max_multibulk_len", "most arguments in one command", ""},
-	{"max_inline_len", "longest inline command (bytes)", ""},
-	{"client_query_buffer_limit", "most bytes one command may total", ""},
-	{"maxclients", "most simultaneous client connections", ""},
-	{"fsync", "when the journal is synced: always (each write), everysec or no", ""},
-	{"prune_threshold", "causal clock entries kept per key before the oldest are pruned", ""},
-	{"request_timeout", "deadline of one coordinated request (Go duration)", ""},
-	{"cache_size", "memory for decoded hot keys in front of goleveldb (bytes); 0 disables", ""},
-	{"anti_entropy_interval", "time between rounds of Merkle-tree exchanges with the other replicas (Go duration); 0 disables", ""},
-	{"tombstone_grace", "age after which a delete's tombstone is collected once every replica has it, and a hint is dropped (Go duration); 0 keeps them forever", ""},
-	{"protected_mode", "yes: refuse to start without cluster_secret when requirepass is set or an address is not loopback; no: accept the risk", ""},
-	{"tls_port", "TLS client (RESP) port on the listen host; 0 disables", "0 (off)"},
-	{"tls_cert_file", "certificate (PEM) of the TLS client port", "(none)"},
-	{"tls_key_file", "private key (PEM) of tls_cert_file", "(none)"},
-	{"tls_ca_cert_file", "CA certificates (PEM) that client certificates must chain to", "(none)"},
-	{"tls_auth_clients", "client certificates on the TLS port: yes (required), optional (checked if sent) or no", ""},
+	{"node_id", "stable identity of this node across restarts", "(generated, kept in data_dir)", false},
+	{"listen", "client (RESP) address", "", false},
+	{"gossip_listen", "memberlist gossip address (UDP and TCP)", "", false},
+	{"peer_listen", "internode replication address", "(listen port + 10000)", false},
+	{"seeds", "comma-separated gossip addresses of seed nodes", "(none)", false},
+	{"data_dir", "directory of the goleveldb data and node state", "", false},
+	{"n", "replicas of each key", "", false},
+	{"r", "read quorum", "", false},
+	{"w", "write quorum", "", false},
+	{"partitions", "partitions Q, a power of two, fixed when the cluster is created", "", false},
+	{"weight", "capacity of this node, 1-1000", "", false},
+	{"requirepass", "password for AUTH", "(none)", true},
+	{"cluster_secret", "encrypts gossip and authenticates internode traffic", "(none)", true},
+	{"log_level", "log level: debug, info, warn or error", "", false},
+	{"proto_max_bulk_len", "largest bulk argument a client may send (bytes)", "", false},
+	{"max_multibulk_len", "most arguments in one command", "", false},
+	{"max_inline_len", "longest inline command (bytes)", "", false},
+	{"client_query_buffer_limit", "most bytes one command may total", "", false},
+	{"maxclients", "most simultaneous client connections", "", false},
+	{"client_output_buffer_limit", "Redis's client-output-buffer-limit for normal clients: \"normal <hard> <soft> <soft-seconds>\"; 0 disables a limit", "", false},
+	{"fsync", "when the journal is synced: always (each write), everysec or no", "", false},
+	{"prune_threshold", "causal clock entries kept per key before the oldest are pruned", "", false},
+	{"request_timeout", "deadline of one coordinated request (Go duration)", "", false},
+	{"cache_size", "memory for decoded hot keys in front of goleveldb (bytes); 0 disables", "", false},
+	{"anti_entropy_interval", "time between rounds of Merkle-tree exchanges with the other replicas (Go duration); 0 disables", "", false},
+	{"tombstone_grace", "age after which a delete's tombstone is collected once every replica has it, and a hint is dropped (Go duration); 0 keeps them forever", "", false},
+	{"protected_mode", "yes: refuse to start without cluster_secret when requirepass is set or an address is not loopback; no: accept the risk", "", false},
+	{"tls_port", "TLS client (RESP) port on the listen host; 0 disables", "0 (off)", false},
+	{"tls_cert_file", "certificate (PEM) of the TLS client port", "(none)", false},
+	{"tls_key_file", "private key (PEM) of tls_cert_file", "(none)", false},
+	{"tls_ca_cert_file", "CA certificates (PEM) that client certificates must chain to", "(none)", false},
+	{"tls_auth_clients", "client certificates on the TLS port: yes (required), optional (checked if sent) or no", "", false},
 }
+
+// secrets holds the keys of the secret settings.
+var secrets = func() map[string]bool {
+	m := map[string]bool{}
+	for _, s := range settings {
+		if s.secret {
+			m[s.key] = true
+		}
+	}
+	return m
+}()
+
+// Secret reports whether key (case-insensitive) names a secret setting,
+// whose value Get never shows.
+func Secret(key string) bool { return secrets[strings.ToLower(key)] }
 
 // fieldIndex maps each key to the index of its Config field.
 var fieldIndex = func() map[string]int {
@@ -119,28 +139,29 @@ var fieldIndex = func() map[string]int {
 // fills.
 func Default() Config {
 	return Config{
-		Listen:                 "127.0.0.1:6379",
-		GossipListen:           "127.0.0.1:7946",
-		DataDir:                "./dynakv-data",
-		N:                      3,
-		R:                      2,
-		W:                      2,
-		Partitions:             1024,
-		Weight:                 1,
-		LogLevel:               "info",
-		ProtoMaxBulkLen:        512 << 20,
-		MaxMultibulkLen:        1 << 20,
-		MaxInlineLen:           64 << 10,
-		ClientQueryBufferLimit: 1 << 30,
-		MaxClients:             10000,
-		Fsync:                  "everysec",
-		PruneThreshold:         10,
-		RequestTimeout:         2 * time.Second,
-		CacheSize:              64 << 20,
-		AntiEntropyInterval:    10 * time.Second,
-		TombstoneGrace:         time.Hour,
-		ProtectedMode:          "yes",
-		TLSAuthClients:         "yes",
+		Listen:                  "127.0.0.1:6379",
+		GossipListen:            "127.0.0.1:7946",
+		DataDir:                 "./dynakv-data",
+		N:                       3,
+		R:                       2,
+		W:                       2,
+		Partitions:              1024,
+		Weight:                  1,
+		LogLevel:                "info",
+		ProtoMaxBulkLen:         512 << 20,
+		MaxMultibulkLen:         1 << 20,
+		MaxInlineLen:            64 << 10,
+		ClientQueryBufferLimit:  1 << 30,
+		MaxClients:              10000,
+		ClientOutputBufferLimit: "normal 256mb 64mb 60",
+		Fsync:                   "everysec",
+		PruneThreshold:          10,
+		RequestTimeout:          2 * time.Second,
+		CacheSize:               64 << 20,
+		AntiEntropyInterval:     10 * time.Second,
+		TombstoneGrace:          time.Hour,
+		ProtectedMode:           "yes",
+		TLSAuthClients:          "yes",
 	}
 }
 
@@ -245,6 +266,9 @@ func (c Config) Validate() error {
 			return problem(l.key, "must be greater than 0, got %d", l.v)
 		}
 	}
+	if _, err := ParseOutputBufferLimit(r.ClientOutputBufferLimit); err != nil {
+		return problem("client_output_buffer_limit", "%v", err)
+	}
 	switch r.Fsync {
 	case "always", "everysec", "no":
 	default:
@@ -307,8 +331,18 @@ func (c Config) SlogLevel() slog.Level {
 
 // Get returns the string form of the setting key (case-insensitive) as
 // CONFIG GET shows it: numbers in decimal, seeds comma-separated, durations
-// like "2s", and secrets in the clear. ok is false for an unknown key.
+// like "2s", and a secret setting (see Secret) as "" whatever its value.
+// ok is false for an unknown key.
 func (c Config) Get(key string) (value string, ok bool) {
+	if Secret(key) {
+		_, ok := fieldIndex[strings.ToLower(key)]
+		return "", ok
+	}
+	return c.value(key)
+}
+
+// value is Get without hiding secrets.
+func (c Config) value(key string) (value string, ok bool) {
 	i, ok := fieldIndex[strings.ToLower(key)]
 	if !ok {
 		return "", false

@@ -68,37 +68,38 @@ func TestKeysMatchConfigFields(t *testing.T) {
 
 func TestDefaults(t *testing.T) {
 	want := map[string]string{
-		"node_id":                   "",
-		"listen":                    "127.0.0.1:6379",
-		"gossip_listen":             "127.0.0.1:7946",
-		"peer_listen":               "",
-		"seeds":                     "",
-		"data_dir":                  "./dynakv-data",
-		"n":                         "3",
-		"r":                         "2",
-		"w":                         "2",
-		"partitions":                "1024",
-		"weight":                    "1",
-		"requirepass":               "",
-		"cluster_secret":            "",
-		"log_level":                 "info",
-		"proto_max_bulk_len":        "536870912",
-		"max_multibulk_len":         "1048576",
-		"max_inline_len":            "65536",
-		"client_query_buffer_limit": "1073741824",
-		"maxclients":                "10000",
-		"fsync":                     "everysec",
-		"prune_threshold":           "10",
-		"request_timeout":           "2s",
-		"cache_size":                "67108864",
-		"anti_entropy_interval":     "10s",
-		"tombstone_grace":           "1h0m0s",
-		"protected_mode":            "yes",
-		"tls_port":                  "0",
-		"tls_cert_file":             "",
-		"tls_key_file":              "",
-		"tls_ca_cert_file":          "",
-		"tls_auth_clients":          "yes",
+		"node_id":                    "",
+		"listen":                     "127.0.0.1:6379",
+		"gossip_listen":              "127.0.0.1:7946",
+		"peer_listen":                "",
+		"seeds":                      "",
+		"data_dir":                   "./dynakv-data",
+		"n":                          "3",
+		"r":                          "2",
+		"w":                          "2",
+		"partitions":                 "1024",
+		"weight":                     "1",
+		"requirepass":                "",
+		"cluster_secret":             "",
+		"log_level":                  "info",
+		"proto_max_bulk_len":         "536870912",
+		"max_multibulk_len":          "1048576",
+		"max_inline_len":             "65536",
+		"client_query_buffer_limit":  "1073741824",
+		"maxclients":                 "10000",
+		"client_output_buffer_limit": "normal 256mb 64mb 60",
+		"fsync":                      "everysec",
+		"prune_threshold":            "10",
+		"request_timeout":            "2s",
+		"cache_size":                 "67108864",
+		"anti_entropy_interval":      "10s",
+		"tombstone_grace":            "1h0m0s",
+		"protected_mode":             "yes",
+		"tls_port":                   "0",
+		"tls_cert_file":              "",
+		"tls_key_file":               "",
+		"tls_ca_cert_file":           "",
+		"tls_auth_clients":           "yes",
 	}
 	def := Default()
 	if len(want) != len(Keys()) {
@@ -128,37 +129,38 @@ func TestDefaults(t *testing.T) {
 
 // samples holds a valid non-default value for every key, as text.
 var samples = map[string]string{
-	"node_id":                   "node-a",
-	"listen":                    "10.0.0.1:7000",
-	"gossip_listen":             "10.0.0.1:7001",
-	"peer_listen":               "10.0.0.1:7002",
-	"seeds":                     "10.0.0.2:7946,10.0.0.3:7946",
-	"data_dir":                  "/var/lib/dynakv",
-	"n":                         "5",
-	"r":                         "3",
-	"w":                         "4",
-	"partitions":                "64",
-	"weight":                    "7",
-	"requirepass":               "s3cret",
-	"cluster_secret":            "0123456789abcdef",
-	"log_level":                 "debug",
-	"proto_max_bulk_len":        "1048576",
-	"max_multibulk_len":         "1000",
-	"max_inline_len":            "4096",
-	"client_query_buffer_limit": "2097152",
-	"maxclients":                "50",
-	"fsync":                     "always",
-	"prune_threshold":           "20",
-	"request_timeout":           "1m30s",
-	"cache_size":                "1048576",
-	"anti_entropy_interval":     "45s",
-	"tombstone_grace":           "30m0s",
-	"protected_mode":            "no",
-	"tls_port":                  "6380",
-	"tls_cert_file":             "/etc/dynakv/cert.pem",
-	"tls_key_file":              "/etc/dynakv/key.pem",
-	"tls_ca_cert_file":          "/etc/dynakv/ca.pem",
-	"tls_auth_clients":          "optional",
+	"node_id":                    "node-a",
+	"listen":                     "10.0.0.1:7000",
+	"gossip_listen":              "10.0.0.1:7001",
+	"peer_listen":                "10.0.0.1:7002",
+	"seeds":                      "10.0.0.2:7946,10.0.0.3:7946",
+	"data_dir":                   "/var/lib/dynakv",
+	"n":                          "5",
+	"r":                          "3",
+	"w":                          "4",
+	"partitions":                 "64",
+	"weight":                     "7",
+	"requirepass":                "s3cret",
+	"cluster_secret":             "0123456789abcdef",
+	"log_level":                  "debug",
+	"proto_max_bulk_len":         "1048576",
+	"max_multibulk_len":          "1000",
+	"max_inline_len":             "4096",
+	"client_query_buffer_limit":  "2097152",
+	"maxclients":                 "50",
+	"client_output_buffer_limit": "normal 1gb 100mb 30",
+	"fsync":                      "always",
+	"prune_threshold":            "20",
+	"request_timeout":            "1m30s",
+	"cache_size":                 "1048576",
+	"anti_entropy_interval":      "45s",
+	"tombstone_grace":            "30m0s",
+	"protected_mode":             "no",
+	"tls_port":                   "6380",
+	"tls_cert_file":              "/etc/dynakv/cert.pem",
+	"tls_key_file":               "/etc/dynakv/key.pem",
+	"tls_ca_cert_file":           "/etc/dynakv/ca.pem",
+	"tls_auth_clients":           "optional",
 }
 
 // TestEveryKeyFromEveryLayer sets every key at once through each source and
@@ -195,7 +197,7 @@ func TestEveryKeyFromEveryLayer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := mustLoad(t, tc.args, tc.environ)
 			for _, k := range Keys() {
-				if got, _ := c.Get(k); got != samples[k] {
+				if got, _ := c.value(k); got != samples[k] {
 					t.Errorf("%s = %q, want %q", k, got, samples[k])
 				}
 			}
@@ -268,7 +270,7 @@ log_level: warn
 		t.Run(tc.name, func(t *testing.T) {
 			c := mustLoad(t, tc.args, tc.environ)
 			for k, want := range tc.want {
-				if got, _ := c.Get(k); got != want {
+				if got, _ := c.value(k); got != want {
 					t.Errorf("%s = %q, want %q", k, got, want)
 				}
 			}
@@ -308,7 +310,7 @@ partitions = 16
 			path := writeFile(t, tc.file, tc.content)
 			c := mustLoad(t, []string{"--config", path}, nil)
 			for k, want := range tc.want {
-				if got, _ := c.Get(k); got != want {
+				if got, _ := c.value(k); got != want {
 					t.Errorf("%s = %q, want %q", k, got, want)
 				}
 			}
@@ -425,6 +427,9 @@ func TestValidate(t *testing.T) {
 		{"max_inline_len", func(c *Config) { c.MaxInlineLen = 0 }, "greater than 0"},
 		{"client_query_buffer_limit", func(c *Config) { c.ClientQueryBufferLimit = 0 }, "greater than 0"},
 		{"maxclients", func(c *Config) { c.MaxClients = 0 }, "greater than 0"},
+		{"client_output_buffer_limit", func(c *Config) { c.ClientOutputBufferLimit = "normal 1gb 64mb" }, "groups of <class> <hard> <soft> <soft-seconds>"},
+		{"client_output_buffer_limit", func(c *Config) { c.ClientOutputBufferLimit = "master 0 0 0" }, "invalid client class"},
+		{"client_output_buffer_limit", func(c *Config) { c.ClientOutputBufferLimit = "normal 1tb 0 0" }, "error in hard, soft or soft-seconds"},
 		{"fsync", func(c *Config) { c.Fsync = "sometimes" }, "must be one of always, everysec, no"},
 		{"fsync", func(c *Config) { c.Fsync = "no" }, ""},
 		{"prune_threshold", func(c *Config) { c.PruneThreshold = 0 }, "at least 1"},
@@ -494,7 +499,7 @@ func TestGet(t *testing.T) {
 	for _, tc := range []struct{ key, want string }{
 		{"seeds", "a:1,b:2"},
 		{"SEEDS", "a:1,b:2"},
-		{"RequirePass", "pw"},
+		{"RequirePass", ""}, // a secret: see TestSecretsNeverShown
 		{"request_timeout", "2s"},
 		{"proto_max_bulk_len", "536870912"},
 	} {
@@ -573,6 +578,57 @@ func TestUsageMentionsEverySetting(t *testing.T) {
 				t.Fatalf("misaligned usage line %q", l)
 			}
 			col = i
+		}
+	}
+}
+
+// CONFIG GET shows every setting through Get: a secret's value never
+// appears, whatever the key's case, and Secret names the secrets.
+func TestSecretsNeverShown(t *testing.T) {
+	if !Secret("requirepass") || !Secret("CLUSTER_SECRET") || Secret("listen") || Secret("nosuch") {
+		t.Fatal("Secret: requirepass and cluster_secret are secrets, listen is not")
+	}
+	c := Default()
+	c.RequirePass = "pw-0123456789"
+	c.ClusterSecret = "cs-0123456789"
+	v := reflect.ValueOf(&c).Elem()
+	n := 0
+	for _, s := range settings {
+		if !s.secret {
+			continue
+		}
+		n++
+		f := v.Field(fieldIndex[s.key])
+		if f.Kind() != reflect.String {
+			t.Fatalf("secret %s is a %s; Get hides strings", s.key, f.Kind())
+		}
+		if f.String() == "" {
+			f.SetString("secret-of-" + s.key)
+		}
+	}
+	if n < 2 {
+		t.Fatalf("%d secret settings, want at least requirepass and cluster_secret", n)
+	}
+	for _, s := range settings {
+		raw, _ := c.value(s.key)
+		for _, key := range []string{s.key, strings.ToUpper(s.key)} {
+			got, ok := c.Get(key)
+			if !ok {
+				t.Fatalf("Get(%q) not ok", key)
+			}
+			if s.secret && got != "" {
+				t.Errorf("Get(%q) = %q, want it hidden", key, got)
+			}
+			if !s.secret && got != raw {
+				t.Errorf("Get(%q) = %q, want %q", key, got, raw)
+			}
+		}
+		if s.secret {
+			for _, k := range Keys() {
+				if got, _ := c.Get(k); raw != "" && strings.Contains(got, raw) {
+					t.Errorf("Get(%q) = %q shows the value of %s", k, got, s.key)
+				}
+			}
 		}
 	}
 }

@@ -80,7 +80,11 @@ func Open(cfg conf.Config, log *slog.Logger) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("node: data dir: %w", err)
 	}
-	st, err := openStore(cfg.DataDir, cfg.Fsync == "always")
+	tableFiles, err := fitOpenFiles(&cfg, log) // may lower cfg.MaxClients (fdlimit.go)
+	if err != nil {
+		return nil, err
+	}
+	st, err := openStore(cfg.DataDir, cfg.Fsync == "always", tableFiles)
 	if err != nil {
 		return nil, err
 	}
@@ -106,8 +110,8 @@ const storeShards = 4
 
 // openStore opens the node's store: storeShards goleveldb databases in
 // dataDir/store-0 ... store-3, each with an equal part of the memory budget
-// of DefaultLevelDBOptions.
-func openStore(dataDir string, syncWrites bool) (store.Store, error) {
+// of DefaultLevelDBOptions and tableFiles open table files each.
+func openStore(dataDir string, syncWrites bool, tableFiles int) (store.Store, error) {
 	if _, err := os.Stat(filepath.Join(dataDir, "CURRENT")); err == nil {
 		return nil, fmt.Errorf("node: %s holds a single goleveldb database (an older layout); this version keeps its data in %s/store-0..%d", dataDir, dataDir, storeShards-1)
 	}
@@ -115,6 +119,7 @@ func openStore(dataDir string, syncWrites bool) (store.Store, error) {
 	opts.SyncWrites = syncWrites
 	opts.WriteBuffer /= storeShards
 	opts.BlockCacheCapacity /= storeShards
+	opts.OpenFilesCacheCapacity = tableFiles
 	shards := make([]store.Store, 0, storeShards)
 	for i := range storeShards {
 		st, err := store.OpenLevelDB(filepath.Join(dataDir, fmt.Sprintf("store-%d", i)), opts)
@@ -213,6 +218,7 @@ func build(cfg conf.Config, log *slog.Logger, st store.Store, k knobs) (*Node, e
 			MaxQueryLen:  cfg.ClientQueryBufferLimit,
 		},
 		MaxClients:     cfg.MaxClients,
+		OutputLimit:    resp.OutputLimit(cfg.OutputBufferLimit()),
 		RequestTimeout: cfg.RequestTimeout,
 		Settings:       func() []resp.Field { return settings(cfg) },
 		Logger:         log,

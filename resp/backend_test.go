@@ -185,7 +185,15 @@ type testBackend struct {
 	*replication.Coordinator
 	mu                         sync.Mutex
 	getErr, updateErr, scanErr error
-	hook                       func(op string, key []byte) // op: "get", "getlocal" or "update"
+	hook                       func(op string, key []byte)           // op: "get", "getlocal" or "update"
+	ctxHook                    func(ctx context.Context, key []byte) // run by Get with its context
+}
+
+// setCtxHook makes every later Get call hook with its context first.
+func (b *testBackend) setCtxHook(hook func(ctx context.Context, key []byte)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.ctxHook = hook
 }
 
 // setHook makes every later Get, GetLocal and Update call hook first.
@@ -231,6 +239,12 @@ func (b *testBackend) injected(which *error) error {
 func (b *testBackend) Get(ctx context.Context, key []byte, opt replication.ReadOptions) (*replication.Object, error) {
 	if err := b.enter("get", key, &b.getErr); err != nil {
 		return nil, err
+	}
+	b.mu.Lock()
+	hook := b.ctxHook
+	b.mu.Unlock()
+	if hook != nil {
+		hook(ctx, key)
 	}
 	return b.Coordinator.Get(ctx, key, opt)
 }

@@ -192,11 +192,12 @@ func (s *Server) call(c *Conn, cmd *command, args [][]byte, begin time.Time) {
 	}
 }
 
-// reqCtx returns the context of one coordinated request. The coordinator
-// applies the request timeout itself when it waits on other replicas, so
-// a request served locally costs no timer.
+// reqCtx returns the context of one coordinated request: the
+// connection's, cancelled when it closes. The coordinator applies the
+// request timeout itself when it waits on other replicas, so a request
+// served locally costs no timer.
 func (c *Conn) reqCtx() (context.Context, context.CancelFunc) {
-	return context.Background(), func() {}
+	return c.ctx, func() {}
 }
 
 // fail replies with the Redis-style error for a backend failure.

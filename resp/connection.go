@@ -230,9 +230,9 @@ func (c *client) info() string {
 	c.mu.Unlock()
 	now := time.Now()
 	idle := now.Sub(time.Unix(0, c.lastActive.Load()))
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=%d argv-mem=0 obl=0 oll=0 omem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=%d argv-mem=0 obl=0 oll=0 omem=%d events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
 		c.id, c.addr, c.laddr, name, int64(now.Sub(c.created).Seconds()), int64(idle.Seconds()),
-		c.rd.Buffered(), c.lastCmd.Load().(string), c.main.out.proto, lib, ver)
+		c.rd.Buffered(), c.obufUsed(), c.lastCmd.Load().(string), c.main.out.proto, lib, ver)
 }
 
 func cmdClientInfo(c *Conn, args [][]byte) { c.out.Verbatim(c.info() + "\n") }
@@ -349,7 +349,10 @@ func (s *Server) settings() []Field {
 		"masterauth":                "",
 		"proto-max-bulk-len":        strconv.FormatInt(s.cfg.Limits.MaxBulkLen, 10),
 		"client-query-buffer-limit": strconv.FormatInt(s.cfg.Limits.MaxQueryLen, 10),
-		"save":                      "", // no snapshots
+		// The limit enforced, in bytes as Redis shows it (normal clients
+		// only: dynakv has no replica or pubsub clients).
+		"client-output-buffer-limit": fmt.Sprintf("normal %d %d %d", s.cfg.OutputLimit.Hard, s.cfg.OutputLimit.Soft, int64(s.cfg.OutputLimit.SoftSeconds/time.Second)),
+		"save":                       "", // no snapshots
 		// Every write is in goleveldb's journal before its reply: an
 		// append-only log, synced as the fsync setting says.
 		"appendonly": "yes",
@@ -360,7 +363,6 @@ func (s *Server) settings() []Field {
 		"fsync": "appendfsync", "data_dir": "dir", "protected_mode": "protected-mode",
 		"tls_port": "tls-port", "tls_cert_file": "tls-cert-file", "tls_key_file": "tls-key-file",
 		"tls_ca_cert_file": "tls-ca-cert-file", "tls_auth_clients": "tls-auth-clients",
-		"client_output_buffer_limit": "client-output-buffer-limit",
 	} {
 		if v, ok := ownValue(key); ok {
 			over[name] = v

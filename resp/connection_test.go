@@ -288,13 +288,13 @@ func TestTime(t *testing.T) {
 
 func TestConfig(t *testing.T) {
 	e := newTestEnv(t, func(cfg *Config) {
-		cfg.RequirePass = "pw"
+		cfg.RequirePass = "pw-s3cret-value"
 		cfg.MaxClients = 77
 		cfg.Limits.MaxBulkLen = 1 << 20
 		cfg.Settings = func() []Field { return []Field{{"dynakv.n", "3"}, {"dynakv.r", "2"}} }
 	})
 	c := e.dial()
-	c.do("AUTH", "pw")
+	c.do("AUTH", "pw-s3cret-value")
 	port := e.addr[strings.LastIndexByte(e.addr, ':')+1:]
 	runRaw(t, c, []rawCase{
 		{cmd("CONFIG", "GET", "maxclients"), bulks("maxclients", "77")},
@@ -310,7 +310,11 @@ func TestConfig(t *testing.T) {
 		{cmd("CONFIG", "REWRITE"), errReply("ERR CONFIG SET is not supported by dynakv: settings are read at start (file, DYNAKV_* environment, flags); restart the node to change them")},
 		{cmd("CONFIG"), errReply("ERR wrong number of arguments for 'config' command")},
 	})
-	all := fields(t, decode(t, c.do("CONFIG", "GET", "*")))
+	raw := c.do("CONFIG", "GET", "*")
+	if strings.Contains(raw, "s3cret") {
+		t.Errorf("CONFIG GET * echoes the password: %q", raw)
+	}
+	all := fields(t, decode(t, raw))
 	// Every parameter redis-server 7.0 has is answered, then dynakv's own.
 	if len(all) != len(redisConfigDefaults)+2 {
 		t.Errorf("CONFIG GET * has %d parameters, want %d", len(all), len(redisConfigDefaults)+2)
@@ -319,7 +323,7 @@ func TestConfig(t *testing.T) {
 		"port": port, "bind": "127.0.0.1", "databases": "1", "maxclients": "77",
 		"requirepass":        "", // never echoed
 		"proto-max-bulk-len": "1048576", "client-query-buffer-limit": "1073741824", "save": "", "appendonly": "yes",
-		"timeout": "0", "dynakv.n": "3", "dynakv.r": "2",
+		"timeout": "0", "dynakv.n": "3", "dynakv.r": "2", "client-output-buffer-limit": "normal 0 0 0",
 		"maxmemory": "0", "maxmemory-policy": "noeviction", "io-threads": "1", "cluster-enabled": "no",
 	} {
 		if all[name] != v {

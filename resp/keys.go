@@ -174,7 +174,7 @@ func cmdType(c *Conn, args [][]byte) {
 
 // scanKeys walks the whole keyspace, calling fn with each live key (a copy).
 func (c *Conn) scanKeys(fn func(key []byte)) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*c.srv.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(c.ctx, 10*c.srv.cfg.RequestTimeout)
 	defer cancel()
 	now := c.nowMs()
 	_, err := c.srv.cfg.Backend.Scan(ctx, 0, func(key []byte, o *replication.Object) bool {
@@ -211,7 +211,7 @@ func (c *Conn) scanPage(cursor uint64, count int, fn func(key []byte)) (uint64, 
 	if cursor > maxCursor {
 		return 0, nil // past the last bucket: nothing is there
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*c.srv.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(c.ctx, 10*c.srv.cfg.RequestTimeout)
 	defer cancel()
 	now := c.nowMs()
 	var (
@@ -296,11 +296,17 @@ func cmdScan(c *Conn, args [][]byte) {
 func cmdKeys(c *Conn, args [][]byte) {
 	var keys [][]byte
 	all := len(args[1]) == 1 && args[1][0] == '*'
+	size, over := 0, false
 	err := c.scanKeys(func(key []byte) {
-		if all || globMatch(args[1], key, false) {
+		if !over && (all || globMatch(args[1], key, false)) {
 			keys = append(keys, key)
+			size += len(key) + 16 // with its bulk header
+			over = c.exceeds(size)
 		}
 	})
+	if over {
+		return // closed for the output buffer limit
+	}
 	if err != nil {
 		c.fail(err)
 		return

@@ -20,6 +20,15 @@ import "hash/maphash"
 //
 // A command that arrives alone runs inline, as before: pipelining costs a
 // client that does not pipeline nothing.
+//
+// How many commands one connection has in flight is its window, which
+// bounds the replies held for a client that does not read them: it starts
+// at initialWindow, doubles with each reply retired while window times the
+// biggest recent reply stays within inFlightBudget, and shrinks at once to
+// what the budget allows after a big reply (one command at a time for
+// replies of inFlightBudget or more). A pipeline of small commands reaches
+// maxInFlight after a few replies; a pipeline of big reads runs one or two
+// at a time instead of holding all their values at once.
 
 const (
 	// maxInFlight is the most commands of one connection that run at once;
@@ -32,6 +41,11 @@ const (
 	// maxRetainOp is the largest argument or reply buffer an op keeps for
 	// the next command it runs.
 	maxRetainOp = 64 << 10
+	// initialWindow is a connection's window before any reply: sizes are
+	// not known yet, so few commands run at once.
+	initialWindow = 2
+	// inFlightBudget is the reply bytes a connection's window is sized for.
+	inFlightBudget = 8 << 20
 )
 
 // op is one command running concurrently, in a slot of its connection's
@@ -54,6 +68,9 @@ type pipeline struct {
 	ops  [maxInFlight]*op // a ring, from head
 	head int
 	n    int
+	// window is the most commands in flight, 1..maxInFlight (0 before the
+	// first: initialWindow).
+	window int
 	// last maps the hash of a key to the done channel of the newest command
 	// in flight on it. Commands whose keys collide merely run in order.
 	last map[uint64]chan struct{}
@@ -78,7 +95,10 @@ func (p *pipeline) accepts(cmd *command, args [][]byte) bool {
 // the same keys. When maxInFlight commands are in flight it first waits for
 // the oldest.
 func (p *pipeline) start(cmd *command, args [][]byte) {
-	if p.n == maxInFlight {
+	if p.window == 0 {
+		p.window = initialWindow
+	}
+	for p.n >= p.window {
 		p.retire()
 	}
 	if p.last == nil {
@@ -108,12 +128,17 @@ func (p *pipeline) start(cmd *command, args [][]byte) {
 		}
 		p.last[h] = o.done
 	}
-	s := p.c.srv
+	s, c := p.c.srv, p.c
 	s.workers.run(func() {
 		for _, ch := range o.after {
 			<-ch
 		}
-		s.call(&o.view, o.cmd, o.args, s.cfg.Backend.Now())
+		// A closed connection's queued commands do not run.
+		if c.ctx.Err() == nil {
+			s.call(&o.view, o.cmd, o.args, s.cfg.Backend.Now())
+			c.ob.ops.Add(int64(len(o.view.out.b)))
+			c.checkOutput(c.obufUsed())
+		}
 		close(o.done)
 	})
 }
@@ -139,8 +164,12 @@ func (o *op) own(args [][]byte) {
 func (p *pipeline) retire() {
 	o := p.ops[p.head]
 	<-o.done
+	size := len(o.view.out.b)
+	p.c.ob.ops.Add(-int64(size))
 	out := &p.c.main.out
 	out.b = append(out.b, o.view.out.b...)
+	p.c.publishOut()
+	p.resize(size)
 	for _, h := range o.keys {
 		if p.last[h] == o.done {
 			delete(p.last, h)
@@ -150,6 +179,20 @@ func (p *pipeline) retire() {
 	p.head = (p.head + 1) % maxInFlight
 	p.n--
 	p.c.flushIfFull()
+}
+
+// resize adapts the window to a retired reply of size bytes (see the
+// package comment on pipelining).
+func (p *pipeline) resize(size int) {
+	fit := maxInFlight
+	if size > 0 {
+		fit = max(1, min(inFlightBudget/size, maxInFlight))
+	}
+	if p.window > fit {
+		p.window = fit
+	} else {
+		p.window = min(max(p.window, 1)*2, fit)
+	}
 }
 
 // reset empties a retired op for its next command, dropping what a big

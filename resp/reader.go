@@ -23,6 +23,13 @@ const (
 	// maxEmptyReads is how many (0, nil) reads in a row count as a broken
 	// reader (as in bufio).
 	maxEmptyReads = 100
+	// maxUnauthArgs and maxUnauthBulk are Redis's limits for a client that
+	// has not authenticated (networking.c, processMultibulkBuffer): a
+	// command of more arguments, or an argument longer, is a protocol
+	// error. Inline commands have no such limit there (MaxInlineLen bounds
+	// them anyway).
+	maxUnauthArgs = 10
+	maxUnauthBulk = 16384
 	// maxLenLimit bounds MaxBulkLen, MaxQueryLen and MaxInlineLen so that
 	// offset arithmetic on the buffer cannot overflow an int.
 	maxLenLimit = math.MaxInt / 4
@@ -44,6 +51,8 @@ var (
 	errTooBigBulk       = &ProtocolError{"too big bulk count string"}
 	errInvalidBulk      = &ProtocolError{"invalid bulk length"}
 	errQueryLimit       = &ProtocolError{"query buffer limit exceeded"}
+	errUnauthMbulk      = &ProtocolError{"unauthenticated multibulk length"}
+	errUnauthBulk       = &ProtocolError{"unauthenticated bulk length"}
 
 	errBadReadCount = errors.New("resp: underlying reader returned an invalid count")
 )
@@ -92,6 +101,8 @@ type Reader struct {
 	spans []argSpan // arguments of the current command so far
 	args  [][]byte
 
+	unauth bool // the client has not authenticated: Redis's smaller limits apply
+
 	rerr error // error from the underlying reader, reported when data runs out
 	err  error // sticky error returned by ReadCommand
 
@@ -107,6 +118,13 @@ func NewReader(r io.Reader, lim Limits) *Reader {
 		buf: make([]byte, defaultBufSize),
 	}
 }
+
+// RequireAuth sets whether the client still has to authenticate. While it
+// has, a multibulk command of more than 10 arguments or with an argument of
+// more than 16384 bytes is a protocol error ("unauthenticated multibulk
+// length", "unauthenticated bulk length"), as in Redis. The server sets it
+// before each ReadCommand; it applies to headers not yet parsed.
+func (r *Reader) RequireAuth(on bool) { r.unauth = on }
 
 // Buffered returns the number of bytes already read from the connection but
 // not yet consumed (the server flushes replies when it is 0: pipelining).
@@ -213,6 +231,9 @@ func (r *Reader) parse() (bool, error) {
 			if !valid || n > int64(r.lim.MaxArgs) {
 				return false, errInvalidMbulk
 			}
+			if n > maxUnauthArgs && r.unauth {
+				return false, errUnauthMbulk
+			}
 			r.pos = cr + 2 // Redis skips the byte after '\r' unchecked
 			if n <= 0 {
 				r.start = r.pos // Redis ignores "*0" and "*-1"
@@ -234,6 +255,9 @@ func (r *Reader) parse() (bool, error) {
 			n, valid := string2ll(r.buf[r.pos+1 : cr])
 			if !valid || n < 0 || n > r.lim.MaxBulkLen {
 				return false, errInvalidBulk
+			}
+			if n > maxUnauthBulk && r.unauth {
+				return false, errUnauthBulk
 			}
 			if n > r.lim.MaxQueryLen-r.total {
 				return false, errQueryLimit

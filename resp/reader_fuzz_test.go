@@ -92,14 +92,32 @@ func FuzzReader(f *testing.F) {
 		"*" + strings.Repeat("1", 300),
 		"*1\r\n$" + strings.Repeat("1", 300),
 		strings.Repeat("a ", 70) + "\n",
+		// Before AUTH (odd seeds): Redis's smaller limits.
+		"*11\r\n",
+		"*1\r\n$16385\r\n",
+		"*10\r\n$1\r\na\r\n",
 	}
 	for i, s := range seeds {
 		f.Add([]byte(s), uint8(i))
 	}
 	f.Fuzz(func(t *testing.T, data []byte, seed uint8) {
 		lim := fuzzLimits
+		// Odd seeds read as a client that has not authenticated.
+		unauth := seed%2 == 1
 		r := NewReader(bytes.NewReader(data), lim)
+		r.RequireAuth(unauth)
 		cmds, err := fuzzRead(t, r, lim)
+		if unauth && firstIsMultibulk(data) && len(cmds) > 0 {
+			// The first command is a multibulk one: within the limits.
+			if len(cmds[0]) > maxUnauthArgs {
+				t.Fatalf("unauthenticated command of %d arguments", len(cmds[0]))
+			}
+			for _, a := range cmds[0] {
+				if len(a) > maxUnauthBulk {
+					t.Fatalf("unauthenticated argument of %d bytes", len(a))
+				}
+			}
+		}
 
 		// Linear work and bounded memory, whatever the input.
 		if r.work > 8*len(data)+64 {
@@ -111,16 +129,31 @@ func FuzzReader(f *testing.F) {
 
 		// Read boundaries change nothing.
 		cr := &rdChunkReader{data: data, rng: rand.New(rand.NewSource(int64(seed))), max: 1 + int(seed)%17}
-		cmds2, err2 := fuzzRead(t, NewReader(cr, lim), lim)
+		r2 := NewReader(cr, lim)
+		r2.RequireAuth(unauth)
+		cmds2, err2 := fuzzRead(t, r2, lim)
 		if !rdEqual(cmds, cmds2) || err.Error() != err2.Error() {
 			t.Fatalf("chunked read differs:\nwhole:   %q, %v\nchunked: %q, %v", cmds, err, cmds2, err2)
 		}
 
-		// The commands, re-encoded canonically, read back the same.
+		// The commands, re-encoded canonically, read back the same (as an
+		// authenticated client: inline commands have no argument limit
+		// before AUTH, and re-encoded they are multibulk).
 		enc := rdEncode(cmds...)
 		cmds3, err3 := fuzzRead(t, NewReader(bytes.NewReader(enc), lim), lim)
 		if err3 != io.EOF || !rdEqual(cmds, cmds3) {
 			t.Fatalf("re-encoded read differs:\nfirst:  %q\nsecond: %q, %v", cmds, cmds3, err3)
 		}
 	})
+}
+
+// firstIsMultibulk reports whether data starts with a multibulk header of a
+// positive count, so the first command read from it is that one.
+func firstIsMultibulk(data []byte) bool {
+	i := bytes.IndexByte(data, '\r')
+	if len(data) == 0 || data[0] != '*' || i < 0 {
+		return false
+	}
+	n, ok := string2ll(data[1:i])
+	return ok && n > 0
 }

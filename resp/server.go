@@ -94,6 +94,9 @@ type Config struct {
 	Limits Limits
 	// MaxClients is the most connections served at once; default 10000.
 	MaxClients int
+	// OutputLimit bounds each client's replies waiting to be written
+	// (Redis's client-output-buffer-limit normal); zero fields: no limit.
+	OutputLimit OutputLimit
 	// RequestTimeout is the deadline of one coordinated request; default 2s.
 	RequestTimeout time.Duration
 	// Settings answers CONFIG GET: setting name to value (read-only).
@@ -122,6 +125,7 @@ type Server struct {
 	addr    atomic.Value // string: the first listener's address
 	stats   stats
 	cmdStat map[string]*cmdStat
+	spare   spareFile // to refuse clients when out of file descriptors
 }
 
 type stats struct {
@@ -131,6 +135,9 @@ type stats struct {
 	hits, misses  atomic.Int64
 	netIn, netOut atomic.Int64
 	protoErrors   atomic.Int64
+	// obufDisconnects counts clients closed for an output buffer limit;
+	// peakOutput is the largest output buffer a client has had (outbuf.go).
+	obufDisconnects, peakOutput atomic.Int64
 }
 
 type cmdStat struct {
@@ -175,6 +182,7 @@ func NewServer(cfg Config) (*Server, error) {
 		conns:   make(map[*client]struct{}),
 		cmdStat: make(map[string]*cmdStat),
 	}
+	s.spare.open()
 	s.workers = newWorkerPool(&s.wg)
 	s.table = commandTable()
 	for name := range s.table {
@@ -212,6 +220,15 @@ func (s *Server) Serve(ln net.Listener) error {
 			if s.isClosed() || errors.Is(err, net.ErrClosed) {
 				return ErrServerClosed
 			}
+			if outOfFiles(err) {
+				if ok, n := s.spare.refuse(ln); ok {
+					s.stats.connsRejected.Add(1)
+					if n > 0 {
+						s.log.Warn("out of file descriptors: refused clients with 'max number of clients reached'", "err", err, "refused", n, "clients", s.numConns())
+					}
+					continue
+				}
+			}
 			// Out of file descriptors and the like: back off and retry,
 			// as net/http does.
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
@@ -232,7 +249,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		if len(s.conns) >= s.cfg.MaxClients {
 			s.mu.Unlock()
 			s.stats.connsRejected.Add(1)
-			nc.Write([]byte("-ERR max number of clients reached\r\n"))
+			nc.Write([]byte(errMaxClients))
 			nc.Close()
 			continue
 		}
@@ -265,7 +282,14 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	s.spare.close()
 	return nil
+}
+
+func (s *Server) numConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
 }
 
 func (s *Server) isClosed() bool {
@@ -280,6 +304,7 @@ func (s *Server) isClosed() bool {
 // (see pipeline), and serveConn waits for them before it returns.
 func (s *Server) serveConn(c *client) {
 	defer func() {
+		c.cancel() // the queued commands do not run, those running stop
 		c.pipe.drain()
 		s.mu.Lock()
 		delete(s.conns, c)
@@ -287,6 +312,7 @@ func (s *Server) serveConn(c *client) {
 		c.nc.Close()
 	}()
 	for {
+		c.rd.RequireAuth(!c.authed)
 		args, err := c.rd.ReadCommand()
 		if err != nil {
 			// The replies of the commands before the error go out first.
@@ -304,6 +330,7 @@ func (s *Server) serveConn(c *client) {
 			return
 		}
 		s.dispatch(c, args)
+		c.publishOut()
 		if c.quit {
 			c.flush()
 			return
@@ -327,6 +354,7 @@ func (s *Server) newConn(nc net.Conn) *client {
 		created: time.Now(),
 		authed:  s.cfg.RequirePass == "",
 	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.main.client = c
 	c.main.out.proto = 2
 	c.pipe.c = c
@@ -371,6 +399,11 @@ type client struct {
 	pipe    pipeline     // the commands running concurrently
 	multi   *multiState  // the transaction being queued, after MULTI (multi.go)
 	watched []watchedKey // the keys WATCH read, until EXEC, DISCARD or UNWATCH
+	// ctx is the context of the connection's commands, cancelled when the
+	// connection closes.
+	ctx    context.Context
+	cancel context.CancelFunc
+	ob     outputBuffer // the replies waiting to be written, and their limits
 
 	mu         sync.Mutex // guards name, libName, libVer
 	name       string
@@ -410,14 +443,13 @@ func (c *client) flushIfFull() {
 // replies and returns the first error.
 func (c *client) flush() error {
 	if c.werr == nil && len(c.main.out.b) > 0 {
-		n, err := c.nc.Write(c.main.out.b)
-		c.srv.stats.netOut.Add(int64(n))
-		c.werr = err
+		c.werr = c.writeOut(c.main.out.b)
 	}
 	if cap(c.main.out.b) > 1<<20 {
 		c.main.out.b = nil
 	} else {
 		c.main.out.Reset()
 	}
+	c.publishOut()
 	return c.werr
 }

@@ -89,14 +89,23 @@ func TestMaxClients(t *testing.T) {
 }
 
 // flakyListener fails its first Accept, as a listener out of file
-// descriptors does.
+// descriptors does: with err (default: an error that is no errno), once
+// waiting is closed (if not nil), i.e. once a client is waiting.
 type flakyListener struct {
 	net.Listener
-	failed atomic.Bool
+	failed  atomic.Bool
+	err     error
+	waiting chan struct{}
 }
 
 func (l *flakyListener) Accept() (net.Conn, error) {
 	if !l.failed.Swap(true) {
+		if l.waiting != nil {
+			<-l.waiting
+		}
+		if l.err != nil {
+			return nil, l.err
+		}
 		return nil, errors.New("accept: too many open files")
 	}
 	return l.Listener.Accept()

@@ -264,13 +264,21 @@ func cmdGetEx(c *Conn, args [][]byte) {
 func cmdMGet(c *Conn, args [][]byte) {
 	now := c.nowMs()
 	vals := make([]*replication.Sibling, 0, len(args)-1)
+	size := 0
 	for _, key := range args[1:] {
 		o, err := c.get(key)
 		if err != nil {
 			c.fail(err)
 			return
 		}
-		vals = append(vals, o.Newest(now))
+		v := o.Newest(now)
+		if v != nil {
+			size += len(v.Value)
+		}
+		if c.exceeds(size) {
+			return // closed for the output buffer limit
+		}
+		vals = append(vals, v)
 	}
 	c.out.Array(len(vals))
 	for _, s := range vals {
