@@ -114,7 +114,9 @@ func dropPattern(t *testing.T, seed int64) string {
 	for range 200 {
 		_, err := a.Call(callCtx(t, time.Millisecond), "b", 0, nil)
 		switch {
-		case err == nil:
+		case err == nil, errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrUnreachable):
+			// Delivered (on a loaded machine the 1 ms deadline may pass
+			// before the answer: the drop decision is what counts).
 			pattern = append(pattern, '.')
 		case errors.Is(err, ErrUnreachable) && errors.Is(err, context.DeadlineExceeded):
 			pattern = append(pattern, 'x')
