@@ -125,7 +125,9 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	s.stats.commands.Add(1)
 	begin := s.cfg.Backend.Now()
 	c.lastActive.Store(begin.UnixNano())
+	c.publishStats(args)
 	cmd, msg := s.resolve(c, args)
+	s.waitPause(c.ctx, cmd)
 	if c.multi != nil {
 		c.pipe.drain()
 		if c.queue(cmd, args, msg) {

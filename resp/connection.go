@@ -223,19 +223,10 @@ func cmdClientSetInfo(c *Conn, args [][]byte) {
 	c.out.OK()
 }
 
-// info returns CLIENT LIST's line for c.
-func (c *client) info() string {
-	c.mu.Lock()
-	name, lib, ver := c.name, c.libName, c.libVer
-	c.mu.Unlock()
-	now := time.Now()
-	idle := now.Sub(time.Unix(0, c.lastActive.Load()))
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=%d argv-mem=0 obl=0 oll=0 omem=%d events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
-		c.id, c.addr, c.laddr, name, int64(now.Sub(c.created).Seconds()), int64(idle.Seconds()),
-		c.rd.Buffered(), c.obufUsed(), c.lastCmd.Load().(string), c.main.out.proto, lib, ver)
+func cmdClientInfo(c *Conn, args [][]byte) {
+	c.publishStats(args)
+	c.out.Verbatim(c.info() + "\n")
 }
-
-func cmdClientInfo(c *Conn, args [][]byte) { c.out.Verbatim(c.info() + "\n") }
 
 func cmdClientList(c *Conn, args [][]byte) {
 	var ids map[int64]bool

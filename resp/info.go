@@ -95,7 +95,7 @@ func (s *Server) infoSection(sec string) ([]Field, error) {
 		return []Field{
 			{"connected_clients", strconv.Itoa(n)},
 			{"maxclients", strconv.Itoa(s.cfg.MaxClients)},
-			{"blocked_clients", "0"},
+			{"blocked_clients", strconv.FormatInt(s.stats.paused.Load(), 10)}, // commands held by CLIENT PAUSE
 		}, nil
 	case "stats":
 		st := &s.stats

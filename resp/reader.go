@@ -133,6 +133,9 @@ func (r *Reader) RequireAuth(on bool) { r.unauth = on }
 // fully arrived are consumed with it and do not.
 func (r *Reader) Buffered() int { return r.w - r.start }
 
+// Cap returns the size of the reader's buffer.
+func (r *Reader) Cap() int { return cap(r.buf) }
+
 // ReadCommand returns the next non-empty command's arguments. The slices
 // alias the reader's buffer and stay valid only until the next call. It
 // returns io.EOF at a clean end, io.ErrUnexpectedEOF if the stream ends

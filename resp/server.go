@@ -125,7 +125,8 @@ type Server struct {
 	addr    atomic.Value // string: the first listener's address
 	stats   stats
 	cmdStat map[string]*cmdStat
-	spare   spareFile // to refuse clients when out of file descriptors
+	spare   spareFile  // to refuse clients when out of file descriptors
+	pause   pauseState // CLIENT PAUSE (clients.go)
 }
 
 type stats struct {
@@ -138,6 +139,7 @@ type stats struct {
 	// obufDisconnects counts clients closed for an output buffer limit;
 	// peakOutput is the largest output buffer a client has had (outbuf.go).
 	obufDisconnects, peakOutput atomic.Int64
+	paused                      atomic.Int64 // commands held by CLIENT PAUSE now
 }
 
 type cmdStat struct {
@@ -330,6 +332,7 @@ func (s *Server) serveConn(c *client) {
 			return
 		}
 		s.dispatch(c, args)
+		c.publishMulti()
 		c.publishOut()
 		if c.quit {
 			c.flush()
@@ -398,6 +401,7 @@ type client struct {
 	main    Conn         // the commands run inline; main.out buffers the replies to write
 	pipe    pipeline     // the commands running concurrently
 	multi   *multiState  // the transaction being queued, after MULTI (multi.go)
+	stats   clientStats  // what CLIENT LIST shows (clients.go)
 	watched []watchedKey // the keys WATCH read, until EXEC, DISCARD or UNWATCH
 	// ctx is the context of the connection's commands, cancelled when the
 	// connection closes.
