@@ -24,7 +24,7 @@ func TestClientKill(t *testing.T) {
 		{cmd("CLIENT", "KILL", "TYPE", "pubsub"), integer(0)},
 		{cmd("CLIENT", "KILL", "TYPE", "bogus"), errReply("ERR Unknown client type 'bogus'")},
 		{cmd("CLIENT", "KILL", "USER", "nobody"), errReply("ERR No such user 'nobody'")},
-		{cmd("CLIENT", "KILL", "ID", self), integer(0)}, // SKIPME yes by default
+		{cmd("CLIENT", "KILL", "ID", self), integer(0)},               // SKIPME yes by default
 		{cmd("CLIENT", "KILL", "ID"), errReply("ERR No such client")}, // the old form, as in Redis
 		{cmd("CLIENT", "KILL", "FOO", "bar"), errReply(errSyntax)},
 	})
