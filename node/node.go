@@ -68,7 +68,7 @@ func Open(cfg conf.Config, log *slog.Logger) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("node: data dir: %w", err)
 	}
-	st, err := openStore(cfg.DataDir, cfg.Fsync == "always")
+	st, err := openStore(cfg.DataDir, cfg.Fsync == "always", log)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ const storeShards = 4
 // openStore opens the node's store: storeShards goleveldb databases in
 // dataDir/store-0 ... store-3, each with an equal part of the memory budget
 // of DefaultLevelDBOptions.
-func openStore(dataDir string, syncWrites bool) (store.Store, error) {
+func openStore(dataDir string, syncWrites bool, log *slog.Logger) (store.Store, error) {
 	if _, err := os.Stat(filepath.Join(dataDir, "CURRENT")); err == nil {
 		return nil, fmt.Errorf("node: %s holds a single goleveldb database (an older layout); this version keeps its data in %s/store-0..%d", dataDir, dataDir, storeShards-1)
 	}
@@ -95,6 +95,7 @@ func openStore(dataDir string, syncWrites bool) (store.Store, error) {
 	opts.SyncWrites = syncWrites
 	opts.WriteBuffer /= storeShards
 	opts.BlockCacheCapacity /= storeShards
+	opts.Logger = log
 	shards := make([]store.Store, 0, storeShards)
 	for i := range storeShards {
 		st, err := store.OpenLevelDB(filepath.Join(dataDir, fmt.Sprintf("store-%d", i)), opts)
@@ -128,6 +129,8 @@ func build(cfg conf.Config, log *slog.Logger, st store.Store, k knobs) (*Node, e
 	if now == nil {
 		now = time.Now
 	}
+	health := store.NewHealth(st, log) // what INFO persistence shows
+	st = health
 	adm := replica.NewAdmission(replica.DefaultLatencyTarget, now)
 	local, err := replica.Open(replica.Config{Name: cfg.NodeID, Store: st, CacheBytes: cfg.CacheSize,
 		Grace: cfg.TombstoneGrace, Now: now, Admission: adm})
@@ -176,7 +179,7 @@ func build(cfg conf.Config, log *slog.Logger, st store.Store, k knobs) (*Node, e
 		return nil, err
 	}
 	cl.coord.Store(coord)
-	view := &clusterView{c: cl, now: now}
+	view := &clusterView{c: cl, now: now, health: health}
 	srv, err := resp.NewServer(resp.Config{
 		Backend:     coord,
 		View:        view,

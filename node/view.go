@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dynakv/dynakv/node/store"
 	"github.com/dynakv/dynakv/replication"
 	"github.com/dynakv/dynakv/resp"
 	"github.com/dynakv/dynakv/ring"
@@ -17,8 +18,9 @@ import (
 // clusterView answers the RING commands and INFO's cluster figures from the
 // node's ring view, the failure detector and the replication counters.
 type clusterView struct {
-	c   *cluster
-	now func() time.Time
+	c      *cluster
+	now    func() time.Time
+	health *store.Health
 }
 
 var _ resp.NodeView = (*clusterView)(nil)
@@ -272,4 +274,31 @@ func (v *clusterView) LocalKeys(ctx context.Context) (keys, expires int64, err e
 		return true
 	})
 	return keys, expires, err
+}
+
+// Persistence answers INFO persistence: Redis's fields where one fits (the
+// journal is dynakv's append-only file: every write goes to it before the
+// reply), then the store's own.
+func (v *clusterView) Persistence() []resp.Field {
+	h := v.health.Status()
+	okErr := func(ok bool) string {
+		if ok {
+			return "ok"
+		}
+		return "err"
+	}
+	since := "never"
+	if !h.FailingSince.IsZero() {
+		since = h.FailingSince.UTC().Format(time.RFC3339)
+	}
+	return []resp.Field{
+		{Name: "loading", Value: "0"},
+		{Name: "aof_enabled", Value: "1"},
+		{Name: "aof_last_write_status", Value: okErr(h.WriteOK)},
+		{Name: "store_last_fsync_status", Value: okErr(h.SyncOK)},
+		{Name: "store_write_failing_since", Value: since},
+		{Name: "store_write_errors", Value: strconv.FormatInt(h.WriteErrors, 10)},
+		{Name: "store_last_write_error", Value: h.LastWriteError},
+		{Name: "store_write_recoveries", Value: strconv.FormatInt(h.Recoveries, 10)},
+	}
 }

@@ -93,7 +93,7 @@ func TestRefuse(t *testing.T) {
 			array(bulks("n1", "10.0.0.1:7379", "up", "replica"), bulks("n2", "10.0.0.2:7379", "down", "fallback")))},
 		{cmd("CONFIG", "GET", "databases"), bulks("databases", "1")},
 	})
-	if got := infoHeaders(infoText(t, c)); len(got) != 5 {
+	if got := infoHeaders(infoText(t, c)); len(got) != 6 {
 		t.Errorf("INFO while refusing: sections %q", got)
 	}
 	<-refusing

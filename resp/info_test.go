@@ -52,8 +52,8 @@ func infoHeaders(text string) []string {
 func TestInfoSections(t *testing.T) {
 	e := newTestEnv(t)
 	c := e.dial()
-	def := []string{"Server", "Clients", "Stats", "Keyspace", "Cluster"}
-	all := []string{"Server", "Clients", "Stats", "Commandstats", "Keyspace", "Cluster"}
+	def := []string{"Server", "Clients", "Persistence", "Stats", "Keyspace", "Cluster"}
+	all := []string{"Server", "Clients", "Persistence", "Stats", "Commandstats", "Keyspace", "Cluster"}
 	for _, tc := range []struct {
 		args []string
 		want []string

@@ -62,3 +62,8 @@ type Store interface {
 	// ErrClosed after Close.
 	Close() error
 }
+
+// ErrCorrupt marks an error of a store whose data could not be read back
+// (a checksum mismatch, a damaged file): the key or range it concerns is
+// unreadable in this store, though the store as a whole works.
+var ErrCorrupt = errors.New("store: data is corrupted")

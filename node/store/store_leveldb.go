@@ -1,19 +1,23 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/syndtr/goleveldb/leveldb"
 	lerrors "github.com/syndtr/goleveldb/leveldb/errors"
 	"github.com/syndtr/goleveldb/leveldb/filter"
 	"github.com/syndtr/goleveldb/leveldb/opt"
+	"github.com/syndtr/goleveldb/leveldb/storage"
 	"github.com/syndtr/goleveldb/leveldb/util"
 )
 
@@ -68,6 +72,13 @@ type LevelDBOptions struct {
 	// had to look at several tables, so reads never cause write
 	// amplification that competes with the write path.
 	DisableSeeksCompaction bool
+
+	// Logger receives the store's warnings (a failed write) and its
+	// recovery (nil: discarded).
+	Logger *slog.Logger
+
+	// Faults, for tests, injects disk faults below goleveldb (nil: none).
+	Faults *DiskFaults
 }
 
 // DefaultLevelDBOptions returns the options tuned for a dynakv node: a
@@ -160,70 +171,170 @@ func (o LevelDBOptions) goleveldb() *opt.Options {
 
 // LevelDB is a Store kept on disk by goleveldb. Create one with OpenLevelDB.
 // Its methods are safe for concurrent use. Iterate reads a consistent
-// snapshot taken when it starts: writes made during the iteration, including
-// by its callback, are not visible to it.
+// snapshot taken when it starts (renewed, after the last key it visited,
+// when the database is reopened under it): writes made during the
+// iteration, including by its callback, are not visible to it.
+//
+// A write that fails (a full disk, an I/O error) leaves goleveldb refusing
+// every later write: its journal writer keeps the first write error until
+// the journal is replaced, which only a reopen does. The store therefore
+// treats a failed write as a failed state: every Apply fails at once with
+// the first error while a background loop checks every ldbRecoverEvery
+// whether the disk takes writes again (a probe file written and fsynced)
+// and then reopens the database (goleveldb replays the journal, the torn
+// tail of the failed write included, and starts a new one). Reads go on
+// meanwhile, and pause only for the reopen itself.
 type LevelDB struct {
-	db  *leveldb.DB
-	dir string
-	wo  *opt.WriteOptions
+	db   atomic.Pointer[leveldb.DB] // nil only after a reopen that failed
+	stor storage.Storage            // db's storage, owned; replaced by reopen
+	dir  string
+	opts LevelDBOptions
+	wo   *opt.WriteOptions
+	log  *slog.Logger
 
-	// state counts the calls in flight in its low bits and has
-	// ldbClosedBit set once Close has begun. A call registers itself
-	// (enter) and refuses to run when the bit is set; Close sets the bit
-	// and waits on drained for the count to reach zero before closing
-	// goleveldb, which must not be closed under a live iterator.
-	state     atomic.Int64
-	drained   chan struct{}
+	// state counts the calls in flight in its low bits, has ldbClosedBit
+	// set once Close has begun and ldbPausedBit while a reopen waits for
+	// the calls in flight to finish and swaps the database. A call
+	// registers itself (enter) and refuses to run when either bit is set
+	// (waiting out a pause); Close and reopen set their bit and wait on
+	// drained for the count to reach zero: goleveldb must not be closed
+	// under a live iterator.
+	state   atomic.Int64
+	drained chan struct{}
+	pauseMu sync.Mutex
+	resumed chan struct{} // closed when the current pause ends
+
+	reopenMu  sync.Mutex    // serialises reopen and Close
+	stop      chan struct{} // closed by Close: ends the recovery loop
+	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error // the first Close's result
+
+	failMu     sync.Mutex
+	failed     error     // the write error goleveldb is stuck on; nil when writes work
+	failedAt   time.Time // when it happened
+	recoveries atomic.Int64
 }
 
 var _ Store = (*LevelDB)(nil)
 
-const ldbClosedBit = 1 << 62
+const (
+	ldbClosedBit = 1 << 62
+	ldbPausedBit = 1 << 61
+	ldbCountMask = ldbPausedBit - 1
+)
+
+// ldbRecoverEvery is how often a LevelDB whose writes failed checks whether
+// the disk takes writes again; ldbProbeSize, how much it writes to check.
+// ldbDrainWait bounds a reopen's wait for the calls in flight.
+var (
+	ldbRecoverEvery = 500 * time.Millisecond
+	ldbProbeSize    = 1 << 20
+	ldbDrainWait    = 5 * time.Second
+)
 
 // ldbBatches recycles write batches across Apply calls.
 var ldbBatches = sync.Pool{New: func() any { return new(leveldb.Batch) }}
 
 // OpenLevelDB opens, creating it if needed, the LevelDB store in directory
 // dir. Only one process may have dir open at a time. A corrupted database is
-// not repaired: the error says so, names dir and wraps goleveldb's error.
+// not repaired: the error says so, names dir and wraps goleveldb's error
+// (and ErrCorrupt).
 func OpenLevelDB(dir string, opts LevelDBOptions) (*LevelDB, error) {
-	db, err := leveldb.OpenFile(dir, opts.goleveldb())
-	if err != nil {
-		if lerrors.IsCorrupted(err) {
-			return nil, fmt.Errorf("store: open leveldb %s: database is corrupted (not repaired automatically): %w", dir, err)
-		}
-		return nil, fmt.Errorf("store: open leveldb %s: %w", dir, err)
-	}
-	return &LevelDB{
-		db:      db,
+	s := &LevelDB{
 		dir:     dir,
+		opts:    opts,
 		wo:      &opt.WriteOptions{Sync: opts.SyncWrites},
+		log:     opts.Logger,
 		drained: make(chan struct{}, 1),
-	}, nil
+		stop:    make(chan struct{}),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	db, stor, err := s.open(false)
+	if err != nil {
+		return nil, err
+	}
+	s.db.Store(db)
+	s.stor = stor
+	return s, nil
+}
+
+// open opens the database in s.dir through the storage the options ask for.
+func (s *LevelDB) open(readOnly bool) (*leveldb.DB, storage.Storage, error) {
+	fs, err := storage.OpenFile(s.dir, readOnly)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: open leveldb %s: %w", s.dir, err)
+	}
+	stor := s.opts.Faults.wrap(fs)
+	o := s.opts.goleveldb()
+	o.ReadOnly = readOnly
+	db, err := leveldb.Open(stor, o)
+	if err != nil {
+		fs.Close()
+		if lerrors.IsCorrupted(err) {
+			return nil, nil, fmt.Errorf("store: open leveldb %s: database is corrupted (not repaired automatically): %w", s.dir, corrupt(err))
+		}
+		return nil, nil, fmt.Errorf("store: open leveldb %s: %w", s.dir, err)
+	}
+	return db, fs, nil
 }
 
 // Dir returns the directory the store was opened in.
 func (s *LevelDB) Dir() string { return s.dir }
 
-// enter registers a call in flight, or returns ErrClosed.
-func (s *LevelDB) enter() error {
-	if s.state.Add(1)&ldbClosedBit != 0 {
+// enter registers a call in flight and returns the database to use, or
+// ErrClosed. During a reopen it waits for the new database.
+func (s *LevelDB) enter() (*leveldb.DB, error) {
+	for {
+		st := s.state.Add(1)
+		if st&ldbClosedBit != 0 {
+			s.exit()
+			return nil, ErrClosed
+		}
+		if st&ldbPausedBit == 0 {
+			if db := s.db.Load(); db != nil {
+				return db, nil
+			}
+			s.exit()
+			return nil, s.unavailable()
+		}
 		s.exit()
-		return ErrClosed
+		s.pauseMu.Lock()
+		resumed := s.resumed
+		s.pauseMu.Unlock()
+		if resumed != nil {
+			<-resumed
+		}
 	}
-	return nil
 }
 
-// exit unregisters a call and wakes Close when it was the last one.
+// exit unregisters a call and wakes Close or reopen when it was the last
+// one.
 func (s *LevelDB) exit() {
-	if s.state.Add(-1) == ldbClosedBit {
+	if st := s.state.Add(-1); st&ldbCountMask == 0 && st&(ldbClosedBit|ldbPausedBit) != 0 {
 		select {
 		case s.drained <- struct{}{}:
 		default:
 		}
 	}
+}
+
+// clearDrained drops a wake-up left from an earlier drain. The caller holds
+// reopenMu, and neither bit is set.
+func (s *LevelDB) clearDrained() {
+	select {
+	case <-s.drained:
+	default:
+	}
+}
+
+// unavailable is the error of every call while a reopen left no database.
+func (s *LevelDB) unavailable() error {
+	s.failMu.Lock()
+	defer s.failMu.Unlock()
+	return fmt.Errorf("store: leveldb %s: not open (reopening after a failed write failed; retrying): %w", s.dir, s.failed)
 }
 
 // wrap turns a goleveldb error into the store's.
@@ -233,17 +344,23 @@ func (s *LevelDB) wrap(op string, err error) error {
 		return nil
 	case errors.Is(err, leveldb.ErrClosed):
 		return ErrClosed
+	case lerrors.IsCorrupted(err):
+		err = corrupt(err)
 	}
 	return fmt.Errorf("store: leveldb %s: %s: %w", s.dir, op, err)
 }
 
+// corrupt marks a goleveldb corruption error as ErrCorrupt, keeping it.
+func corrupt(err error) error { return fmt.Errorf("%w: %w", ErrCorrupt, err) }
+
 // Get implements Store.
 func (s *LevelDB) Get(key []byte) ([]byte, error) {
-	if err := s.enter(); err != nil {
+	db, err := s.enter()
+	if err != nil {
 		return nil, err
 	}
 	defer s.exit()
-	v, err := s.db.Get(key, nil) // goleveldb returns its own copy
+	v, err := db.Get(key, nil) // goleveldb returns its own copy
 	if errors.Is(err, leveldb.ErrNotFound) {
 		return nil, ErrNotFound
 	}
@@ -252,14 +369,19 @@ func (s *LevelDB) Get(key []byte) ([]byte, error) {
 
 // Apply implements Store. The batch is written to the journal with write(2)
 // before Apply returns, so it survives a crash of the process; with
-// SyncWrites it is also fsynced.
+// SyncWrites it is also fsynced. After a failed write it fails at once
+// until the store has recovered (see LevelDB).
 func (s *LevelDB) Apply(ops ...Op) error {
-	if err := s.enter(); err != nil {
+	db, err := s.enter()
+	if err != nil {
 		return err
 	}
 	defer s.exit()
 	if len(ops) == 0 {
 		return nil
+	}
+	if err := s.failure(); err != nil {
+		return err
 	}
 	b := ldbBatches.Get().(*leveldb.Batch)
 	b.Reset()
@@ -270,32 +392,186 @@ func (s *LevelDB) Apply(ops ...Op) error {
 			b.Put(ops[i].Key, ops[i].Value)
 		}
 	}
-	err := s.db.Write(b, s.wo)
+	err = db.Write(b, s.wo)
 	if len(b.Dump()) <= 1<<20 { // don't pin huge buffers in the pool
 		ldbBatches.Put(b)
 	}
+	if err != nil && !errors.Is(err, leveldb.ErrClosed) {
+		s.writeFailed(err)
+	}
 	return s.wrap("apply", err)
 }
+
+// failure returns the error Apply fails with while writes are failing.
+func (s *LevelDB) failure() error {
+	s.failMu.Lock()
+	defer s.failMu.Unlock()
+	if s.failed == nil {
+		return nil
+	}
+	return fmt.Errorf("store: leveldb %s: apply: writes are failing since %s (retrying in the background): %w",
+		s.dir, s.failedAt.UTC().Format(time.RFC3339), s.failed)
+}
+
+// writeFailed records a failed write and starts the recovery loop.
+func (s *LevelDB) writeFailed(err error) {
+	s.failMu.Lock()
+	defer s.failMu.Unlock()
+	if s.failed != nil {
+		return
+	}
+	s.failed, s.failedAt = err, time.Now()
+	s.log.Debug("store: a write failed; writes are refused until the disk takes them again (checked in the background)",
+		"dir", s.dir, "err", err)
+	s.wg.Add(1)
+	go s.recoverLoop()
+}
+
+// recoverLoop waits until the disk takes writes again, then reopens the
+// database, until it succeeds or the store is closed.
+func (s *LevelDB) recoverLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(ldbRecoverEvery)
+	defer t.Stop()
+	for attempt := 1; ; attempt++ {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		if err := s.probe(); err != nil {
+			continue
+		}
+		err := s.reopen()
+		if errors.Is(err, ErrClosed) {
+			return
+		}
+		if err != nil {
+			s.log.Warn("store: reopening after a failed write failed; retrying", "dir", s.dir, "attempt", attempt, "err", err)
+			continue
+		}
+		s.failMu.Lock()
+		since := s.failedAt
+		s.failed = nil
+		s.failMu.Unlock()
+		s.recoveries.Add(1)
+		s.log.Info("store: writes work again (database reopened)", "dir", s.dir, "failed_for", time.Since(since).Round(time.Millisecond))
+		return
+	}
+}
+
+// probe checks that the disk under the store takes writes: it writes and
+// fsyncs ldbProbeSize bytes to a file of its own, and removes it.
+func (s *LevelDB) probe() error {
+	if d := s.opts.Faults; d != nil {
+		if err := d.check("write", "probe"); err != nil {
+			return err
+		}
+	}
+	f, err := os.CreateTemp(s.dir, "dynakv-probe-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	_, err = f.Write(make([]byte, ldbProbeSize))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// reopen closes the database and opens it again, once the calls in flight
+// have finished (new calls wait meanwhile; a running Iterate continues on
+// the new database from where it was). When the database cannot be opened
+// for writing it is opened read-only, so reads go on.
+func (s *LevelDB) reopen() error {
+	s.reopenMu.Lock()
+	defer s.reopenMu.Unlock()
+	s.pauseMu.Lock()
+	s.resumed = make(chan struct{})
+	s.pauseMu.Unlock()
+	s.clearDrained()
+	st := s.state.Or(ldbPausedBit)
+	defer func() {
+		s.state.And(^int64(ldbPausedBit))
+		s.pauseMu.Lock()
+		close(s.resumed)
+		s.resumed = nil
+		s.pauseMu.Unlock()
+	}()
+	if st&ldbClosedBit != 0 {
+		return ErrClosed
+	}
+	timeout := time.After(ldbDrainWait)
+	for s.state.Load()&ldbCountMask != 0 {
+		select {
+		case <-s.drained:
+		case <-timeout:
+			return fmt.Errorf("store: leveldb %s: reopen: calls in flight did not finish within %v", s.dir, ldbDrainWait)
+		}
+	}
+	if old := s.db.Swap(nil); old != nil {
+		old.Close() // the error is the one we are recovering from
+		s.stor.Close()
+	}
+	db, stor, err := s.open(false)
+	if err != nil {
+		if rdb, rstor, rerr := s.open(true); rerr == nil {
+			db, stor = rdb, rstor
+		}
+	}
+	if db != nil {
+		s.db.Store(db)
+		s.stor = stor
+	}
+	return err
+}
+
+// Recoveries returns how often the store recovered from failed writes.
+func (s *LevelDB) Recoveries() int64 { return s.recoveries.Load() }
 
 // Iterate implements Store. It reads a snapshot taken when it starts and
 // does not fill the block cache, so scans (anti-entropy, handoff) do not
 // evict the blocks that point reads use.
 func (s *LevelDB) Iterate(start, end []byte, fn func(k, v []byte) bool) error {
-	if err := s.enter(); err != nil {
-		return err
-	}
-	defer s.exit()
-	it := s.db.NewIterator(&util.Range{Start: start, Limit: end}, &opt.ReadOptions{DontFillCache: true})
-	defer it.Release()
-	for it.Next() {
-		if s.state.Load()&ldbClosedBit != 0 {
-			return ErrClosed
+	return s.iterate(start, end, &opt.ReadOptions{DontFillCache: true}, fn)
+}
+
+func (s *LevelDB) iterate(start, end []byte, ro *opt.ReadOptions, fn func(k, v []byte) bool) error {
+	for {
+		db, err := s.enter()
+		if err != nil {
+			return err
 		}
-		if !fn(it.Key(), it.Value()) {
-			return nil
+		it := db.NewIterator(&util.Range{Start: start, Limit: end}, ro)
+		paused := false
+		for it.Next() {
+			if st := s.state.Load(); st&ldbClosedBit != 0 {
+				it.Release()
+				s.exit()
+				return ErrClosed
+			} else if st&ldbPausedBit != 0 {
+				// A reopen waits for us: continue on the new database
+				// from this key on.
+				start, paused = bytes.Clone(it.Key()), true
+				break
+			}
+			if !fn(it.Key(), it.Value()) {
+				it.Release()
+				s.exit()
+				return nil
+			}
+		}
+		err = it.Error()
+		it.Release()
+		s.exit()
+		if !paused {
+			return s.wrap("iterate", err)
 		}
 	}
-	return s.wrap("iterate", it.Error())
 }
 
 // Sync implements Store. It fsyncs every journal file still on disk and the
@@ -310,10 +586,15 @@ func (s *LevelDB) Iterate(start, end []byte, fn func(k, v []byte) bool) error {
 // the disk once a second (fsync everysec), which showed up as the p99 of
 // SET.
 func (s *LevelDB) Sync() error {
-	if err := s.enter(); err != nil {
+	if _, err := s.enter(); err != nil {
 		return err
 	}
 	defer s.exit()
+	if d := s.opts.Faults; d != nil {
+		if err := d.check("sync", "journals"); err != nil {
+			return s.wrap("sync", err)
+		}
+	}
 	if s.wo.Sync {
 		return nil // every Apply was fsynced into its journal already
 	}
@@ -349,18 +630,31 @@ func ldbSyncJournals(dir string) error {
 	return d.Sync()
 }
 
-// Close implements Store. It waits for calls in flight, then closes the
-// database; buffered writes are already in the journal, so Close does not
-// need to flush anything to keep them.
+// Close implements Store. It waits for calls in flight (and a reopen under
+// way), stops the recovery loop, then closes the database; buffered writes
+// are already in the journal, so Close does not need to flush anything to
+// keep them.
 func (s *LevelDB) Close() error {
 	first := false
 	s.closeOnce.Do(func() {
 		first = true
-		if s.state.Or(ldbClosedBit) != 0 {
+		close(s.stop)
+		s.reopenMu.Lock()
+		defer s.reopenMu.Unlock()
+		s.clearDrained()
+		s.state.Or(ldbClosedBit)
+		for s.state.Load()&ldbCountMask != 0 {
 			<-s.drained
 		}
-		if err := s.db.Close(); err != nil {
-			s.closeErr = fmt.Errorf("store: leveldb %s: close: %w", s.dir, err)
+		s.wg.Wait()
+		if db := s.db.Load(); db != nil {
+			err := db.Close()
+			if serr := s.stor.Close(); err == nil {
+				err = serr
+			}
+			if err != nil {
+				s.closeErr = fmt.Errorf("store: leveldb %s: close: %w", s.dir, err)
+			}
 		}
 	})
 	if first {
