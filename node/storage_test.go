@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -11,7 +13,10 @@ import (
 
 	"github.com/dynakv/dynakv/internal/poll"
 	"github.com/dynakv/dynakv/internal/syncbuf"
+	"github.com/dynakv/dynakv/node/replica"
 	"github.com/dynakv/dynakv/node/store"
+	"github.com/dynakv/dynakv/resp"
+	"github.com/dynakv/dynakv/ring"
 )
 
 // startOnStore starts a node over st (the node owns it) and returns it, a
@@ -139,5 +144,85 @@ func TestNodeDiskFullRecoversOnLevelDB(t *testing.T) {
 	}
 	if ldb.Recoveries() != 1 || !strings.Contains(logs.String(), "store: writes work again") {
 		t.Fatalf("recoveries %d; log:\n%s", ldb.Recoveries(), logs)
+	}
+}
+
+// fieldOf returns field name of a RING STATUS / INFO field list.
+func fieldOf(fields []resp.Field, name string) string {
+	for _, f := range fields {
+		if f.Name == name {
+			return f.Value
+		}
+	}
+	return "<missing>"
+}
+
+// A damaged table on one of three replicas (keys its store cannot read):
+// its trees still build, over what is readable; reads of the unreadable
+// keys through it are served by the other replicas (R=2); RING STATUS
+// names the damaged partitions; one exchange round brings every key back
+// into its own copy, and it reads them locally again.
+func TestDamagedKeysServedAndRepairedFromReplicas(t *testing.T) {
+	faulty := map[string]*store.Faulty{}
+	mc := newMemClusterWith(t, memOpts{q: 64, store: func(id string, st store.Store) store.Store {
+		f := store.NewFaulty(st)
+		faulty[id] = f
+		return f
+	}}, 3, 2, 2, "a", "b", "c")
+	const n = 300
+	for i := range n {
+		if err := mc.set("a", fmt.Sprint("k", i), fmt.Sprint("v", i), 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := mc.nodes["c"]
+	var bad []string
+	for i := 0; i < n; i += 7 {
+		k := fmt.Sprint("k", i)
+		bad = append(bad, k)
+		faulty["c"].Corrupt(store.DataKey(ring.HashKey([]byte(k)), []byte(k)))
+	}
+	c.local.ForgetCaches() // as a restart leaves it
+	mc.buildTrees()        // failed on main: "rebuilding the tree of partition N: ... corrupted"
+	damaged := c.local.Damaged()
+	if len(damaged) == 0 {
+		t.Fatal("no partition marked damaged")
+	}
+	status := c.view.Status()
+	if got := fieldOf(status, "storage_damaged_partitions"); got != fmt.Sprint(len(damaged)) {
+		t.Fatalf("RING STATUS storage_damaged_partitions = %s, want %d", got, len(damaged))
+	}
+	if got := fieldOf(status, "storage_damaged_partition_list"); got != partList(damaged) {
+		t.Fatalf("RING STATUS storage_damaged_partition_list = %s, want %s", got, partList(damaged))
+	}
+	for _, k := range bad {
+		o, err := mc.get("c", k, 2)
+		if err != nil || o == nil || string(o.Newest(0).Value) != "v"+k[1:] {
+			t.Fatalf("GET %s through the damaged node = %v, %v", k, o, err)
+		}
+		if _, err := c.local.ReadOwn(context.Background(), []byte(k)); !errors.Is(err, replica.ErrUnreadable) {
+			t.Fatalf("c's own %s: %v, want unreadable before the repair", k, err)
+		}
+	}
+
+	poll.Until(t, 5*time.Second, "c to repair its damaged partitions", func() bool {
+		if err := c.cluster.rebuildDamaged(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		c.cluster.antiEntropyRound(context.Background())
+		return len(c.local.Damaged()) == 0
+	})
+	for _, k := range bad {
+		if o := mc.own("c", k); o == nil || string(o.Newest(0).Value) != "v"+k[1:] {
+			t.Fatalf("c's own %s after the repair = %v", k, o)
+		}
+	}
+	if got := faulty["c"].Corrupted(); got != 0 {
+		t.Fatalf("%d keys still unreadable on c", got)
+	}
+	status = c.view.Status()
+	if fieldOf(status, "storage_damaged_partitions") != "0" || fieldOf(status, "storage_partitions_repaired") != fmt.Sprint(len(damaged)) {
+		t.Fatalf("after the repair: storage_damaged_partitions %s, storage_partitions_repaired %s (want 0, %d)",
+			fieldOf(status, "storage_damaged_partitions"), fieldOf(status, "storage_partitions_repaired"), len(damaged))
 	}
 }

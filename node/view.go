@@ -151,7 +151,7 @@ func (v *clusterView) Status() []resp.Field {
 	members, alive, suspect, dead := v.counts()
 	st := v.stats()
 	p99, rested, slowed := v.c.adm.Stats()
-	return []resp.Field{
+	return append([]resp.Field{
 		{Name: "ring_version", Value: fmt.Sprintf("%016x", rg.Version())},
 		{Name: "members", Value: strconv.Itoa(members)},
 		{Name: "members_alive", Value: strconv.Itoa(alive)},
@@ -185,6 +185,20 @@ func (v *clusterView) Status() []resp.Field {
 		{Name: "foreground_p99_us", Value: strconv.FormatInt(p99.Microseconds(), 10)},
 		{Name: "background_rested_ms", Value: strconv.FormatInt(rested.Milliseconds(), 10)},
 		{Name: "background_slowed", Value: strconv.FormatInt(slowed, 10)},
+	}, v.storageDamage()...)
+}
+
+// storageDamage shows damaged storage: the partitions with keys this node
+// lost or cannot read (repaired from the other replicas, see
+// antiEntropyRoundSettled) and what was done about them.
+func (v *clusterView) storageDamage() []resp.Field {
+	d := v.c.local.DamageStats()
+	return []resp.Field{
+		{Name: "storage_damaged_partitions", Value: strconv.Itoa(len(d.Partitions))},
+		{Name: "storage_damaged_partition_list", Value: partList(d.Partitions)},
+		{Name: "storage_unreadable_reads", Value: strconv.FormatInt(d.UnreadableReads, 10)},
+		{Name: "storage_unreadable_keys_rewritten", Value: strconv.FormatInt(d.Rewritten, 10)},
+		{Name: "storage_partitions_repaired", Value: strconv.FormatInt(d.Repaired, 10)},
 	}
 }
 
@@ -291,7 +305,7 @@ func (v *clusterView) Persistence() []resp.Field {
 	if !h.FailingSince.IsZero() {
 		since = h.FailingSince.UTC().Format(time.RFC3339)
 	}
-	return []resp.Field{
+	return append([]resp.Field{
 		{Name: "loading", Value: "0"},
 		{Name: "aof_enabled", Value: "1"},
 		{Name: "aof_last_write_status", Value: okErr(h.WriteOK)},
@@ -300,5 +314,5 @@ func (v *clusterView) Persistence() []resp.Field {
 		{Name: "store_write_errors", Value: strconv.FormatInt(h.WriteErrors, 10)},
 		{Name: "store_last_write_error", Value: h.LastWriteError},
 		{Name: "store_write_recoveries", Value: strconv.FormatInt(h.Recoveries, 10)},
-	}
+	}, v.storageDamage()...)
 }

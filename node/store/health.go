@@ -102,6 +102,14 @@ func (h *Health) noteWrite(err error) {
 	}
 }
 
+// IterateReadable passes store.IterateReadable through.
+func (h *Health) IterateReadable(start, end []byte, fn func(k, v []byte) bool) error {
+	return IterateReadable(h.Store, start, end, fn)
+}
+
+// Unwrap returns the wrapped store.
+func (h *Health) Unwrap() Store { return h.Store }
+
 // Status returns the store's write and fsync status.
 func (h *Health) Status() HealthStatus {
 	h.mu.Lock()

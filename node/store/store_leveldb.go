@@ -540,6 +540,17 @@ func (s *LevelDB) Iterate(start, end []byte, fn func(k, v []byte) bool) error {
 	return s.iterate(start, end, &opt.ReadOptions{DontFillCache: true}, fn)
 }
 
+// IterateReadable is Iterate, except that it skips the blocks of tables it
+// cannot read (a checksum mismatch) instead of failing with ErrCorrupt;
+// the keys it visits are checked and intact. (A damaged table's index
+// still fails it.) An older version of a key whose newest version is in a
+// skipped block may show through.
+func (s *LevelDB) IterateReadable(start, end []byte, fn func(k, v []byte) bool) error {
+	// StrictOverride without StrictReader: skip corrupted blocks; the
+	// checksums are still verified (StrictBlockChecksum is the database's).
+	return s.iterate(start, end, &opt.ReadOptions{DontFillCache: true, Strict: opt.StrictOverride}, fn)
+}
+
 func (s *LevelDB) iterate(start, end []byte, ro *opt.ReadOptions, fn func(k, v []byte) bool) error {
 	for {
 		db, err := s.enter()

@@ -108,6 +108,21 @@ func (s *Sharded) segments() []segment {
 
 // Iterate implements Store, walking the shards' ranges in key order.
 func (s *Sharded) Iterate(start, end []byte, fn func(k, v []byte) bool) error {
+	return s.iterate(start, end, Store.Iterate, fn)
+}
+
+// IterateReadable is IterateReadable over every shard.
+func (s *Sharded) IterateReadable(start, end []byte, fn func(k, v []byte) bool) error {
+	return s.iterate(start, end, IterateReadable, fn)
+}
+
+// ShardOf returns the index of the shard holding key.
+func (s *Sharded) ShardOf(key []byte) int { return s.shardOf(key) }
+
+// Shards returns the shards, in order.
+func (s *Sharded) Shards() []Store { return s.shards }
+
+func (s *Sharded) iterate(start, end []byte, iter func(Store, []byte, []byte, func(k, v []byte) bool) error, fn func(k, v []byte) bool) error {
 	for _, seg := range s.segments() {
 		lo, hi := seg.lo, seg.hi
 		if start != nil && (lo == nil || bytes.Compare(start, lo) > 0) {
@@ -120,7 +135,7 @@ func (s *Sharded) Iterate(start, end []byte, fn func(k, v []byte) bool) error {
 			continue
 		}
 		stopped := false
-		err := s.shards[seg.shard].Iterate(lo, hi, func(k, v []byte) bool {
+		err := iter(s.shards[seg.shard], lo, hi, func(k, v []byte) bool {
 			if !fn(k, v) {
 				stopped = true
 				return false
