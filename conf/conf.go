@@ -44,6 +44,9 @@ type Config struct {
 	CacheSize              int64         `mapstructure:"cache_size"`
 	AntiEntropyInterval    time.Duration `mapstructure:"anti_entropy_interval"`
 	TombstoneGrace         time.Duration `mapstructure:"tombstone_grace"`
+	// RepairStorage (no|yes): yes accepts the loss of damaged storage (a lost
+	// shard, a damaged journal) on a node with no replica to heal from.
+	RepairStorage string `mapstructure:"repair_storage"`
 }
 
 const (
@@ -88,6 +91,7 @@ var settings = []setting{
 	{"cache_size", "memory for decoded hot keys in front of goleveldb (bytes); 0 disables", ""},
 	{"anti_entropy_interval", "time between rounds of Merkle-tree exchanges with the other replicas (Go duration); 0 disables", ""},
 	{"tombstone_grace", "age after which a delete's tombstone is collected once every replica has it, and a hint is dropped (Go duration); 0 keeps them forever", ""},
+	{"repair_storage", "yes: start on damaged storage (a lost store shard, a damaged journal) with no replica to heal from, accepting the loss; no: refuse (no, yes)", ""},
 }
 
 // fieldIndex maps each key to the index of its Config field.
@@ -119,6 +123,7 @@ func Default() Config {
 		ClientQueryBufferLimit: 1 << 30,
 		MaxClients:             10000,
 		Fsync:                  "everysec",
+		RepairStorage:          "no",
 		PruneThreshold:         10,
 		RequestTimeout:         2 * time.Second,
 		CacheSize:              64 << 20,
@@ -235,6 +240,11 @@ func (c Config) Validate() error {
 	case "always", "everysec", "no":
 	default:
 		return problem("fsync", "must be one of always, everysec, no, got %q", r.Fsync)
+	}
+	switch r.RepairStorage {
+	case "no", "yes":
+	default:
+		return problem("repair_storage", "must be no or yes, got %q", r.RepairStorage)
 	}
 	if r.PruneThreshold < 1 {
 		return problem("prune_threshold", "must be at least 1, got %d", r.PruneThreshold)

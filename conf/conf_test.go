@@ -93,6 +93,7 @@ func TestDefaults(t *testing.T) {
 		"cache_size":                "67108864",
 		"anti_entropy_interval":     "10s",
 		"tombstone_grace":           "1h0m0s",
+		"repair_storage":            "no",
 	}
 	def := Default()
 	if len(want) != len(Keys()) {
@@ -147,6 +148,7 @@ var samples = map[string]string{
 	"cache_size":                "1048576",
 	"anti_entropy_interval":     "45s",
 	"tombstone_grace":           "30m0s",
+	"repair_storage":            "yes",
 }
 
 // TestEveryKeyFromEveryLayer sets every key at once through each source and

@@ -1,6 +1,7 @@
 package node
 
 import (
+	crand "crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -68,7 +70,7 @@ func Open(cfg conf.Config, log *slog.Logger) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("node: data dir: %w", err)
 	}
-	st, err := openStore(cfg.DataDir, cfg.Fsync == "always", log)
+	st, damage, err := openStore(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +79,13 @@ func Open(cfg conf.Config, log *slog.Logger) (*Node, error) {
 		st.Close()
 		return nil, err
 	}
+	if !damage.empty() {
+		parts := damage.partitions(cfg.Partitions)
+		n.view.damage = damage
+		n.local.MarkDamaged(parts...)
+		n.log.Warn("storage damage found at start: the lost keys are fetched from the other replicas at once",
+			"damage", damage.String(), "partitions", partList(parts), "repair_storage", cfg.RepairStorage)
+	}
 	return n, nil
 }
 
@@ -84,30 +93,191 @@ func Open(cfg conf.Config, log *slog.Logger) (*Node, error) {
 // over (ShardedStore). It is part of the data directory's layout.
 const storeShards = 4
 
+// storageDamage is what openStore found lost: shards missing or empty
+// beside the others, and journals that could not be read to their end.
+type storageDamage struct {
+	lostShards []int
+	journals   []string // "store-N: <goleveldb's error>"
+	shards     []int    // every damaged shard, lost or with a damaged journal
+}
+
+func (d *storageDamage) empty() bool { return d == nil || len(d.shards) == 0 }
+
+// partitions returns the partitions of the damaged shards (shard i holds
+// the i-th of storeShards equal hash ranges).
+func (d *storageDamage) partitions(q int) []int {
+	var out []int
+	per := max(q/storeShards, 1)
+	for _, i := range d.shards {
+		for p := i * per; p < (i+1)*per && p < q; p++ {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (d *storageDamage) String() string {
+	var parts []string
+	for _, i := range d.lostShards {
+		parts = append(parts, fmt.Sprintf("store-%d is missing or empty (its keys are lost)", i))
+	}
+	parts = append(parts, d.journals...)
+	return strings.Join(parts, "; ")
+}
+
 // openStore opens the node's store: storeShards goleveldb databases in
 // dataDir/store-0 ... store-3, each with an equal part of the memory budget
-// of DefaultLevelDBOptions.
-func openStore(dataDir string, syncWrites bool, log *slog.Logger) (store.Store, error) {
+// of DefaultLevelDBOptions. Every shard records the layout (a marker with
+// the shard count, its index and the store's random id), so a shard that
+// was deleted or emptied is found at start; every journal is read
+// strictly, so one that cannot be read to its end (truncated, damaged) is
+// found instead of being cut silently. With damage and no replica to heal
+// from (n = 1, or no other member and no seeds) it refuses to start unless
+// repairStorage; otherwise it accepts the loss (recreates the shard, opens
+// the journal as far as it reads) and returns what was lost.
+func openStore(cfg conf.Config, log *slog.Logger) (store.Store, *storageDamage, error) {
+	dataDir := cfg.DataDir
 	if _, err := os.Stat(filepath.Join(dataDir, "CURRENT")); err == nil {
-		return nil, fmt.Errorf("node: %s holds a single goleveldb database (an older layout); this version keeps its data in %s/store-0..%d", dataDir, dataDir, storeShards-1)
+		return nil, nil, fmt.Errorf("node: %s holds a single goleveldb database (an older layout); this version keeps its data in %s/store-0..%d", dataDir, dataDir, storeShards-1)
 	}
 	opts := store.DefaultLevelDBOptions()
-	opts.SyncWrites = syncWrites
+	opts.SyncWrites = cfg.Fsync == "always"
 	opts.WriteBuffer /= storeShards
 	opts.BlockCacheCapacity /= storeShards
 	opts.Logger = log
-	shards := make([]store.Store, 0, storeShards)
-	for i := range storeShards {
-		st, err := store.OpenLevelDB(filepath.Join(dataDir, fmt.Sprintf("store-%d", i)), opts)
-		if err != nil {
-			for _, o := range shards {
+	shards := make([]store.Store, storeShards)
+	closeAll := func() {
+		for _, o := range shards {
+			if o != nil {
 				o.Close()
 			}
-			return nil, err
 		}
-		shards = append(shards, st)
 	}
-	return store.NewSharded(shards...)
+	dir := func(i int) string { return filepath.Join(dataDir, fmt.Sprintf("store-%d", i)) }
+	damage := &storageDamage{}
+	existed := make([]bool, storeShards)
+	journalBad := make([]bool, storeShards)
+	for i := range storeShards {
+		_, err := os.Stat(filepath.Join(dir(i), "CURRENT"))
+		existed[i] = err == nil
+		if !existed[i] {
+			continue
+		}
+		strict := opts
+		strict.StrictJournal = true
+		st, err := store.OpenLevelDB(dir(i), strict)
+		if errors.Is(err, store.ErrJournalDamaged) {
+			journalBad[i] = true
+			damage.journals = append(damage.journals, fmt.Sprintf("store-%d: %v (the writes after the damage are lost)", i, err))
+			ro := opts
+			ro.ReadOnly = true // look, change nothing yet
+			st, err = store.OpenLevelDB(dir(i), ro)
+		}
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		shards[i] = st
+	}
+	// Layout markers: which shards belong, which were lost.
+	var id uint64
+	marked := make([]bool, storeShards)
+	for i, st := range shards {
+		if st == nil {
+			continue
+		}
+		l, ok, err := store.ReadShardLayout(st)
+		if err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("node: %s: %w", dir(i), err)
+		}
+		if !ok {
+			continue
+		}
+		if l.Shards != storeShards || l.Index != i || (id != 0 && l.ID != id) {
+			closeAll()
+			return nil, nil, fmt.Errorf("node: %s belongs to another store layout (%v; expected shard %d of %d of the other shards' store): do not mix shards of different data directories", dir(i), l, i, storeShards)
+		}
+		id, marked[i] = l.ID, true
+	}
+	legacy := id == 0 && shards[0] != nil && hasMeta(shards[0], "partitions")
+	for i := range storeShards {
+		if (id != 0 && !marked[i]) || (legacy && !existed[i]) {
+			damage.lostShards = append(damage.lostShards, i)
+		}
+		if (id != 0 && !marked[i]) || (legacy && !existed[i]) || journalBad[i] {
+			damage.shards = append(damage.shards, i)
+		}
+	}
+	if !damage.empty() && cfg.RepairStorage != "yes" && !hasReplicas(cfg, shards[0]) {
+		closeAll()
+		return nil, nil, fmt.Errorf("node: damaged storage in %s and no replica to heal from (n=%d, no other member, no seeds): %s. "+
+			"Restore the data directory from a backup, or start with --repair-storage yes (repair_storage: yes) to accept the loss and start with what is left", dataDir, cfg.N, damage)
+	}
+	// Accept the loss: open damaged journals for good, create lost shards.
+	for i := range storeShards {
+		if shards[i] == nil || journalBad[i] {
+			if shards[i] != nil {
+				shards[i].Close()
+			}
+			st, err := store.OpenLevelDB(dir(i), opts)
+			if err != nil {
+				shards[i] = nil
+				closeAll()
+				return nil, nil, err
+			}
+			shards[i] = st
+		}
+	}
+	if id == 0 {
+		var b [8]byte
+		for id == 0 {
+			if _, err := crand.Read(b[:]); err != nil {
+				closeAll()
+				return nil, nil, err
+			}
+			id = binary.BigEndian.Uint64(b[:])
+		}
+	}
+	for i, st := range shards {
+		if !marked[i] {
+			if err := store.WriteShardLayout(st, store.ShardLayout{Shards: storeShards, Index: i, ID: id}); err != nil {
+				closeAll()
+				return nil, nil, fmt.Errorf("node: %s: recording the store layout: %w", dir(i), err)
+			}
+		}
+	}
+	st, err := store.NewSharded(shards...)
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	if damage.empty() {
+		return st, nil, nil
+	}
+	return st, damage, nil
+}
+
+// hasMeta reports whether st holds the meta entry name.
+func hasMeta(st store.Store, name string) bool {
+	_, err := st.Get(store.MetaKey(name))
+	return err == nil
+}
+
+// hasReplicas reports whether a node with cfg and the metadata shard meta
+// (nil: lost) has other replicas to heal from.
+func hasReplicas(cfg conf.Config, meta store.Store) bool {
+	if cfg.N < 2 {
+		return false
+	}
+	if len(cfg.Seeds) > 0 {
+		return true
+	}
+	if meta == nil {
+		return false
+	}
+	set, err := membership.LoadMemberSet(meta)
+	return err == nil && len(set.Members()) > 1
 }
 
 // knobs are a node's test-only settings, kept out of conf.Config: the

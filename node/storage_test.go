@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/dynakv/dynakv/internal/syncbuf"
 	"github.com/dynakv/dynakv/node/replica"
 	"github.com/dynakv/dynakv/node/store"
+	"github.com/dynakv/dynakv/replication"
 	"github.com/dynakv/dynakv/resp"
 	"github.com/dynakv/dynakv/ring"
 )
@@ -224,5 +227,74 @@ func TestDamagedKeysServedAndRepairedFromReplicas(t *testing.T) {
 	if fieldOf(status, "storage_damaged_partitions") != "0" || fieldOf(status, "storage_partitions_repaired") != fmt.Sprint(len(damaged)) {
 		t.Fatalf("after the repair: storage_damaged_partitions %s, storage_partitions_repaired %s (want 0, %d)",
 			fieldOf(status, "storage_damaged_partitions"), fieldOf(status, "storage_partitions_repaired"), len(damaged))
+	}
+}
+
+// A node with no replica to heal from refuses to start on a lost shard or
+// a damaged journal, saying what is damaged and how to proceed; with
+// repair_storage yes it starts and shows what was lost.
+func TestSingleNodeRefusesDamagedStorage(t *testing.T) {
+	for _, tc := range []struct {
+		name, want, field string
+		damage            func(t *testing.T, dir string)
+	}{
+		{"lost shard", "store-2 is missing or empty", "storage_lost_shards", func(t *testing.T, dir string) {
+			if err := os.RemoveAll(filepath.Join(dir, "store-2")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"truncated journal", "journal damaged", "storage_journal_damage", func(t *testing.T, dir string) {
+			logs, _ := filepath.Glob(filepath.Join(dir, "store-1", "*.log"))
+			big, size := "", int64(0)
+			for _, p := range logs {
+				if fi, err := os.Stat(p); err == nil && fi.Size() > size {
+					big, size = p, fi.Size()
+				}
+			}
+			if size < 4000 {
+				t.Fatalf("journal of store-1 holds %d bytes", size)
+			}
+			if err := os.Truncate(big, size-3000); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t)
+			cfg.N, cfg.R, cfg.W = 1, 1, 1
+			n, err := Open(cfg, quiet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 400 {
+				if _, err := n.coord.Update(context.Background(), fmt.Appendf(nil, "k%d", i), func(cur *replication.Object) (*replication.Write, error) {
+					return &replication.Write{Context: cur.Context(), Value: make([]byte, 64)}, nil
+				}, replication.WriteOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			n.Close()
+			tc.damage(t, cfg.DataDir)
+			_, err = Open(cfg, quiet)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "--repair-storage yes") {
+				t.Fatalf("Open on damaged storage: %v; want a refusal naming %q and --repair-storage yes", err, tc.want)
+			}
+			// refusing changed nothing: it refuses again
+			if _, err = Open(cfg, quiet); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("second Open: %v", err)
+			}
+			cfg.RepairStorage = "yes"
+			n, err = Open(cfg, quiet)
+			if err != nil {
+				t.Fatalf("Open with repair_storage yes: %v", err)
+			}
+			defer n.Close()
+			if got := fieldOf(n.view.Persistence(), tc.field); got == "" {
+				t.Fatalf("INFO persistence %s is empty after starting on damaged storage", tc.field)
+			}
+			if len(n.local.Damaged()) == 0 {
+				t.Fatal("no partition marked damaged")
+			}
+		})
 	}
 }

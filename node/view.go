@@ -6,6 +6,7 @@ import (
 	"github.com/dynakv/dynakv/node/membership"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +22,7 @@ type clusterView struct {
 	c      *cluster
 	now    func() time.Time
 	health *store.Health
+	damage *storageDamage // found at start (nil: none); set before serving
 }
 
 var _ resp.NodeView = (*clusterView)(nil)
@@ -193,7 +195,17 @@ func (v *clusterView) Status() []resp.Field {
 // antiEntropyRoundSettled) and what was done about them.
 func (v *clusterView) storageDamage() []resp.Field {
 	d := v.c.local.DamageStats()
+	lost, journals := "", ""
+	if v.damage != nil {
+		var l []string
+		for _, i := range v.damage.lostShards {
+			l = append(l, fmt.Sprintf("store-%d", i))
+		}
+		lost, journals = strings.Join(l, ","), strings.Join(v.damage.journals, "; ")
+	}
 	return []resp.Field{
+		{Name: "storage_lost_shards", Value: lost},
+		{Name: "storage_journal_damage", Value: journals},
 		{Name: "storage_damaged_partitions", Value: strconv.Itoa(len(d.Partitions))},
 		{Name: "storage_damaged_partition_list", Value: partList(d.Partitions)},
 		{Name: "storage_unreadable_reads", Value: strconv.FormatInt(d.UnreadableReads, 10)},

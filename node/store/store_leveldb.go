@@ -79,6 +79,15 @@ type LevelDBOptions struct {
 
 	// Faults, for tests, injects disk faults below goleveldb (nil: none).
 	Faults *DiskFaults
+
+	// StrictJournal makes opening fail (ErrJournalDamaged) when a journal
+	// is damaged, instead of dropping what cannot be read of it, as
+	// goleveldb does by default (noting it only in its LOG file).
+	StrictJournal bool
+
+	// ReadOnly opens the database without writing anything to it (a
+	// damaged journal is then read as far as it can be, in memory only).
+	ReadOnly bool
 }
 
 // DefaultLevelDBOptions returns the options tuned for a dynakv node: a
@@ -166,6 +175,9 @@ func (o LevelDBOptions) goleveldb() *opt.Options {
 	if o.BloomFilterBits > 0 {
 		lo.Filter = filter.NewBloomFilter(o.BloomFilterBits)
 	}
+	if o.StrictJournal {
+		lo.Strict = opt.DefaultStrict | opt.StrictJournal
+	}
 	return lo
 }
 
@@ -252,7 +264,7 @@ func OpenLevelDB(dir string, opts LevelDBOptions) (*LevelDB, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	db, stor, err := s.open(false)
+	db, stor, err := s.open(opts.ReadOnly, opts.StrictJournal)
 	if err != nil {
 		return nil, err
 	}
@@ -262,17 +274,25 @@ func OpenLevelDB(dir string, opts LevelDBOptions) (*LevelDB, error) {
 }
 
 // open opens the database in s.dir through the storage the options ask for.
-func (s *LevelDB) open(readOnly bool) (*leveldb.DB, storage.Storage, error) {
+// A reopen after a failed write is never strict about the journal: the
+// failed write may have left a torn record at its end.
+func (s *LevelDB) open(readOnly, strictJournal bool) (*leveldb.DB, storage.Storage, error) {
 	fs, err := storage.OpenFile(s.dir, readOnly)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: open leveldb %s: %w", s.dir, err)
 	}
 	stor := s.opts.Faults.wrap(fs)
-	o := s.opts.goleveldb()
+	so := s.opts
+	so.StrictJournal = strictJournal
+	o := so.goleveldb()
 	o.ReadOnly = readOnly
 	db, err := leveldb.Open(stor, o)
 	if err != nil {
 		fs.Close()
+		var ce *lerrors.ErrCorrupted
+		if errors.As(err, &ce) && ce.Fd.Type == storage.TypeJournal {
+			return nil, nil, fmt.Errorf("store: open leveldb %s: %w: journal %s: %w", s.dir, ErrJournalDamaged, ce.Fd, corrupt(err))
+		}
 		if lerrors.IsCorrupted(err) {
 			return nil, nil, fmt.Errorf("store: open leveldb %s: database is corrupted (not repaired automatically): %w", s.dir, corrupt(err))
 		}
@@ -280,6 +300,11 @@ func (s *LevelDB) open(readOnly bool) (*leveldb.DB, storage.Storage, error) {
 	}
 	return db, fs, nil
 }
+
+// ErrJournalDamaged is the error of OpenLevelDB with StrictJournal when a
+// journal cannot be read to its end: the writes after the damage are lost
+// once the database is opened without StrictJournal.
+var ErrJournalDamaged = errors.New("journal damaged")
 
 // Dir returns the directory the store was opened in.
 func (s *LevelDB) Dir() string { return s.dir }
@@ -517,9 +542,9 @@ func (s *LevelDB) reopen() error {
 		old.Close() // the error is the one we are recovering from
 		s.stor.Close()
 	}
-	db, stor, err := s.open(false)
+	db, stor, err := s.open(false, false)
 	if err != nil {
-		if rdb, rstor, rerr := s.open(true); rerr == nil {
+		if rdb, rstor, rerr := s.open(true, false); rerr == nil {
 			db, stor = rdb, rstor
 		}
 	}
