@@ -80,6 +80,12 @@ func Open(cfg conf.Config, log *slog.Logger) (*Node, error) {
 		return nil, err
 	}
 	if !damage.empty() {
+		// What was lost may hold dots of this node's actor (or the
+		// reservation of its counters): mint under a new one from here on.
+		if err := n.local.RotateActor(); err != nil {
+			n.Close()
+			return nil, err
+		}
 		parts := damage.partitions(cfg.Partitions)
 		n.view.damage = damage
 		n.local.MarkDamaged(parts...)

@@ -58,6 +58,11 @@ func (l *Local) MarkDamaged(parts ...int) {
 	}
 }
 
+// RotateActor gives the replica a new actor id, stored durably, for a node
+// that lost data at rest (a lost shard, a damaged journal): the lost states
+// may hold dots of its actor, and even the reservation of its counters.
+func (l *Local) RotateActor() error { return l.newActor() }
+
 // markDamagedAt marks the partitions of positions from..to (inclusive).
 func (l *Local) markDamagedAt(from, to uint64) {
 	if l.trees == nil {
