@@ -45,7 +45,8 @@ type Config struct {
 	AntiEntropyInterval    time.Duration `mapstructure:"anti_entropy_interval"`
 	TombstoneGrace         time.Duration `mapstructure:"tombstone_grace"`
 	// RepairStorage (no|yes): yes accepts the loss of damaged storage (a lost
-	// shard, a damaged journal) on a node with no replica to heal from.
+	// shard, a damaged journal or table) on a node with no replica to heal
+	// from.
 	RepairStorage string `mapstructure:"repair_storage"`
 }
 
@@ -91,7 +92,7 @@ var settings = []setting{
 	{"cache_size", "memory for decoded hot keys in front of goleveldb (bytes); 0 disables", ""},
 	{"anti_entropy_interval", "time between rounds of Merkle-tree exchanges with the other replicas (Go duration); 0 disables", ""},
 	{"tombstone_grace", "age after which a delete's tombstone is collected once every replica has it, and a hint is dropped (Go duration); 0 keeps them forever", ""},
-	{"repair_storage", "yes: start on damaged storage (a lost store shard, a damaged journal) with no replica to heal from, accepting the loss; no: refuse (no, yes)", ""},
+	{"repair_storage", "yes: start on damaged storage (a lost store shard, a damaged journal or table) with no replica to heal from, accepting the loss; no: refuse (no, yes)", ""},
 }
 
 // fieldIndex maps each key to the index of its Config field.

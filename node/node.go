@@ -88,9 +88,14 @@ func Open(cfg conf.Config, log *slog.Logger) (*Node, error) {
 		}
 		parts := damage.partitions(cfg.Partitions)
 		n.view.damage = damage
-		n.local.MarkDamaged(parts...)
-		n.log.Warn("storage damage found at start: the lost keys are fetched from the other replicas at once",
-			"damage", damage.String(), "partitions", partList(parts), "repair_storage", cfg.RepairStorage)
+		if damage.replicas {
+			n.local.MarkDamaged(parts...)
+			n.log.Warn("storage damage found at start: the lost keys are fetched from the other replicas at once",
+				"damage", damage.String(), "partitions", partList(parts))
+		} else {
+			n.log.Warn("storage damage found at start, and no replica to heal from: starting with what is left (repair_storage yes)",
+				"damage", damage.String(), "partitions", partList(parts))
+		}
 	}
 	return n, nil
 }
@@ -104,6 +109,8 @@ const storeShards = 4
 type storageDamage struct {
 	lostShards []int
 	journals   []string // "store-N: <goleveldb's error>"
+	tables     []string // likewise, for tables found unreadable at start
+	replicas   bool     // the node has replicas to heal from
 	shards     []int    // every damaged shard, lost or with a damaged journal
 }
 
@@ -128,6 +135,7 @@ func (d *storageDamage) String() string {
 		parts = append(parts, fmt.Sprintf("store-%d is missing or empty (its keys are lost)", i))
 	}
 	parts = append(parts, d.journals...)
+	parts = append(parts, d.tables...)
 	return strings.Join(parts, "; ")
 }
 
@@ -215,16 +223,49 @@ func openStore(cfg conf.Config, log *slog.Logger) (store.Store, *storageDamage, 
 			damage.shards = append(damage.shards, i)
 		}
 	}
-	if !damage.empty() && cfg.RepairStorage != "yes" && !hasReplicas(cfg, shards[0]) {
+	replicas := hasReplicas(cfg, shards[0])
+	// A damaged table shows only when read. A node with replicas finds it
+	// when it builds its trees and heals it from them; a node with none
+	// reads its whole store once now, to stop before serving from it.
+	tableBad := make([]bool, storeShards)
+	if !replicas {
+		for i, st := range shards {
+			if st == nil || journalBad[i] {
+				continue
+			}
+			err := st.Iterate(nil, nil, func(k, v []byte) bool { return true })
+			if errors.Is(err, store.ErrCorrupt) {
+				tableBad[i] = true
+				damage.tables = append(damage.tables, fmt.Sprintf("store-%d: a table is damaged: %v (its unreadable keys are lost)", i, err))
+				damage.shards = append(damage.shards, i)
+			} else if err != nil {
+				closeAll()
+				return nil, nil, err
+			}
+		}
+	}
+	damage.replicas = replicas
+	if !damage.empty() && cfg.RepairStorage != "yes" && !replicas {
 		closeAll()
 		return nil, nil, fmt.Errorf("node: damaged storage in %s and no replica to heal from (n=%d, no other member, no seeds): %s. "+
 			"Restore the data directory from a backup, or start with --repair-storage yes (repair_storage: yes) to accept the loss and start with what is left", dataDir, cfg.N, damage)
 	}
-	// Accept the loss: open damaged journals for good, create lost shards.
+	// Accept the loss: open damaged journals for good, create lost shards,
+	// rebuild damaged tables without their unreadable blocks.
 	for i := range storeShards {
-		if shards[i] == nil || journalBad[i] {
+		if shards[i] == nil || journalBad[i] || tableBad[i] {
 			if shards[i] != nil {
 				shards[i].Close()
+			}
+			if tableBad[i] {
+				kept, damaged, err := store.RebuildLevelDB(dir(i), opts)
+				if err != nil {
+					shards[i] = nil
+					closeAll()
+					return nil, nil, err
+				}
+				log.Warn("storage damage: a shard was rewritten with what is readable of it (repair_storage yes)",
+					"shard", dir(i), "keys_kept", kept, "damaged_copy", damaged)
 			}
 			st, err := store.OpenLevelDB(dir(i), opts)
 			if err != nil {

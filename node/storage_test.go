@@ -258,6 +258,30 @@ func TestSingleNodeRefusesDamagedStorage(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{"damaged table", "a table is damaged", "storage_table_damage", func(t *testing.T, dir string) {
+			// opening flushes the journals into tables
+			cfg := testConfig(t)
+			cfg.DataDir, cfg.N, cfg.R, cfg.W = dir, 1, 1, 1
+			n, err := Open(cfg, quiet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n.Close()
+			tables, _ := filepath.Glob(filepath.Join(dir, "store-1", "*.ldb"))
+			if len(tables) != 1 {
+				t.Fatalf("store-1 has tables %v, want one", tables)
+			}
+			b, err := os.ReadFile(tables[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := len(b) / 3; i < len(b)/3+16; i++ {
+				b[i] ^= 0xff
+			}
+			if err := os.WriteFile(tables[0], b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig(t)
@@ -292,8 +316,12 @@ func TestSingleNodeRefusesDamagedStorage(t *testing.T) {
 			if got := fieldOf(n.view.Persistence(), tc.field); got == "" {
 				t.Fatalf("INFO persistence %s is empty after starting on damaged storage", tc.field)
 			}
-			if len(n.local.Damaged()) == 0 {
-				t.Fatal("no partition marked damaged")
+			if got := n.local.Damaged(); len(got) != 0 {
+				t.Fatalf("partitions %v marked for repair on a node with no replica", got)
+			}
+			// what is left reads cleanly
+			if err := n.local.Store().Iterate(nil, nil, func(k, v []byte) bool { return true }); err != nil {
+				t.Fatalf("reading what is left: %v", err)
 			}
 		})
 	}

@@ -195,17 +195,18 @@ func (v *clusterView) Status() []resp.Field {
 // antiEntropyRoundSettled) and what was done about them.
 func (v *clusterView) storageDamage() []resp.Field {
 	d := v.c.local.DamageStats()
-	lost, journals := "", ""
+	lost, journals, tables := "", "", ""
 	if v.damage != nil {
 		var l []string
 		for _, i := range v.damage.lostShards {
 			l = append(l, fmt.Sprintf("store-%d", i))
 		}
-		lost, journals = strings.Join(l, ","), strings.Join(v.damage.journals, "; ")
+		lost, journals, tables = strings.Join(l, ","), strings.Join(v.damage.journals, "; "), strings.Join(v.damage.tables, "; ")
 	}
 	return []resp.Field{
 		{Name: "storage_lost_shards", Value: lost},
 		{Name: "storage_journal_damage", Value: journals},
+		{Name: "storage_table_damage", Value: tables},
 		{Name: "storage_damaged_partitions", Value: strconv.Itoa(len(d.Partitions))},
 		{Name: "storage_damaged_partition_list", Value: partList(d.Partitions)},
 		{Name: "storage_unreadable_reads", Value: strconv.FormatInt(d.UnreadableReads, 10)},

@@ -301,6 +301,75 @@ func (s *LevelDB) open(readOnly, strictJournal bool) (*leveldb.DB, storage.Stora
 	return db, fs, nil
 }
 
+// RebuildLevelDB rewrites the database in dir with only what can be read
+// of it: every key IterateReadable visits is copied into a new database,
+// which then takes dir's place; the damaged one is kept beside it as
+// dir.damaged-<unix time> for the operator. The keys of unreadable blocks
+// are lost (an older version of such a key, in another table, may show
+// through). For an operator who accepts the loss (repair_storage yes).
+//
+// goleveldb's own leveldb.Recover was tried first: the table it rebuilt
+// from a damaged one made later reads panic ("internal key ... invalid
+// length") here.
+func RebuildLevelDB(dir string, opts LevelDBOptions) (kept int, damaged string, err error) {
+	src, err := OpenLevelDB(dir, opts)
+	if err != nil {
+		return 0, "", err
+	}
+	defer src.Close()
+	tmp := dir + ".rebuild"
+	if err := os.RemoveAll(tmp); err != nil {
+		return 0, "", err
+	}
+	dst, err := OpenLevelDB(tmp, opts)
+	if err != nil {
+		return 0, "", err
+	}
+	var batch []Op
+	size := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := dst.Apply(batch...)
+		batch, size = batch[:0], 0
+		return err
+	}
+	var werr error
+	err = src.IterateReadable(nil, nil, func(k, v []byte) bool {
+		batch = append(batch, Op{Key: bytes.Clone(k), Value: bytes.Clone(v)})
+		kept++
+		if size += len(k) + len(v); size >= 4<<20 {
+			werr = flush()
+		}
+		return werr == nil
+	})
+	if err == nil {
+		err = werr
+	}
+	if err == nil {
+		err = flush()
+	}
+	if err == nil {
+		err = dst.Sync()
+	}
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	src.Close()
+	if err != nil {
+		return 0, "", fmt.Errorf("store: rebuilding leveldb %s from what is readable: %w", dir, err)
+	}
+	damaged = fmt.Sprintf("%s.damaged-%d", dir, time.Now().Unix())
+	if err := os.Rename(dir, damaged); err != nil {
+		return 0, "", err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return 0, "", err
+	}
+	return kept, damaged, nil
+}
+
 // ErrJournalDamaged is the error of OpenLevelDB with StrictJournal when a
 // journal cannot be read to its end: the writes after the damage are lost
 // once the database is opened without StrictJournal.
@@ -378,13 +447,23 @@ func (s *LevelDB) wrap(op string, err error) error {
 // corrupt marks a goleveldb corruption error as ErrCorrupt, keeping it.
 func corrupt(err error) error { return fmt.Errorf("%w: %w", ErrCorrupt, err) }
 
+// panicked turns a panic of goleveldb reading damaged data (it panics on
+// some malformed keys, see RebuildLevelDB) into an ErrCorrupt error in
+// *err. Deferred by the read paths.
+func (s *LevelDB) panicked(op string, err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("store: leveldb %s: %s: %w: goleveldb panicked: %v", s.dir, op, ErrCorrupt, r)
+	}
+}
+
 // Get implements Store.
-func (s *LevelDB) Get(key []byte) ([]byte, error) {
+func (s *LevelDB) Get(key []byte) (_ []byte, err error) {
 	db, err := s.enter()
 	if err != nil {
 		return nil, err
 	}
 	defer s.exit()
+	defer s.panicked("get", &err)
 	v, err := db.Get(key, nil) // goleveldb returns its own copy
 	if errors.Is(err, leveldb.ErrNotFound) {
 		return nil, ErrNotFound
@@ -578,36 +657,38 @@ func (s *LevelDB) IterateReadable(start, end []byte, fn func(k, v []byte) bool) 
 
 func (s *LevelDB) iterate(start, end []byte, ro *opt.ReadOptions, fn func(k, v []byte) bool) error {
 	for {
-		db, err := s.enter()
-		if err != nil {
+		resume, err := s.iterateOnce(start, end, ro, fn)
+		if resume == nil {
 			return err
 		}
-		it := db.NewIterator(&util.Range{Start: start, Limit: end}, ro)
-		paused := false
-		for it.Next() {
-			if st := s.state.Load(); st&ldbClosedBit != 0 {
-				it.Release()
-				s.exit()
-				return ErrClosed
-			} else if st&ldbPausedBit != 0 {
-				// A reopen waits for us: continue on the new database
-				// from this key on.
-				start, paused = bytes.Clone(it.Key()), true
-				break
-			}
-			if !fn(it.Key(), it.Value()) {
-				it.Release()
-				s.exit()
-				return nil
-			}
+		start = resume
+	}
+}
+
+// iterateOnce iterates on the current database; when a reopen waits for it
+// it stops and returns the key to resume from.
+func (s *LevelDB) iterateOnce(start, end []byte, ro *opt.ReadOptions, fn func(k, v []byte) bool) (resume []byte, err error) {
+	db, err := s.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer s.exit()
+	defer s.panicked("iterate", &err)
+	it := db.NewIterator(&util.Range{Start: start, Limit: end}, ro)
+	defer it.Release()
+	for it.Next() {
+		if st := s.state.Load(); st&ldbClosedBit != 0 {
+			return nil, ErrClosed
+		} else if st&ldbPausedBit != 0 {
+			// A reopen waits for us: continue on the new database
+			// from this key on.
+			return bytes.Clone(it.Key()), nil
 		}
-		err = it.Error()
-		it.Release()
-		s.exit()
-		if !paused {
-			return s.wrap("iterate", err)
+		if !fn(it.Key(), it.Value()) {
+			return nil, nil
 		}
 	}
+	return nil, s.wrap("iterate", it.Error())
 }
 
 // Sync implements Store. It fsyncs every journal file still on disk and the
