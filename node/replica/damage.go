@@ -8,6 +8,7 @@ package replica
 
 import (
 	"errors"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -80,27 +81,16 @@ func (l *Local) markDamagedAt(from, to uint64) {
 func (l *Local) DamageKick() <-chan struct{} { return l.damage.kick }
 
 // Damaged returns the damaged partitions, in order.
-func (l *Local) Damaged() []int {
-	l.damage.mu.Lock()
-	defer l.damage.mu.Unlock()
-	out := make([]int, 0, len(l.damage.parts))
-	for p := range l.damage.parts {
-		out = append(out, p)
-	}
-	slices.Sort(out)
-	return out
-}
+func (l *Local) Damaged() []int { return l.damage.sorted(l.damage.parts) }
 
 // staleDamaged returns the damaged partitions whose tree must be rebuilt.
-func (l *Local) staleDamaged() []int {
-	l.damage.mu.Lock()
-	defer l.damage.mu.Unlock()
-	out := make([]int, 0, len(l.damage.stale))
-	for p := range l.damage.stale {
-		out = append(out, p)
-	}
-	slices.Sort(out)
-	return out
+func (l *Local) staleDamaged() []int { return l.damage.sorted(l.damage.stale) }
+
+// sorted returns the partitions of set m (parts or stale), in order.
+func (d *damage) sorted(m map[int]bool) []int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Sorted(maps.Keys(m))
 }
 
 // Repaired records that partitions parts were exchanged with every other

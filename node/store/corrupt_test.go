@@ -34,15 +34,15 @@ func corruptTable(t *testing.T, dir string) {
 	}
 }
 
-// A damaged table: Get of a key in the damaged block and Iterate fail with
-// ErrCorrupt; IterateReadable visits every other key.
-func TestLevelDBDamagedTable(t *testing.T) {
+// damagedLevelDB returns the directory of a LevelDB holding n keys
+// k00000... in one table, with a block of it damaged.
+func damagedLevelDB(t *testing.T, n int) string {
+	t.Helper()
 	dir := t.TempDir()
 	s, err := OpenLevelDB(dir, DefaultLevelDBOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 2000
 	for i := range n {
 		mustApply(t, s, Op{Key: fmt.Appendf(nil, "k%05d", i), Value: fmt.Appendf(nil, "value of key %d, long enough to fill blocks", i)})
 	}
@@ -53,7 +53,16 @@ func TestLevelDBDamagedTable(t *testing.T) {
 	}
 	s.Close()
 	corruptTable(t, dir)
-	if s, err = OpenLevelDB(dir, DefaultLevelDBOptions()); err != nil {
+	return dir
+}
+
+// A damaged table: Get of a key in the damaged block and Iterate fail with
+// ErrCorrupt; IterateReadable visits every other key.
+func TestLevelDBDamagedTable(t *testing.T) {
+	const n = 2000
+	dir := damagedLevelDB(t, n)
+	s, err := OpenLevelDB(dir, DefaultLevelDBOptions())
+	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
@@ -95,21 +104,8 @@ func TestLevelDBDamagedTable(t *testing.T) {
 // RebuildLevelDB keeps what is readable of a damaged table, and the damaged
 // database beside it: what is left reads cleanly.
 func TestRebuildLevelDBDropsDamagedBlocks(t *testing.T) {
-	dir := t.TempDir()
-	s, err := OpenLevelDB(dir, DefaultLevelDBOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
 	const n = 2000
-	for i := range n {
-		mustApply(t, s, Op{Key: fmt.Appendf(nil, "k%05d", i), Value: fmt.Appendf(nil, "value of key %d, long enough to fill blocks", i)})
-	}
-	s.Close()
-	if s, err = OpenLevelDB(dir, DefaultLevelDBOptions()); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	corruptTable(t, dir)
+	dir := damagedLevelDB(t, n)
 	kept, damaged, err := RebuildLevelDB(dir, DefaultLevelDBOptions())
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +113,8 @@ func TestRebuildLevelDBDropsDamagedBlocks(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(damaged, "CURRENT")); err != nil {
 		t.Fatalf("the damaged database was not kept: %v", err)
 	}
-	if s, err = OpenLevelDB(dir, DefaultLevelDBOptions()); err != nil {
+	s, err := OpenLevelDB(dir, DefaultLevelDBOptions())
+	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
