@@ -18,11 +18,12 @@ import (
 // back in its own copy (VGET key LOCAL) within a bounded time, fetched from
 // the other replicas, and the node must say what it lost.
 
-// largestFile returns the largest file of dir's store shards matching pattern
-// (e.g. "*.log"), and its size.
+// largestFile returns the largest file matching pattern (e.g. "*.log") of
+// dataDir's data-only store shards (store-1..3; store-0 also holds the
+// node's metadata), and its size.
 func largestFile(t *testing.T, dataDir, pattern string) (string, int64) {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(dataDir, "store-*", pattern))
+	files, _ := filepath.Glob(filepath.Join(dataDir, "store-[123]", pattern))
 	big, size := "", int64(0)
 	for _, p := range files {
 		if fi, err := os.Stat(p); err == nil && fi.Size() > size {
@@ -44,6 +45,14 @@ func TestE2EStorageFaultsHealFromReplicas(t *testing.T) {
 	}{
 		{"lost shard", "storage_lost_shards", func(t *testing.T, p *proc) {
 			if err := os.RemoveAll(filepath.Join(p.dataDir, "store-2")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"lost metadata shard", "storage_lost_shards", func(t *testing.T, p *proc) {
+			// store-0 also holds the node's metadata: its member set,
+			// hints, actor id; node-3 finds the cluster again through its
+			// seeds.
+			if err := os.RemoveAll(filepath.Join(p.dataDir, "store-0")); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -108,6 +117,7 @@ func TestE2EStorageFaultsHealFromReplicas(t *testing.T) {
 			poll.Until(t, 30*time.Second, "no damaged partition left", func() bool {
 				return info(t, vc, "persistence")["storage_damaged_partitions"] == "0"
 			})
+			waitClusterAlive(t, procs, 3) // node-3 is one member again, under its id
 			t.Logf("%s: every key back in node-3's own copy %v after it answered PING; %s=%s", tc.name, took, tc.field, status[tc.field])
 		})
 	}
