@@ -11,10 +11,18 @@ import (
 // fsyncs, for INFO persistence (Redis's aof_last_write_status): it logs the
 // first failure of a run of failed writes at error level with the error,
 // and the first write that works again at info level with how long writes
-// failed. Safe for concurrent use; Close is passed through.
+// failed. While writes fail it writes a small meta entry every
+// healthProbeEvery itself, so the recovery shows (and is logged) within
+// about a second even when no client writes. Safe for concurrent use;
+// Close stops the probe and closes the wrapped store.
 type Health struct {
 	Store
 	log *slog.Logger
+
+	probing   bool          // the probe loop runs (guarded by mu)
+	stop      chan struct{} // closed by Close
+	probeDone sync.WaitGroup
+	closeOnce sync.Once
 
 	mu           sync.Mutex
 	writeErr     error     // the last write's error; nil when it worked
@@ -45,12 +53,51 @@ type HealthStatus struct {
 
 var _ Store = (*Health)(nil)
 
+// healthProbeEvery is how often a Health whose writes fail tries one.
+var healthProbeEvery = 500 * time.Millisecond
+
+// metaWriteProbe is the meta entry the probe writes: the time of the probe.
+const metaWriteProbe = "write-probe"
+
 // NewHealth wraps s; log receives the failures and recoveries.
 func NewHealth(s Store, log *slog.Logger) *Health {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Health{Store: s, log: log}
+	return &Health{Store: s, log: log, stop: make(chan struct{})}
+}
+
+// Close implements Store: it stops the probe, then closes the wrapped
+// store.
+func (h *Health) Close() error {
+	h.closeOnce.Do(func() { close(h.stop) })
+	h.probeDone.Wait()
+	return h.Store.Close()
+}
+
+// probeLoop writes the probe entry every healthProbeEvery while writes
+// fail, until one works or Close.
+func (h *Health) probeLoop() {
+	defer h.probeDone.Done()
+	t := time.NewTicker(healthProbeEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+		}
+		h.mu.Lock()
+		failing := h.writeErr != nil
+		if !failing {
+			h.probing = false
+		}
+		h.mu.Unlock()
+		if !failing {
+			return
+		}
+		h.Apply(Op{Key: MetaKey(metaWriteProbe), Value: time.Now().AppendFormat(nil, time.RFC3339Nano)})
+	}
 }
 
 // Apply implements Store, noting the outcome.
@@ -92,6 +139,15 @@ func (h *Health) noteWrite(err error) {
 		if h.writeErr == nil {
 			h.failingSince = time.Now()
 			h.log.Error("store: writes are failing; the node refuses writes until the disk takes them again, and keeps serving reads", "err", err)
+		}
+		if !h.probing {
+			select {
+			case <-h.stop:
+			default:
+				h.probing = true
+				h.probeDone.Add(1)
+				go h.probeLoop()
+			}
 		}
 		h.writeErr = err
 	case h.writeErr != nil:
