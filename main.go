@@ -62,7 +62,13 @@ func run(args, environ []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case err := <-n.Refused(): // another secret, partition count, or a live node with this id
+		log.Error("the cluster refused this node; stopping", "err", err)
+		n.Close()
+		return 1
+	}
 	log.Info("shutting down")
 	if err := n.Close(); err != nil {
 		log.Error("shutdown", "err", err)

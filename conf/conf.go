@@ -44,6 +44,12 @@ type Config struct {
 	CacheSize              int64         `mapstructure:"cache_size"`
 	AntiEntropyInterval    time.Duration `mapstructure:"anti_entropy_interval"`
 	TombstoneGrace         time.Duration `mapstructure:"tombstone_grace"`
+	ProtectedMode          string        `mapstructure:"protected_mode"`
+	TLSPort                int           `mapstructure:"tls_port"`
+	TLSCertFile            string        `mapstructure:"tls_cert_file"`
+	TLSKeyFile             string        `mapstructure:"tls_key_file"`
+	TLSCACertFile          string        `mapstructure:"tls_ca_cert_file"`
+	TLSAuthClients         string        `mapstructure:"tls_auth_clients"`
 	// RepairStorage (no|yes): yes accepts the loss of damaged storage (a lost
 	// shard, a damaged journal or table) on a node with no replica to heal
 	// from.
@@ -54,6 +60,7 @@ const (
 	maxPartitions  = 1 << 24 // largest partitions setting (Q)
 	maxWeight      = 1000    // largest weight setting
 	peerPortOffset = 10000   // added to the client port to derive peer_listen
+	maxNodeIDLen   = 255     // longest node_id (an empty one is generated)
 )
 
 // setting describes one key: its meaning for Usage and, for the settings
@@ -67,7 +74,7 @@ type setting struct {
 // settings lists every key in table order. It must name exactly the
 // mapstructure tags of Config (the tests check this).
 var settings = []setting{
-	{"node_id", "stable identity of this node across restarts", "(the listen address)"},
+	{"node_id", "stable identity of this node across restarts", "(generated, kept in data_dir)"},
 	{"listen", "client (RESP) address", ""},
 	{"gossip_listen", "memberlist gossip address (UDP and TCP)", ""},
 	{"peer_listen", "internode replication address", "(listen port + 10000)"},
@@ -92,6 +99,12 @@ var settings = []setting{
 	{"cache_size", "memory for decoded hot keys in front of goleveldb (bytes); 0 disables", ""},
 	{"anti_entropy_interval", "time between rounds of Merkle-tree exchanges with the other replicas (Go duration); 0 disables", ""},
 	{"tombstone_grace", "age after which a delete's tombstone is collected once every replica has it, and a hint is dropped (Go duration); 0 keeps them forever", ""},
+	{"protected_mode", "yes: refuse to start without cluster_secret when requirepass is set or an address is not loopback; no: accept the risk", ""},
+	{"tls_port", "TLS client (RESP) port on the listen host; 0 disables", "0 (off)"},
+	{"tls_cert_file", "certificate (PEM) of the TLS client port", "(none)"},
+	{"tls_key_file", "private key (PEM) of tls_cert_file", "(none)"},
+	{"tls_ca_cert_file", "CA certificates (PEM) that client certificates must chain to", "(none)"},
+	{"tls_auth_clients", "client certificates on the TLS port: yes (required), optional (checked if sent) or no", ""},
 	{"repair_storage", "yes: start on damaged storage (a lost store shard, a damaged journal or table) with no replica to heal from, accepting the loss; no: refuse (no, yes)", ""},
 }
 
@@ -105,8 +118,10 @@ var fieldIndex = func() map[string]int {
 	return m
 }()
 
-// Default returns the built-in defaults. The derived settings node_id and
-// peer_listen are left empty; Resolve fills them.
+// Default returns the built-in defaults. node_id is left empty (the node
+// then uses the id kept in its data directory, generated on its first
+// start: see node.Open) and so is the derived peer_listen, which Resolve
+// fills.
 func Default() Config {
 	return Config{
 		Listen:                 "127.0.0.1:6379",
@@ -130,6 +145,8 @@ func Default() Config {
 		CacheSize:              64 << 20,
 		AntiEntropyInterval:    10 * time.Second,
 		TombstoneGrace:         time.Hour,
+		ProtectedMode:          "yes",
+		TLSAuthClients:         "yes",
 	}
 }
 
@@ -144,7 +161,7 @@ func Keys() []string {
 }
 
 // Resolve returns a copy of c with the derived defaults filled in: an empty
-// NodeID becomes Listen, and an empty PeerListen becomes Listen's host with
+// PeerListen becomes Listen's host with
 // the client port plus 10000 (port 0 stays 0, i.e. any free port). If Listen
 // is not host:port, PeerListen stays empty and Validate reports listen.
 // Resolve is idempotent.
@@ -152,9 +169,6 @@ func (c Config) Resolve() Config {
 	c.Seeds = append([]string(nil), c.Seeds...)
 	if len(c.Seeds) == 0 {
 		c.Seeds = nil
-	}
-	if c.NodeID == "" {
-		c.NodeID = c.Listen
 	}
 	if c.PeerListen == "" {
 		if host, port, err := net.SplitHostPort(c.Listen); err == nil {
@@ -193,8 +207,8 @@ func (c Config) Validate() error {
 		}
 	}
 	switch {
-	case r.NodeID == "":
-		return problem("node_id", "must not be empty")
+	case len(r.NodeID) > maxNodeIDLen:
+		return problem("node_id", "must be at most %d bytes, got %d", maxNodeIDLen, len(r.NodeID))
 	case !utf8.ValidString(r.NodeID):
 		return problem("node_id", "must be valid UTF-8, got %q", r.NodeID)
 	case strings.IndexFunc(r.NodeID, func(c rune) bool { return unicode.IsSpace(c) || unicode.IsControl(c) }) >= 0:
@@ -262,7 +276,7 @@ func (c Config) Validate() error {
 	if r.TombstoneGrace < 0 {
 		return problem("tombstone_grace", "must be 0 (keep forever) or more, got %s", r.TombstoneGrace)
 	}
-	return nil
+	return r.validateSecurity()
 }
 
 // problem returns the error `conf: key: <formatted problem>`.

@@ -93,6 +93,12 @@ func TestDefaults(t *testing.T) {
 		"cache_size":                "67108864",
 		"anti_entropy_interval":     "10s",
 		"tombstone_grace":           "1h0m0s",
+		"protected_mode":            "yes",
+		"tls_port":                  "0",
+		"tls_cert_file":             "",
+		"tls_key_file":              "",
+		"tls_ca_cert_file":          "",
+		"tls_auth_clients":          "yes",
 		"repair_storage":            "no",
 	}
 	def := Default()
@@ -113,7 +119,7 @@ func TestDefaults(t *testing.T) {
 	if !reflect.DeepEqual(got, resolved) {
 		t.Fatalf("Load(nil, nil) = %+v,\nwant %+v", got, resolved)
 	}
-	if got.NodeID != "127.0.0.1:6379" || got.PeerListen != "127.0.0.1:16379" {
+	if got.NodeID != "" || got.PeerListen != "127.0.0.1:16379" {
 		t.Fatalf("derived node_id %q peer_listen %q", got.NodeID, got.PeerListen)
 	}
 	if got.SlogLevel() != slog.LevelInfo {
@@ -148,6 +154,12 @@ var samples = map[string]string{
 	"cache_size":                "1048576",
 	"anti_entropy_interval":     "45s",
 	"tombstone_grace":           "30m0s",
+	"protected_mode":            "no",
+	"tls_port":                  "6380",
+	"tls_cert_file":             "/etc/dynakv/cert.pem",
+	"tls_key_file":              "/etc/dynakv/key.pem",
+	"tls_ca_cert_file":          "/etc/dynakv/ca.pem",
+	"tls_auth_clients":          "optional",
 	"repair_storage":            "yes",
 }
 
@@ -388,6 +400,7 @@ func TestValidate(t *testing.T) {
 		{"seeds", func(c *Config) { c.Seeds = []string{"a:0"} }, "port must be"},
 		{"seeds", func(c *Config) { c.Seeds = []string{":1"} }, "host must not be empty"},
 		{"node_id", func(c *Config) { c.NodeID = "a b" }, "whitespace"},
+		{"node_id", func(c *Config) { c.NodeID = strings.Repeat("x", 256) }, "at most 255 bytes"},
 		{"node_id", func(c *Config) { c.NodeID = "a\x00" }, "control"},
 		{"node_id", func(c *Config) { c.NodeID = "a\tb" }, "whitespace"},
 		{"node_id", func(c *Config) { c.NodeID = "\xff" }, "UTF-8"},
@@ -441,12 +454,13 @@ func TestResolve(t *testing.T) {
 		in                       Config
 		wantNodeID, wantPeerAddr string
 	}{
-		{"defaults", Config{Listen: "127.0.0.1:6379"}, "127.0.0.1:6379", "127.0.0.1:16379"},
-		{"port 0 stays 0", Config{Listen: "127.0.0.1:0"}, "127.0.0.1:0", "127.0.0.1:0"},
-		{"ipv6", Config{Listen: "[::1]:7000"}, "[::1]:7000", "[::1]:17000"},
+		// node_id is never derived: an empty one is the data directory's.
+		{"defaults", Config{Listen: "127.0.0.1:6379"}, "", "127.0.0.1:16379"},
+		{"port 0 stays 0", Config{Listen: "127.0.0.1:0"}, "", "127.0.0.1:0"},
+		{"ipv6", Config{Listen: "[::1]:7000"}, "", "[::1]:17000"},
 		{"explicit kept", Config{Listen: "h:1", NodeID: "n1", PeerListen: "h:2"}, "n1", "h:2"},
-		{"beyond 65535 left to Validate", Config{Listen: "h:60000"}, "h:60000", "h:70000"},
-		{"unparsable listen", Config{Listen: "nonsense"}, "nonsense", ""},
+		{"beyond 65535 left to Validate", Config{Listen: "h:60000"}, "", "h:70000"},
+		{"unparsable listen", Config{Listen: "nonsense"}, "", ""},
 		{"empty listen", Config{}, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -470,7 +484,7 @@ func TestResolve(t *testing.T) {
 
 	// Load derives from the final listen, whichever source set it.
 	c := mustLoad(t, nil, []string{"DYNAKV_LISTEN=10.1.2.3:0"})
-	if c.NodeID != "10.1.2.3:0" || c.PeerListen != "10.1.2.3:0" {
+	if c.NodeID != "" || c.PeerListen != "10.1.2.3:0" {
 		t.Fatalf("Load derived node_id %q peer_listen %q", c.NodeID, c.PeerListen)
 	}
 }

@@ -472,7 +472,7 @@ func TestE2EServerCommands(t *testing.T) {
 	must(t, "SET", rdb.Set(ctx, "info:key", "v", 0).Err())
 	info, err := rdb.Info(ctx).Result()
 	must(t, "INFO", err)
-	sections := []string{"# Server", "# Clients", "# Stats", "# Keyspace"}
+	sections := []string{"# Server", "# Clients", "# Memory", "# Stats", "# Replication", "# CPU", "# Keyspace"}
 	if !onRedis() {
 		sections = append(sections, "# Cluster")
 	}
@@ -620,7 +620,7 @@ func TestE2EHello3(t *testing.T) {
 }
 
 func TestE2ERequirePass(t *testing.T) {
-	n := startNode(t, "--requirepass", "secret")
+	n := startNode(t, "--requirepass", "secret", "--cluster-secret", "cs")
 	ctx := testCtx(t, time.Minute)
 
 	rc := dialRaw(t, n.Addr())

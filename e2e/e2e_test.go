@@ -211,7 +211,7 @@ func hasFlag(args []string, name string) (string, bool) {
 // startNode starts a server on free 127.0.0.1 ports and waits until it answers PING (or
 // NOAUTH). On the dynakv target args are dynakv flags; --listen, --gossip-listen, --peer-listen
 // and --data-dir are added unless given. On the redis target it starts redis-server instead and
-// translates the few flags the standard tests use (--requirepass, --data-dir). The server is
+// translates the few flags the standard tests use (--requirepass; --data-dir and --cluster-secret are dropped). The server is
 // stopped and, if the test failed, its output logged, at cleanup.
 func startNode(t testing.TB, args ...string) *proc {
 	t.Helper()
@@ -262,7 +262,7 @@ func newProc(t testing.TB, args []string) *proc {
 			case "--requirepass":
 				p.args = append(p.args, "--requirepass", args[i+1])
 				i++
-			case "--data-dir":
+			case "--data-dir", "--cluster-secret":
 				i++
 			default:
 				t.Fatalf("startNode: flag %q has no redis-server translation; mark the test dynakvOnly", args[i])

@@ -130,7 +130,9 @@ const (
 )
 
 // startLabCluster starts count nodes, node i in namespace i, node 1
-// seeding the others, and waits until each sees all alive.
+// seeding the others, and waits until each sees all alive. Their addresses
+// are not loopback, so they share a cluster secret (conf refuses to start
+// them without one): gossip is encrypted and internode traffic is TLS.
 func startLabCluster(t *testing.T, l *netLab, extra ...string) []*proc {
 	t.Helper()
 	dynakvOnly(t)
@@ -139,7 +141,7 @@ func startLabCluster(t *testing.T, l *netLab, extra ...string) []*proc {
 		p := &proc{t: t, out: &syncbuf.Buffer{}, port: labClientPort, host: l.host(i), wrap: l.wrap(i), name: dynakvBin, dataDir: t.TempDir()}
 		p.args = append([]string{"--node-id", fmt.Sprint("node-", i+1),
 			"--listen", l.addr(i, labClientPort), "--gossip-listen", l.addr(i, labGossipPort), "--peer-listen", l.addr(i, labPeerPort),
-			"--data-dir", p.dataDir, "--log-level", "debug"}, extra...)
+			"--data-dir", p.dataDir, "--log-level", "debug", "--cluster-secret", "netlab-secret"}, extra...)
 		if i > 0 {
 			p.args = append(p.args, "--seeds", l.addr(0, labGossipPort))
 		}

@@ -117,6 +117,7 @@ func newFuzzNode(f *testing.F) *Node {
 	cfg.Listen, cfg.GossipListen = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DataDir = f.TempDir()
 	cfg.Partitions = 16
+	cfg.NodeID = "fuzz" // build takes the id Open would read from the data directory
 	nd, err := build(cfg.Resolve(), quiet, store.NewMem(), knobs{})
 	if err != nil {
 		f.Fatal(err)

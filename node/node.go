@@ -2,6 +2,7 @@ package node
 
 import (
 	crand "crypto/rand"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -46,7 +47,9 @@ type Node struct {
 	kick       chan struct{} // wakes the hint delivery loop
 	aeKick     chan struct{} // starts an anti-entropy round early (the ring changed)
 	quorumMu   sync.Mutex
-	lastQuorum [3]int // the last N, R, W logged
+	lastQuorum [3]int     // the last N, R, W logged
+	instance   string     // the data directory's instance token (identity.go)
+	refused    chan error // the cluster refused this node (see Refused)
 
 	wg        sync.WaitGroup
 	done      chan struct{}
@@ -54,6 +57,8 @@ type Node struct {
 	closeErr  error
 	ln        net.Listener
 	peerLn    net.Listener
+	tlsLn     net.Listener // the TLS client port, if on
+	tlsCfg    *tls.Config  // its configuration; nil when off
 }
 
 // Open opens (creating if needed) the node's data directory and builds its
@@ -63,9 +68,16 @@ func Open(cfg conf.Config, log *slog.Logger) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := cfg.CheckExposure(); err != nil {
+		return nil, err
+	}
 	cfg = cfg.Resolve()
 	if log == nil {
 		log = slog.Default()
+	}
+	tlsCfg, err := clientTLS(cfg)
+	if err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("node: data dir: %w", err)
@@ -74,11 +86,19 @@ func Open(cfg conf.Config, log *slog.Logger) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	id, err := loadIdentity(st, cfg.NodeID, cfg.Listen, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	cfg.NodeID = id.ID
 	n, err := build(cfg, log, st, knobs{})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
+	n.tlsCfg = tlsCfg
+	n.instance = id.Instance
 	if !damage.empty() {
 		// What was lost may hold dots of this node's actor (or the
 		// reservation of its counters): mint under a new one from here on.
@@ -214,7 +234,14 @@ func openStore(cfg conf.Config, log *slog.Logger) (store.Store, *storageDamage, 
 		}
 		id, marked[i] = l.ID, true
 	}
-	legacy := id == 0 && shards[0] != nil && hasMeta(shards[0], "partitions")
+	legacy := false
+	if id == 0 && shards[0] != nil {
+		var err error
+		if legacy, err = hasMeta(shards[0], metaPartitions); err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+	}
 	for i := range storeShards {
 		if (id != 0 && !marked[i]) || (legacy && !existed[i]) {
 			damage.lostShards = append(damage.lostShards, i)
@@ -305,12 +332,6 @@ func openStore(cfg conf.Config, log *slog.Logger) (store.Store, *storageDamage, 
 	return st, damage, nil
 }
 
-// hasMeta reports whether st holds the meta entry name.
-func hasMeta(st store.Store, name string) bool {
-	_, err := st.Get(store.MetaKey(name))
-	return err == nil
-}
-
 // hasReplicas reports whether a node with cfg and the metadata shard meta
 // (nil: lost) has other replicas to heal from.
 func hasReplicas(cfg conf.Config, meta store.Store) bool {
@@ -342,6 +363,9 @@ type knobs struct {
 // on. The node routes by the member set persisted in the store (or, on a
 // first start, by a ring of itself alone) until Start joins the gossip.
 func build(cfg conf.Config, log *slog.Logger, st store.Store, k knobs) (*Node, error) {
+	if cfg.NodeID == "" {
+		return nil, errors.New("node: build needs a node id (Open reads it from the data directory)")
+	}
 	now := k.now
 	if now == nil {
 		now = time.Now
@@ -423,8 +447,9 @@ func build(cfg conf.Config, log *slog.Logger, st store.Store, k knobs) (*Node, e
 	n := &Node{
 		cfg: cfg, log: log, store: st, local: local, coord: coord,
 		srv: srv, view: view, cluster: cl, client: client, done: make(chan struct{}),
-		kick:   make(chan struct{}, 1),
-		aeKick: make(chan struct{}, 1),
+		refused: make(chan error, 1),
+		kick:    make(chan struct{}, 1),
+		aeKick:  make(chan struct{}, 1),
 	}
 	n.logQuorum(set)
 	return n, nil
@@ -498,7 +523,16 @@ func (n *Node) Start() error {
 		ln.Close()
 		return fmt.Errorf("node: peer_listen %s: %w", n.cfg.PeerListen, err)
 	}
-	n.ln, n.peerLn = ln, pln
+	var tln net.Listener
+	if n.tlsCfg != nil {
+		if tln, err = net.Listen("tcp", n.cfg.TLSListen()); err != nil {
+			ln.Close()
+			pln.Close()
+			return fmt.Errorf("node: tls_port %s: %w", n.cfg.TLSListen(), err)
+		}
+		tln = tls.NewListener(tln, n.tlsCfg)
+	}
+	n.ln, n.peerLn, n.tlsLn = ln, pln, tln
 	n.peerSrv = peer.NewServer(peer.Config{Secret: n.cfg.ClusterSecret, Logger: n.log, Batch: n.cluster}, n.cluster.handle)
 	n.goTracked(func() {
 		if err := n.peerSrv.Serve(pln); err != nil && !errors.Is(err, peer.ErrClosed) {
@@ -515,10 +549,16 @@ func (n *Node) Start() error {
 		Store:        n.store,
 		Logger:       n.log,
 		OnChange:     n.onMembership,
+		Instance:     n.instance,
+		Partitions:   n.cfg.Partitions,
+		OnRefused:    n.onRefused,
 	})
 	if err != nil {
 		n.peerSrv.Close()
 		ln.Close()
+		if tln != nil {
+			tln.Close()
+		}
 		return err
 	}
 	n.members = m
@@ -532,6 +572,14 @@ func (n *Node) Start() error {
 			n.log.Error("client listener failed", "err", err)
 		}
 	})
+	if tln != nil {
+		n.log.Info("TLS client port serving", "tls_port", tln.Addr().String(), "tls_auth_clients", n.cfg.TLSAuthClients)
+		n.goTracked(func() {
+			if err := n.srv.Serve(tln); err != nil && !errors.Is(err, resp.ErrServerClosed) {
+				n.log.Error("TLS client listener failed", "err", err)
+			}
+		})
+	}
 	n.goTracked(func() { n.cluster.hintDeliveryLoop(n.done, n.kick, time.Second) })
 	if iv := n.cfg.AntiEntropyInterval; iv > 0 {
 		n.goTracked(func() { n.cluster.antiEntropyLoop(n.done, n.aeKick, iv) })
@@ -571,6 +619,15 @@ func (n *Node) onLiveness() {
 	case n.kick <- struct{}{}:
 	default:
 	}
+}
+
+// TLSAddr returns the address of the TLS client port once Start has
+// opened it, or "" when it is off or before Start.
+func (n *Node) TLSAddr() string {
+	if n.tlsLn == nil {
+		return ""
+	}
+	return n.tlsLn.Addr().String()
 }
 
 // PeerAddr returns the peer listener's address once started.

@@ -22,6 +22,7 @@ func benchPipelineStore(b *testing.B, cmd string, depth int, mem bool) {
 	var n *Node
 	var err error
 	if mem {
+		cfg.NodeID = "bench" // build takes the id Open would read from the data directory
 		n, err = build(cfg.Resolve(), quiet, store.NewMem(), knobs{})
 	} else {
 		n, err = Open(cfg, quiet)

@@ -29,7 +29,7 @@ func startOnStore(t *testing.T, st store.Store) (*Node, *redis.Client, *syncbuf.
 	var logs syncbuf.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	cfg := testConfig(t)
-	cfg.PeerListen = "127.0.0.1:0"
+	cfg.NodeID, cfg.PeerListen = "n1", "127.0.0.1:0"
 	n, err := build(cfg.Resolve(), log, st, knobs{})
 	if err != nil {
 		st.Close()

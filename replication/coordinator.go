@@ -91,9 +91,12 @@ type Coordinator struct {
 	cfg  Config
 	log  *slog.Logger
 	rmu  sync.Mutex // guards cfg.Rand, which is not safe for concurrent use
-	wg   sync.WaitGroup
 	done chan struct{}
 	once sync.Once
+
+	wmu     sync.Mutex // orders goTracked's wg.Add before Close's wg.Wait
+	stopped bool       // set by Close: goTracked starts nothing more
+	wg      sync.WaitGroup
 }
 
 // NewCoordinator validates cfg and returns a coordinator. It does not modify
@@ -145,6 +148,9 @@ func NewCoordinator(cfg Config) (*Coordinator, error) {
 // safe to call more than once.
 func (c *Coordinator) Close() error {
 	c.once.Do(func() { close(c.done) })
+	c.wmu.Lock()
+	c.stopped = true
+	c.wmu.Unlock()
 	c.wg.Wait()
 	return nil
 }
@@ -201,12 +207,22 @@ func (c *Coordinator) closed() bool {
 	}
 }
 
-func (c *Coordinator) goTracked(f func()) {
+// goTracked runs f in a goroutine that Close waits for. Once Close has
+// begun it starts nothing and returns false: a WaitGroup must not be added
+// to while it is being waited on with a zero count, and requests still
+// arrive (forwarded by peers) while a node closes.
+func (c *Coordinator) goTracked(f func()) bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.stopped {
+		return false
+	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		f()
 	}()
+	return true
 }
 
 // store starts storing obj under key on s.rep (a merge, or a hint for
@@ -221,13 +237,16 @@ func (c *Coordinator) store(ctx context.Context, s slot, key []byte, obj *Object
 		}
 		return
 	}
-	c.goTracked(func() {
+	started := c.goTracked(func() {
 		if s.owner == nil {
 			done(s.rep.Merge(ctx, key, obj))
 		} else {
 			done(s.rep.Hint(ctx, s.owner.Name(), key, obj))
 		}
 	})
+	if !started {
+		go done(ErrClosed)
+	}
 }
 
 // read starts reading key from rep and hands the outcome to done, from
@@ -237,5 +256,7 @@ func (c *Coordinator) read(ctx context.Context, rep Replica, key []byte, done fu
 		a.ReadAsync(ctx, key, done)
 		return
 	}
-	c.goTracked(func() { done(rep.Read(ctx, key)) })
+	if !c.goTracked(func() { done(rep.Read(ctx, key)) }) {
+		go done(nil, ErrClosed)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -317,5 +318,57 @@ func TestReadNotFoundDoesNotCount(t *testing.T) {
 	reps[2].fail.Store(true)
 	if got, err := c.Get(context.Background(), []byte("k"), ReadOptions{}); err != nil || got.Newest(0) == nil {
 		t.Fatalf("with c down after the repair: %v, %v", got, err)
+	}
+}
+
+// TestCloseWhileRequestsArrive closes the coordinator while reads and
+// writes keep coming (as forwarded writes do while a node shuts down):
+// nothing may start after Close began waiting, every request returns, and
+// the race detector sees no WaitGroup Add concurrent with Wait.
+func TestCloseWhileRequestsArrive(t *testing.T) {
+	reps := []*memReplica{newMem("a"), newMem("b"), newMem("c")}
+	c := newTestCoordinator(t, 3, 2, 2, reps...)
+	var wg sync.WaitGroup
+	var started atomic.Int64
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 2000 {
+				started.Add(1)
+				key := fmt.Sprint("k", g, ":", i%10)
+				if _, err := put(c, key, "v", Clock{}, 2); errors.Is(err, ErrClosed) {
+					return
+				}
+				if _, err := c.Get(context.Background(), []byte(key), ReadOptions{}); errors.Is(err, ErrClosed) {
+					return
+				}
+			}
+		})
+	}
+	for started.Load() < 200 {
+		runtime.Gosched()
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+}
+
+// TestNothingStartsAfterClose: a replica call that reaches the coordinator
+// after Close began (a request already past its closed check) is answered
+// ErrClosed without touching the replica, so no work outlives Close.
+func TestNothingStartsAfterClose(t *testing.T) {
+	rep := newMem("a")
+	rep.fail.Store(true) // a call that reaches the replica fails otherwise
+	c := newTestCoordinator(t, 1, 1, 1, rep)
+	c.Close()
+	readErr := make(chan error, 1)
+	c.read(context.Background(), rep, []byte("k"), func(_ *Object, err error) { readErr <- err })
+	if err := <-readErr; !errors.Is(err, ErrClosed) {
+		t.Errorf("read after Close: %v, want ErrClosed", err)
+	}
+	storeErr := make(chan error, 1)
+	c.store(context.Background(), slot{rep: rep}, []byte("k"), &Object{}, func(err error) { storeErr <- err })
+	if err := <-storeErr; !errors.Is(err, ErrClosed) {
+		t.Errorf("store after Close: %v, want ErrClosed", err)
 	}
 }

@@ -158,8 +158,7 @@ func (f *fanIn) collect(late <-chan time.Time) (*Object, error) {
 			if len(f.got) >= f.r {
 				break // every replica asked: fewer than R hold the key
 			}
-			return nil, fmt.Errorf("%w: read needs R=%d, %d of %d replicas answered: %w",
-				ErrUnavailable, f.r, len(f.got), f.n, errors.Join(f.errs...))
+			return nil, unavailable(f.errs, "read needs R=%d, %d of %d replicas answered", f.r, len(f.got), f.n)
 		}
 		select {
 		case a := <-f.answers:
@@ -239,4 +238,16 @@ func (f *fanIn) repair() {
 			f.c.repairs.Add(1)
 		}
 	}
+}
+
+// unavailable returns an error wrapping ErrUnavailable that says what the
+// request lacked (format and args) and why: the replicas' failures, each
+// named, or, when none failed, that no other replica was alive to ask (the
+// failure detector holds the rest down, so they were never sent anything).
+func unavailable(errs []error, format string, args ...any) error {
+	what := fmt.Sprintf(format, args...)
+	if len(errs) == 0 {
+		return fmt.Errorf("%w: %s; no other replica is alive to ask", ErrUnavailable, what)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrUnavailable, what, errors.Join(errs...))
 }

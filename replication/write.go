@@ -57,7 +57,7 @@ func (c *Coordinator) Update(ctx context.Context, key []byte, fn func(cur *Objec
 		}
 		errs = append(errs, fmt.Errorf("forward to %s: %w", r.Name(), err))
 		if fctx.Err() != nil {
-			return nil, fmt.Errorf("%w: write forwarding: %w", ErrUnavailable, errors.Join(errs...))
+			return nil, unavailable(errs, "write forwarding")
 		}
 	}
 	if len(errs) > 0 {
@@ -314,8 +314,7 @@ func (f *fanOut) settled() {
 	if f.inflight > 0 {
 		return
 	}
-	f.report(fmt.Errorf("%w: write needs W=%d, %d nodes stored it: %w",
-		ErrUnavailable, f.w, len(f.acked), errors.Join(f.errs...)))
+	f.report(unavailable(f.errs, "write needs W=%d, %d nodes stored it", f.w, len(f.acked)))
 	f.late.Stop()
 	f.stopTimer()
 	f.cancel()

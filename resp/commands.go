@@ -126,6 +126,12 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	begin := s.cfg.Backend.Now()
 	c.lastActive.Store(begin.UnixNano())
 	cmd, msg := s.resolve(c, args)
+	if c.multi != nil {
+		c.pipe.drain()
+		if c.queue(cmd, args, msg) {
+			return
+		}
+	}
 	if cmd != nil && c.pipe.accepts(cmd, args) {
 		c.pipe.start(cmd, args)
 		return
@@ -214,6 +220,9 @@ func (c *Conn) replyErr(msg string) {
 
 // get reads key through the coordinator with the configured read quorum.
 func (c *Conn) get(key []byte) (*replication.Object, error) {
+	if c.tx != nil {
+		return c.tx.get(key)
+	}
 	ctx, cancel := c.reqCtx()
 	defer cancel()
 	return c.srv.cfg.Backend.Get(ctx, key, replication.ReadOptions{})
@@ -221,6 +230,9 @@ func (c *Conn) get(key []byte) (*replication.Object, error) {
 
 // update runs a plain write through the coordinator.
 func (c *Conn) update(key []byte, fn func(cur *replication.Object) (*replication.Write, error)) (*replication.Object, error) {
+	if c.tx != nil {
+		return c.tx.update(key, fn)
+	}
 	ctx, cancel := c.reqCtx()
 	defer cancel()
 	return c.srv.cfg.Backend.Update(ctx, key, fn, replication.WriteOptions{})

@@ -39,6 +39,7 @@ func cmdReset(c *Conn, args [][]byte) {
 	c.name = ""
 	c.mu.Unlock()
 	c.authed = c.srv.cfg.RequirePass == ""
+	c.multi = nil
 	c.out.Simple("RESET")
 }
 

@@ -11,10 +11,11 @@ import (
 	"time"
 )
 
-// infoSections are INFO's sections in Redis's order, with the default set.
-var infoSections = []string{"server", "clients", "persistence", "stats", "commandstats", "keyspace", "cluster"}
+// infoSections are INFO's sections in Redis's order, with the default set
+// (all but commandstats, as in Redis).
+var infoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "cluster", "keyspace"}
 
-var defaultInfo = map[string]bool{"server": true, "clients": true, "persistence": true, "stats": true, "keyspace": true, "cluster": true}
+var defaultInfo = map[string]bool{"server": true, "clients": true, "memory": true, "persistence": true, "stats": true, "replication": true, "cpu": true, "cluster": true, "keyspace": true}
 
 // PersistenceView is implemented by a NodeView that shows the state of the
 // node's storage in INFO persistence (Redis's field names where one fits:
@@ -55,7 +56,11 @@ func cmdInfo(c *Conn, args [][]byte) {
 			c.fail(err)
 			return
 		}
-		b.WriteString("# " + strings.ToUpper(sec[:1]) + sec[1:] + "\r\n")
+		title := strings.ToUpper(sec[:1]) + sec[1:]
+		if sec == "cpu" {
+			title = "CPU" // as Redis writes it
+		}
+		b.WriteString("# " + title + "\r\n")
 		for _, f := range fields {
 			b.WriteString(f.Name)
 			b.WriteByte(':')
@@ -143,6 +148,12 @@ func (s *Server) infoSection(sec string) ([]Field, error) {
 		return nil, nil
 	case "cluster":
 		return append([]Field{{"cluster_enabled", "0"}}, s.cfg.View.ClusterInfo()...), nil
+	case "memory":
+		return s.memoryInfo(), nil
+	case "cpu":
+		return cpuInfo(), nil
+	case "replication":
+		return s.replicationInfo(), nil
 	}
 	return nil, nil
 }

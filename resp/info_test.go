@@ -52,8 +52,8 @@ func infoHeaders(text string) []string {
 func TestInfoSections(t *testing.T) {
 	e := newTestEnv(t)
 	c := e.dial()
-	def := []string{"Server", "Clients", "Persistence", "Stats", "Keyspace", "Cluster"}
-	all := []string{"Server", "Clients", "Persistence", "Stats", "Commandstats", "Keyspace", "Cluster"}
+	def := []string{"Server", "Clients", "Memory", "Persistence", "Stats", "Replication", "CPU", "Cluster", "Keyspace"}
+	all := []string{"Server", "Clients", "Memory", "Persistence", "Stats", "Replication", "CPU", "Commandstats", "Cluster", "Keyspace"}
 	for _, tc := range []struct {
 		args []string
 		want []string
@@ -187,5 +187,63 @@ func TestInfoKeyspace(t *testing.T) {
 	})
 	if got := infoHeaders(infoText(t, c, "server", "cluster")); len(got) != 2 {
 		t.Errorf("INFO server cluster with the keyspace failing: sections %q", got)
+	}
+}
+
+// TestInfoMemoryCPUReplication: the sections monitoring tools and Redis's
+// own tests read, with Redis's field names.
+func TestInfoMemoryCPUReplication(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.dial()
+	mem := infoFields(t, c, "memory")
+	for _, f := range []string{"used_memory", "used_memory_rss", "used_memory_peak", "total_system_memory"} {
+		if n, err := strconv.ParseInt(mem[f], 10, 64); err != nil || n <= 0 {
+			t.Errorf("INFO memory %s = %q, want a positive number", f, mem[f])
+		}
+	}
+	if used, _ := strconv.ParseInt(mem["used_memory"], 10, 64); mem["used_memory_human"] != bytesToHuman(used) {
+		t.Errorf("used_memory_human %q for used_memory %d", mem["used_memory_human"], used)
+	}
+	if !strings.HasPrefix(mem["mem_allocator"], "go-go1.") || mem["maxmemory"] != "0" || mem["maxmemory_policy"] != "noeviction" {
+		t.Errorf("INFO memory: %v", mem)
+	}
+	cpu := infoFields(t, c, "cpu")
+	for _, f := range []string{"used_cpu_sys", "used_cpu_user", "used_cpu_sys_children", "used_cpu_user_children"} {
+		if v, err := strconv.ParseFloat(cpu[f], 64); err != nil || v < 0 || !regexp.MustCompile(`^\d+\.\d{6}$`).MatchString(cpu[f]) {
+			t.Errorf("INFO cpu %s = %q", f, cpu[f])
+		}
+	}
+	repl := infoFields(t, c, "replication")
+	if repl["role"] != "master" || repl["connected_slaves"] != "0" || len(repl["master_replid"]) != 40 || repl["master_repl_offset"] != "0" {
+		t.Errorf("INFO replication: %v", repl)
+	}
+	// As Redis's unit/info-command checks them.
+	c.do("GET", "k")
+	for _, arg := range []string{"", "all", "default", "everything"} {
+		var text string
+		if arg == "" {
+			text = infoText(t, c)
+		} else {
+			text = infoText(t, c, arg)
+		}
+		for _, want := range []string{"redis_version", "used_cpu_user", "used_memory", "master_repl_offset"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("INFO %s lacks %s", arg, want)
+			}
+		}
+		if all := arg == "all" || arg == "everything"; all != strings.Contains(text, "rejected_calls") {
+			t.Errorf("INFO %s: rejected_calls present %v, want %v", arg, !all, all)
+		}
+	}
+	if text := infoText(t, c, "cpu", "all"); strings.Count(text, "used_cpu_user_children") != 1 {
+		t.Errorf("INFO cpu all repeats a section:\n%s", text)
+	}
+}
+
+func TestBytesToHuman(t *testing.T) {
+	for n, want := range map[int64]string{0: "0B", 1023: "1023B", 1024: "1.00K", 1536: "1.50K", 5 << 20: "5.00M", 3 << 30: "3.00G", 2 << 40: "2.00T"} {
+		if got := bytesToHuman(n); got != want {
+			t.Errorf("bytesToHuman(%d) = %q, want %q", n, got, want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/dynakv/dynakv/replication"
+	"github.com/dynakv/dynakv/ring"
 )
 
 // The keyspace commands. Multi-key commands act per key, not atomically.
@@ -171,21 +172,71 @@ func cmdType(c *Conn, args [][]byte) {
 	}
 }
 
-// scanKeys walks the keyspace from cursor, calling fn with each live key
-// (a copy) until it has examined count keys or the keys run out; it returns
-// the cursor to resume from (0 at the end).
-func (c *Conn) scanKeys(cursor uint64, count int, fn func(key []byte)) (uint64, error) {
+// scanKeys walks the whole keyspace, calling fn with each live key (a copy).
+func (c *Conn) scanKeys(fn func(key []byte)) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*c.srv.cfg.RequestTimeout)
 	defer cancel()
 	now := c.nowMs()
-	seen := 0
-	return c.srv.cfg.Backend.Scan(ctx, cursor, func(key []byte, o *replication.Object) bool {
+	_, err := c.srv.cfg.Backend.Scan(ctx, 0, func(key []byte, o *replication.Object) bool {
 		if o.Newest(now) != nil {
 			fn(append([]byte(nil), key...))
 		}
-		seen++
-		return count <= 0 || seen < count
+		return true
 	})
+	return err
+}
+
+// SCAN cursors. The keyspace is walked in ring-position order (the Hi half
+// of ring.HashKey, as the backend's Scan visits it), and a cursor is the top
+// 53 bits of a position: a bucket of 2^11 positions. So every cursor is
+// below 2^53 and survives clients that hold it in a float64 (node-redis 4
+// rounds larger ones and its scanIterator then skips keys), and a page
+// always ends at a bucket's end: it holds every key of the last bucket it
+// entered, so the next page, which starts at the following bucket, repeats
+// and skips nothing.
+const (
+	cursorShift = 11
+	maxCursor   = 1<<(64-cursorShift) - 1
+)
+
+// scanDeadPerKey bounds the deleted and expired keys one SCAN call may pass
+// over, per key of COUNT, before it returns a short page: a keyspace full
+// of tombstones costs a bounded amount per call, not a walk of all of them.
+const scanDeadPerKey = 100
+
+// scanPage calls fn with the live keys (copies) of the SCAN page starting
+// at cursor, about count of them, and returns the next page's cursor, 0
+// after the last page.
+func (c *Conn) scanPage(cursor uint64, count int, fn func(key []byte)) (uint64, error) {
+	if cursor > maxCursor {
+		return 0, nil // past the last bucket: nothing is there
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*c.srv.cfg.RequestTimeout)
+	defer cancel()
+	now := c.nowMs()
+	var (
+		live, dead int
+		full       bool   // the page has enough: it ends with its bucket
+		last, next uint64 // the page's last bucket; the next page's cursor
+	)
+	_, err := c.srv.cfg.Backend.Scan(ctx, cursor<<cursorShift, func(key []byte, o *replication.Object) bool {
+		bucket := ring.HashKey(key).Hi >> cursorShift
+		if full && bucket != last {
+			next = bucket // the first key of the next page
+			return false
+		}
+		if o.Newest(now) != nil {
+			fn(append([]byte(nil), key...))
+			live++
+		} else {
+			dead++
+		}
+		if !full && (live >= count || dead >= scanDeadPerKey*count) {
+			full, last = true, bucket
+		}
+		return true
+	})
+	return next, err
 }
 
 func cmdScan(c *Conn, args [][]byte) {
@@ -225,7 +276,7 @@ func cmdScan(c *Conn, args [][]byte) {
 	}
 	wantNone := typ != nil && !eqFold(typ, "string")
 	var keys [][]byte
-	next, err := c.scanKeys(cursor, count, func(key []byte) {
+	next, err := c.scanPage(cursor, count, func(key []byte) {
 		if !wantNone && (pattern == nil || globMatch(pattern, key, false)) {
 			keys = append(keys, key)
 		}
@@ -245,7 +296,7 @@ func cmdScan(c *Conn, args [][]byte) {
 func cmdKeys(c *Conn, args [][]byte) {
 	var keys [][]byte
 	all := len(args[1]) == 1 && args[1][0] == '*'
-	_, err := c.scanKeys(0, 0, func(key []byte) {
+	err := c.scanKeys(func(key []byte) {
 		if all || globMatch(args[1], key, false) {
 			keys = append(keys, key)
 		}
@@ -262,7 +313,7 @@ func cmdKeys(c *Conn, args [][]byte) {
 
 func cmdDBSize(c *Conn, args [][]byte) {
 	var n int64
-	if _, err := c.scanKeys(0, 0, func([]byte) { n++ }); err != nil {
+	if err := c.scanKeys(func([]byte) { n++ }); err != nil {
 		c.fail(err)
 		return
 	}
@@ -280,7 +331,7 @@ func cmdFlush(c *Conn, args [][]byte) {
 	cursor := uint64(0)
 	for {
 		var page [][]byte
-		next, err := c.scanKeys(cursor, 1000, func(key []byte) { page = append(page, key) })
+		next, err := c.scanPage(cursor, 1000, func(key []byte) { page = append(page, key) })
 		if err != nil {
 			c.fail(err)
 			return

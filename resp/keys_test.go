@@ -176,9 +176,9 @@ func TestScan(t *testing.T) {
 	e.clock.Advance(10 * time.Millisecond)
 	order := ringOrder(keys)
 
-	// COUNT 4 returns the keys in ring order, 4 stored keys a call at
-	// most (the tombstone and the expired key count as examined), and a
-	// cursor that is the ring position of the next key.
+	// COUNT 4 returns the keys in ring order, 4 live keys a call (the
+	// tombstone and the expired key do not count), and a cursor that is
+	// the bucket (the top 53 bits of the ring position) of the next key.
 	var got []string
 	cursor := "0"
 	for calls := 0; ; calls++ {
@@ -187,18 +187,18 @@ func TestScan(t *testing.T) {
 		}
 		reply := c.do("SCAN", cursor, "COUNT", "4")
 		next, page := parseScanReply(t, reply)
-		if len(page) > 4 {
-			t.Fatalf("SCAN COUNT 4 returned %d keys", len(page))
+		if len(page) != 4 && next != "0" {
+			t.Fatalf("SCAN COUNT 4 returned %d keys and cursor %s", len(page), next)
 		}
 		got = append(got, page...)
 		if next == "0" {
 			break
 		}
 		all := ringOrder(append(slices.Clone(keys), "gone", "expired"))
-		pos, _ := strconv.ParseUint(next, 10, 64)
-		i := slices.IndexFunc(all, func(k string) bool { return ring.HashKey([]byte(k)).Hi == pos })
+		b, _ := strconv.ParseUint(next, 10, 64)
+		i := slices.IndexFunc(all, func(k string) bool { return ring.HashKey([]byte(k)).Hi>>cursorShift == b })
 		if i < 0 {
-			t.Fatalf("SCAN cursor %s is no key's ring position", next)
+			t.Fatalf("SCAN cursor %s is no key's bucket", next)
 		}
 		cursor = next
 	}
@@ -229,6 +229,86 @@ func TestScan(t *testing.T) {
 		{cmd("SCAN", "0", "FOO", "bar"), errReply(errSyntax)},
 		{cmd("SCAN"), errReply("ERR wrong number of arguments for 'scan' command")},
 	})
+}
+
+// TestScanCursorsBelow2p53: every cursor survives a float64 (node-redis
+// 4 holds cursors as JavaScript numbers; above 2^53 they round and its
+// scanIterator skipped 499 of 500 keys), and a walk returns every key once.
+func TestScanCursorsBelow2p53(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.dial()
+	want := map[string]bool{}
+	for i := range 2000 {
+		k := fmt.Sprintf("k%d", i)
+		want[k] = true
+		if got := c.do("SET", k, "v"); got != okReply {
+			t.Fatalf("SET %s: %q", k, got)
+		}
+	}
+	seen := map[string]int{}
+	cursor, pages := "0", 0
+	for {
+		pages++
+		if pages > 2000 {
+			t.Fatal("SCAN does not end")
+		}
+		next, page := parseScanReply(t, c.do("SCAN", cursor, "COUNT", "7"))
+		for _, k := range page {
+			seen[k]++
+		}
+		if next == "0" {
+			break
+		}
+		u, err := strconv.ParseUint(next, 10, 64)
+		if err != nil || u >= 1<<53 || strconv.FormatFloat(float64(u), 'f', -1, 64) != next {
+			t.Fatalf("cursor %s does not survive a float64 (want below 2^53)", next)
+		}
+		if len(page) != 7 {
+			t.Fatalf("page %d: %d keys with COUNT 7 and keys left", pages, len(page))
+		}
+		cursor = next
+	}
+	for k := range want {
+		if seen[k] != 1 {
+			t.Errorf("key %s returned %d times", k, seen[k])
+		}
+	}
+	if len(seen) != len(want) {
+		t.Errorf("SCAN returned %d distinct keys, want %d", len(seen), len(want))
+	}
+	// A cursor past the last bucket ends the walk.
+	runRaw(t, c, []rawCase{{cmd("SCAN", "18446744073709551615"), array(bulk("0"), array())}})
+}
+
+// TestScanPagesPassTombstones: deleted keys do not make pages short. Over
+// 3 live keys among 500 deleted ones, SCAN 0 returns all 3 and ends (it
+// returned 1 key and a cursor); over 500 live keys it returns COUNT of
+// them (a one-shot scan() saw an empty page).
+func TestScanPagesPassTombstones(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.dial()
+	for i := range 500 {
+		k := fmt.Sprintf("dead:%d", i)
+		c.do("SET", k, "v")
+		if got := c.do("DEL", k); got != integer(1) {
+			t.Fatalf("DEL %s: %q", k, got)
+		}
+	}
+	live := []string{"a", "b", "c"}
+	for _, k := range live {
+		c.do("SET", k, "v")
+	}
+	next, page := parseScanReply(t, c.do("SCAN", "0"))
+	if next != "0" || !slices.Equal(page, ringOrder(live)) {
+		t.Fatalf("SCAN 0 over 3 live keys and 500 tombstones = %s %q, want 0 %q", next, page, ringOrder(live))
+	}
+	for i := range 500 {
+		c.do("SET", fmt.Sprintf("live:%d", i), "v")
+	}
+	next, page = parseScanReply(t, c.do("SCAN", "0"))
+	if next == "0" || len(page) != 10 {
+		t.Fatalf("SCAN 0 over 503 live keys = cursor %s, %d keys; want 10 and a cursor", next, len(page))
+	}
 }
 
 // parseScanReply splits a SCAN reply into its cursor and keys.

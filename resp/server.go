@@ -366,9 +366,10 @@ type client struct {
 	created time.Time
 	authed  bool
 	quit    bool
-	werr    error    // the first failed write; replies are discarded after it
-	main    Conn     // the commands run inline; main.out buffers the replies to write
-	pipe    pipeline // the commands running concurrently
+	werr    error       // the first failed write; replies are discarded after it
+	main    Conn        // the commands run inline; main.out buffers the replies to write
+	pipe    pipeline    // the commands running concurrently
+	multi   *multiState // the transaction being queued, after MULTI (multi.go)
 
 	mu         sync.Mutex // guards name, libName, libVer
 	name       string
@@ -386,9 +387,10 @@ type client struct {
 // goroutine at a time; only commands run inline may change the client.
 type Conn struct {
 	*client
-	out      Reply // the reply, in the connection's protocol version
-	errCount int   // errors replied, for the per-command stats
-	cmdTime  int64 // the running command's time snapshot, Unix ms
+	out      Reply   // the reply, in the connection's protocol version
+	errCount int     // errors replied, for the per-command stats
+	cmdTime  int64   // the running command's time snapshot, Unix ms
+	tx       *txView // inside EXEC: the transaction's key, which get and update use
 }
 
 // flushThreshold is how many bytes of replies make serveConn write them

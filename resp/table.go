@@ -23,7 +23,6 @@ func oneOf(name string, alts ...argDoc) argDoc { return argDoc{name: name, typ: 
 
 const (
 	noHonestCounters = "counters cannot be honest in an eventually consistent store (concurrent increments would become siblings); read with VGET and write with VSET"
-	noTransactions   = "transactions need a single authority over keys, which an always-writable Dynamo store does not have"
 	noScripts        = "scripts would need atomicity across replicas, which an always-writable Dynamo store does not have"
 )
 
@@ -168,14 +167,18 @@ func commandTable() map[string]*command {
 		}},
 		{name: "command", arity: -1, flags: []string{"loading", "stale"}, group: "server", since: "2.8.13", summary: "Returns detailed information about all commands.", fn: cmdCommand, subs: map[string]*command{
 			"count": {name: "count", arity: 2, flags: []string{"loading", "stale"}, summary: "Returns a count of commands.", fn: cmdCommandCount},
-			"list":  {name: "list", arity: -2, flags: []string{"loading", "stale"}, summary: "Returns a list of command names.", fn: cmdCommandList},
-			"info":  {name: "info", arity: -2, flags: []string{"loading", "stale"}, summary: "Returns information about one, multiple or all commands.", args: []argDoc{opt(many(argStr("command-name")))}, fn: cmdCommandInfo},
-			"docs":  {name: "docs", arity: -2, flags: []string{"loading", "stale"}, summary: "Returns documentary information about one, multiple or all commands.", args: []argDoc{opt(many(argStr("command-name")))}, fn: cmdCommandDocs},
+			"list": {name: "list", arity: -2, flags: []string{"loading", "stale"}, summary: "Returns a list of command names.",
+				args: []argDoc{opt(tokenArg("FILTERBY", oneOf("filterby", tokenArg("MODULE", argStr("module-name")), tokenArg("ACLCAT", argStr("category")), tokenArg("PATTERN", argStr("pattern")))))}, fn: cmdCommandList},
+			"info": {name: "info", arity: -2, flags: []string{"loading", "stale"}, summary: "Returns information about one, multiple or all commands.", args: []argDoc{opt(many(argStr("command-name")))}, fn: cmdCommandInfo},
+			"docs": {name: "docs", arity: -2, flags: []string{"loading", "stale"}, summary: "Returns documentary information about one, multiple or all commands.", args: []argDoc{opt(many(argStr("command-name")))}, fn: cmdCommandDocs},
+			"getkeys": {name: "getkeys", arity: -4, flags: []string{"loading", "stale"}, summary: "Extracts the key names from an arbitrary command.",
+				args: []argDoc{argStr("command"), opt(many(argStr("arg")))}, fn: cmdCommandGetKeys},
 			"help": {name: "help", arity: 2, flags: []string{"loading", "stale"}, summary: "Returns helpful text about the different subcommands.", fn: helpCommand(
 				"(no subcommand)", "    Return details about all commands.",
 				"COUNT", "    Return the total number of commands in this server.",
-				"LIST", "    Return a list of all commands in this server.",
 				"INFO [<command-name> ...]", "    Return details about multiple commands.",
+				"LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]", "    Return a list of all commands in this server, or those the filter picks.",
+				"GETKEYS <full-command>", "    Return the keys from a full Redis command.",
 				"DOCS [<command-name> ...]", "    Return documentation details about multiple commands.",
 				"HELP", "    Print this help.")},
 		}},
@@ -198,9 +201,18 @@ func commandTable() map[string]*command {
 		cmds = append(cmds, &command{name: name, arity: arity, flags: []string{"write"}, firstKey: 1, lastKey: 1, step: 1, group: "string",
 			summary: "Not supported: " + noHonestCounters + ".", fn: unsupported(noHonestCounters)})
 	}
-	for _, name := range []string{"multi", "exec", "discard", "watch", "unwatch"} {
-		cmds = append(cmds, &command{name: name, arity: -1, group: "transactions", summary: "Not supported: " + noTransactions + ".", fn: unsupported(noTransactions)})
-	}
+	cmds = append(cmds,
+		&command{name: "multi", arity: 1, flags: []string{"noscript", "loading", "stale", "fast", "allow_busy"}, group: "transactions", since: "1.2.0",
+			summary: "Starts a transaction (its commands must all touch one key).", fn: cmdMulti},
+		&command{name: "exec", arity: 1, flags: []string{"noscript", "loading", "stale", "skip_slowlog"}, group: "transactions", since: "1.2.0",
+			summary: "Executes the queued commands as one versioned update of their one key; refused, with nothing applied, if they touch several keys.", fn: cmdExec},
+		&command{name: "discard", arity: 1, flags: []string{"noscript", "loading", "stale", "fast", "allow_busy"}, group: "transactions", since: "2.0.0",
+			summary: "Discards a transaction.", fn: cmdDiscard},
+		&command{name: "watch", arity: -2, flags: []string{"noscript", "loading", "stale", "fast", "allow_busy"}, firstKey: 1, lastKey: -1, step: 1, group: "transactions", since: "2.2.0",
+			summary: "Not supported: " + noWatch + ".", args: []argDoc{many(argKey("key"))}, fn: cmdWatch},
+		&command{name: "unwatch", arity: 1, flags: []string{"noscript", "loading", "stale", "fast", "allow_busy"}, group: "transactions", since: "2.2.0",
+			summary: "Forgets watched keys (none ever are).", fn: cmdUnwatch},
+	)
 	for _, name := range []string{"eval", "evalsha", "eval_ro", "evalsha_ro", "script", "fcall", "fcall_ro", "function"} {
 		cmds = append(cmds, &command{name: name, arity: -1, group: "scripting", summary: "Not supported: " + noScripts + ".", fn: unsupported(noScripts)})
 	}
@@ -244,17 +256,115 @@ func (s *Server) sortedCommands() []*command {
 
 func cmdCommandCount(c *Conn, args [][]byte) { c.out.Int(int64(len(c.srv.table))) }
 
+// cmdCommandList is COMMAND LIST [FILTERBY MODULE name | ACLCAT category |
+// PATTERN pattern]. Subcommands are listed as "parent|sub" when a filter
+// looks at them, as Redis does.
 func cmdCommandList(c *Conn, args [][]byte) {
-	if len(args) > 2 {
-		// FILTERBY is not implemented; say so like a syntax error.
+	keep := func(*command) bool { return true }
+	subs := false
+	switch {
+	case len(args) == 2:
+	case len(args) == 5 && eqFold(args[2], "filterby"):
+		v := args[4]
+		switch {
+		case eqFold(args[3], "module"):
+			keep = func(*command) bool { return false } // no modules
+		case eqFold(args[3], "aclcat"):
+			cat := strings.ToLower(string(v))
+			keep = func(cmd *command) bool { return slices.Contains(aclCategories(cmd), "@"+cat) }
+			subs = true
+		case eqFold(args[3], "pattern"):
+			keep = func(cmd *command) bool { return globMatch(v, []byte(cmd.fullName()), true) }
+			subs = true
+		default:
+			c.replyErr(errSyntax)
+			return
+		}
+	default:
 		c.replyErr(errSyntax)
 		return
 	}
-	cmds := c.srv.sortedCommands()
-	c.out.Array(len(cmds))
-	for _, cmd := range cmds {
-		c.out.BulkString(cmd.name)
+	var names []string
+	for _, cmd := range c.srv.sortedCommands() {
+		if keep(cmd) {
+			names = append(names, cmd.fullName())
+		}
+		if subs {
+			for _, sub := range cmd.subs {
+				if keep(sub) {
+					names = append(names, sub.fullName())
+				}
+			}
+		}
 	}
+	sort.Strings(names)
+	c.out.Array(len(names))
+	for _, n := range names {
+		c.out.BulkString(n)
+	}
+}
+
+// cmdCommandGetKeys is COMMAND GETKEYS command [arg ...]: the keys of a
+// full command line, by the command's key positions.
+func cmdCommandGetKeys(c *Conn, args [][]byte) {
+	line := args[2:]
+	cmd := c.srv.lookup(c.srv.table, line[0])
+	if cmd != nil && cmd.subs != nil && len(line) >= 2 {
+		cmd = c.srv.lookup(cmd.subs, line[1])
+	}
+	switch {
+	case cmd == nil:
+		c.replyErr("ERR Invalid command specified")
+	case (cmd.arity > 0 && len(line) != cmd.arity) || (cmd.arity < 0 && len(line) < -cmd.arity):
+		c.replyErr("ERR Invalid number of arguments specified for command")
+	default:
+		keys := cmd.keys(line)
+		if len(keys) == 0 {
+			c.replyErr("ERR The command has no key arguments")
+			return
+		}
+		c.out.Array(len(keys))
+		for _, k := range keys {
+			c.out.Bulk(k)
+		}
+	}
+}
+
+// aclCategories are the ACL categories Redis puts the command in, derived
+// from its group and flags (dynakv has no ACLs; COMMAND INFO and COMMAND
+// LIST FILTERBY ACLCAT show them for clients that sort commands by them).
+func aclCategories(cmd *command) []string {
+	var out []string
+	root := cmd
+	if cmd.parent != nil {
+		root = cmd.parent
+	}
+	switch root.group {
+	case "string":
+		out = append(out, "@string")
+	case "generic":
+		out = append(out, "@keyspace")
+	case "connection":
+		out = append(out, "@connection")
+	case "transactions":
+		out = append(out, "@transaction")
+	case "scripting":
+		out = append(out, "@scripting")
+	case "server", "dynakv":
+		out = append(out, "@admin", "@dangerous")
+	}
+	switch {
+	case slices.Contains(cmd.flags, "write"):
+		out = append(out, "@write")
+	case slices.Contains(cmd.flags, "readonly"):
+		out = append(out, "@read")
+	}
+	if slices.Contains(cmd.flags, "fast") {
+		out = append(out, "@fast")
+	} else {
+		out = append(out, "@slow")
+	}
+	return out
 }
 
 func cmdCommand(c *Conn, args [][]byte) {
@@ -296,7 +406,11 @@ func writeCommandInfo(r *Reply, cmd *command) {
 	r.Int(int64(cmd.firstKey))
 	r.Int(int64(cmd.lastKey))
 	r.Int(int64(cmd.step))
-	r.Set(0) // ACL categories
+	cats := aclCategories(cmd)
+	r.Set(len(cats))
+	for _, cat := range cats {
+		r.Simple(cat)
+	}
 	r.Set(0) // tips
 	if cmd.firstKey > 0 {
 		// One key spec: keys from firstKey to lastKey, by step.

@@ -9,7 +9,7 @@ import (
 
 // getInfo is COMMAND INFO's entry for GET, in RESP2.
 var getInfo = array(bulk("get"), integer(2), array(simple("readonly"), simple("fast")), integer(1), integer(1), integer(1),
-	array(), array(),
+	array(simple("@string"), simple("@read"), simple("@fast")), array(),
 	array(array(
 		bulk("flags"), array(),
 		bulk("begin_search"), array(bulk("type"), bulk("index"), bulk("spec"), array(bulk("index"), integer(1))),
@@ -24,7 +24,21 @@ func TestCommandCountList(t *testing.T) {
 	runRaw(t, c, []rawCase{
 		{cmd("COMMAND", "COUNT"), integer(int64(n))},
 		{cmd("COMMAND", "COUNT", "x"), errReply("ERR wrong number of arguments for 'command|count' command")},
-		{cmd("COMMAND", "LIST", "FILTERBY", "MODULE", "x"), errReply(errSyntax)},
+		{cmd("COMMAND", "LIST", "FILTERBY", "MODULE", "x"), array()},
+		{cmd("COMMAND", "LIST", "FILTERBY", "PATTERN", "v*"), bulks("vdel", "vget", "vset")},
+		{cmd("COMMAND", "LIST", "FILTERBY", "PATTERN", "config|g*"), bulks("config|get")},
+		{cmd("COMMAND", "LIST", "FILTERBY", "ACLCAT", "transaction"), bulks("discard", "exec", "multi", "unwatch", "watch")},
+		{cmd("COMMAND", "LIST", "FILTERBY", "NOSUCH", "x"), errReply(errSyntax)},
+		{cmd("COMMAND", "LIST", "FILTERBY", "PATTERN"), errReply(errSyntax)},
+		{cmd("COMMAND", "GETKEYS", "SET", "k", "v"), bulks("k")},
+		{cmd("COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"), bulks("a", "b")},
+		{cmd("COMMAND", "GETKEYS", "del", "a", "b", "c"), bulks("a", "b", "c")},
+		{cmd("COMMAND", "GETKEYS", "PING", "x"), errReply("ERR The command has no key arguments")},
+		{cmd("COMMAND", "GETKEYS", "GET", "k", "x"), errReply("ERR Invalid number of arguments specified for command")},
+		{cmd("COMMAND", "GETKEYS", "SET", "k"), errReply("ERR Invalid number of arguments specified for command")},
+		{cmd("COMMAND", "GETKEYS", "PING"), errReply("ERR wrong number of arguments for 'command|getkeys' command")},
+		{cmd("COMMAND", "GETKEYS", "NOSUCH", "k"), errReply("ERR Invalid command specified")},
+		{cmd("COMMAND", "GETKEYS"), errReply("ERR wrong number of arguments for 'command|getkeys' command")},
 		{cmd("COMMAND", "NOSUCH"), errReply("ERR unknown subcommand 'NOSUCH'. Try COMMAND HELP.")},
 	})
 	names := strs(t, decode(t, c.do("COMMAND", "LIST")))
@@ -37,7 +51,7 @@ func TestCommandCountList(t *testing.T) {
 		}
 	}
 	help := strs(t, decode(t, c.do("COMMAND", "HELP")))
-	if len(help) != 13 || help[0] != "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:" {
+	if len(help) != 15 || help[0] != "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:" {
 		t.Errorf("COMMAND HELP = %q", help)
 	}
 }
@@ -51,9 +65,9 @@ func TestCommandInfo(t *testing.T) {
 		bulk("find_keys"), array(bulk("type"), bulk("range"), bulk("spec"),
 			array(bulk("lastkey"), integer(-1), bulk("keystep"), integer(2), bulk("limit"), integer(0)))))
 	msetInfo := array(bulk("mset"), integer(-3), array(simple("write"), simple("denyoom")), integer(1), integer(-1), integer(2),
-		array(), array(), msetSpec, array())
+		array(simple("@string"), simple("@write"), simple("@slow")), array(), msetSpec, array())
 	pingInfo := array(bulk("ping"), integer(-1), array(simple("fast"), simple("stale")), integer(0), integer(0), integer(0),
-		array(), array(), array(), array())
+		array(simple("@connection"), simple("@fast")), array(), array(), array())
 	runRaw(t, c, []rawCase{
 		{cmd("COMMAND", "INFO", "get"), array(getInfo)},
 		{cmd("COMMAND", "INFO", "GET", "nosuch", "mset", "ping"), array(getInfo, "*-1\r\n", msetInfo, pingInfo)},
@@ -87,7 +101,7 @@ func TestCommandInfo(t *testing.T) {
 	c.do("HELLO", "3")
 	got := c.do("COMMAND", "INFO", "nosuch", "ping")
 	wantRESP3 := "*2\r\n_\r\n*10\r\n" + bulk("ping") + integer(-1) + "~2\r\n" + simple("fast") + simple("stale") +
-		integer(0) + integer(0) + integer(0) + "~0\r\n~0\r\n" + array() + array()
+		integer(0) + integer(0) + integer(0) + "~2\r\n" + simple("@connection") + simple("@fast") + "~0\r\n" + array() + array()
 	if got != wantRESP3 {
 		t.Errorf("COMMAND INFO in RESP3:\n got %q\nwant %q", got, wantRESP3)
 	}

@@ -135,9 +135,10 @@ func (m *Gossip) memberlistConfig(bindIP, advertiseIP string, port int) *memberl
 	}
 	c.Delegate = memberDelegate{m}
 	c.Events = memberEvents{m}
+	c.Alive, c.Merge, c.Conflict = admission{m}, admission{m}, admission{m}
 	// Logger rather than LogOutput: the same io.Writer, without a second
 	// timestamp in front of slog's.
-	c.Logger = log.New(memberlistLog{m.cfg.Logger.With("component", "memberlist")}, "", 0)
+	c.Logger = log.New(memberlistLog{m.cfg.Logger.With("component", "memberlist"), &m.secretWarn}, "", 0)
 	return c
 }
 
@@ -184,4 +185,26 @@ type Config struct {
 	// Fast shortens failure detection to about 1-2 s (tests) instead of the
 	// default 3-6 s.
 	Fast bool
+
+	// Instance is the token of this node's data directory, drawn once when
+	// the directory got its identity (node/identity.go), and advertised in
+	// the gossip metadata. It tells the node's own earlier incarnation
+	// (same token, maybe other addresses) from another process started with
+	// the same id: a node whose id is alive at another gossip address with
+	// another token is refused (see admit). Empty disables the check
+	// (membership tests that do not exercise it).
+	Instance string
+
+	// Partitions is the cluster's partition count Q, advertised in the
+	// gossip metadata: nodes refuse each other when theirs differ (the
+	// ring would disagree on every preference list). 0 disables the check.
+	Partitions int
+
+	// OnRefused, when set, is called once, from a membership goroutine,
+	// when the cluster refused this node after Start returned: its seeds
+	// have another cluster_secret (or none), another partition count, or
+	// its id is alive elsewhere. The node should stop; the membership has
+	// stopped joining. A refusal while Start waits for the first join is
+	// Start's error instead. OnRefused must not call Close.
+	OnRefused func(error)
 }

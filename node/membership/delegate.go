@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/memberlist"
 )
@@ -75,12 +76,21 @@ func (b recordBroadcast) Message() []byte { return b.msg }
 
 func (b recordBroadcast) Finished() {}
 
-// memberlistLog writes memberlist's log lines to slog at Debug level.
-type memberlistLog struct{ log *slog.Logger }
+// memberlistLog writes memberlist's log lines to slog at Debug level,
+// except that gossip from a node with another cluster_secret is also
+// logged at Warn level (at most once per 10 s).
+type memberlistLog struct {
+	log  *slog.Logger
+	warn *secretWarn
+}
 
 func (w memberlistLog) Write(p []byte) (int, error) {
+	line := strings.TrimSpace(string(p))
+	if isSecretMismatch(line) && w.warn.due(time.Now()) {
+		w.log.Warn("refused gossip from a node with another cluster_secret (or none, or the reverse)", "memberlist", line)
+	}
 	if w.log.Enabled(context.Background(), slog.LevelDebug) {
-		w.log.Debug(strings.TrimSpace(string(p)))
+		w.log.Debug(line)
 	}
 	return len(p), nil
 }

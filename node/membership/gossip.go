@@ -39,6 +39,16 @@ type Gossip struct {
 
 	peersMu sync.Mutex
 	peers   map[string]MemberRecord // last record each node advertised in its metadata
+	idents  map[string]ident        // last identity each node advertised in its metadata
+
+	staleSelf     atomic.Bool         // a peer holds this node at an older gossip address
+	refMu         sync.Mutex          // guards mergeRefusals and warned
+	mergeRefusals map[string]*refusal // by text: what the MergeDelegate refused lately
+	warned        map[string]bool     // refusals logged at warn level
+	refusedCh     chan struct{}       // closed once the cluster refused this node
+	refuseOnce    sync.Once           // closes refusedCh
+	refusal       *refusal            // why; set before refusedCh is closed
+	secretWarn    secretWarn          // rate of the "another secret" warning
 
 	saveMu sync.Mutex
 	saved  []byte // encoding last persisted, guarded by saveMu
@@ -83,15 +93,19 @@ func Start(cfg Config) (*Gossip, error) {
 		return nil, fmt.Errorf("membership: loading the member set: %w", err)
 	}
 	m := &Gossip{
-		cfg:      cfg,
-		log:      cfg.Logger.With("component", "membership"),
-		tm:       timingFor(cfg.Fast),
-		peers:    make(map[string]MemberRecord),
-		saveCh:   make(chan struct{}, 1),
-		changeCh: make(chan struct{}, 1),
-		liveCh:   make(chan struct{}, 1),
-		joinedCh: make(chan struct{}),
-		done:     make(chan struct{}),
+		cfg:           cfg,
+		log:           cfg.Logger.With("component", "membership"),
+		tm:            timingFor(cfg.Fast),
+		peers:         make(map[string]MemberRecord),
+		idents:        make(map[string]ident),
+		warned:        make(map[string]bool),
+		refusedCh:     make(chan struct{}),
+		mergeRefusals: make(map[string]*refusal),
+		saveCh:        make(chan struct{}, 1),
+		changeCh:      make(chan struct{}, 1),
+		liveCh:        make(chan struct{}, 1),
+		joinedCh:      make(chan struct{}),
+		done:          make(chan struct{}),
 	}
 	m.cur.Store(newSnapshot(stored))
 	m.live.Store(&map[string]Liveness{cfg.Self.ID: LiveAlive})
@@ -105,6 +119,9 @@ func Start(cfg Config) (*Gossip, error) {
 	if own, ok := stored.Get(cfg.Self.ID); ok {
 		m.restored(own)
 	}
+	m.mu.Lock()
+	m.refreshMetaLocked() // the identity is advertised from the first alive message on
+	m.mu.Unlock()
 
 	m.list, err = memberlist.Create(m.memberlistConfig(bindIP, advertiseIP, port))
 	if err != nil {
@@ -121,6 +138,8 @@ func Start(cfg Config) (*Gossip, error) {
 		if len(m.joinTargets(false)) > 0 {
 			select {
 			case <-m.joinedCh:
+			case <-m.refusedCh:
+				return nil, errors.Join(m.refusal, m.stop(false))
 			case <-time.After(cfg.JoinTimeout):
 				m.log.Warn("no seed answered; starting alone and still trying in the background",
 					"seeds", cfg.Seeds, "waited", cfg.JoinTimeout)
@@ -143,6 +162,7 @@ func Start(cfg Config) (*Gossip, error) {
 	if cfg.OnChange != nil {
 		m.goTracked(m.changeLoop)
 	}
+	m.goTracked(m.reportRefusal)
 	self := m.Self()
 	m.log.Info("membership started", "id", self.ID, "gossip", addr, "joined", self.Joined,
 		"members", len(m.Set().Members()))
@@ -216,21 +236,24 @@ func (m *Gossip) merge(s MemberSet) bool {
 	return m.update(func(MemberSet) MemberSet { return s })
 }
 
-// refreshMetaLocked recomputes what NodeMeta advertises: the own record as
-// in the set, with the addresses this process actually uses. m.mu is held.
+// refreshMetaLocked recomputes what NodeMeta advertises: the identity
+// (instance token, partition count) and, once the node has it, the own
+// record as in the set with the addresses this process actually uses.
+// m.mu is held.
 func (m *Gossip) refreshMetaLocked() {
-	own, ok := m.cur.Load().set.Get(m.cfg.Self.ID)
-	if !ok || !m.own.Load() {
-		return
+	nm := NodeMeta{Instance: m.cfg.Instance, Partitions: m.cfg.Partitions}
+	if own, ok := m.cur.Load().set.Get(m.cfg.Self.ID); ok && m.own.Load() {
+		own.Addr, own.PeerAddr, own.GossipAddr = m.cfg.Self.Addr, m.cfg.Self.PeerAddr, m.GossipAddr()
+		nm.Record = &own
 	}
-	own.Addr, own.PeerAddr, own.GossipAddr = m.cfg.Self.Addr, m.cfg.Self.PeerAddr, m.GossipAddr()
-	meta := AppendMemberSet(nil, NewMemberSet(own))
+	meta := AppendNodeMeta(nil, nm)
 	if len(meta) > memberlist.MetaMaxSize {
 		m.metaWarn.Do(func() {
 			m.log.Warn("own record too large for gossip metadata; peers learn it by push/pull only",
 				"bytes", len(meta), "limit", memberlist.MetaMaxSize)
 		})
-		meta = nil
+		nm.Record = nil
+		meta = AppendNodeMeta(nil, nm)
 	}
 	m.meta.Store(&meta)
 }
@@ -254,18 +277,25 @@ func (m *Gossip) checkRemoved(s MemberSet) {
 // in-place updates, so the metadata is taken now.
 func (m *Gossip) observe(n *memberlist.Node) {
 	kick(m.liveCh)
-	if n.Name == m.cfg.Self.ID || len(n.Meta) == 0 {
-		return // a node still joining advertises nothing yet
+	if n.Name == m.cfg.Self.ID {
+		return
 	}
-	s, err := DecodeMemberSet(n.Meta)
-	if err != nil || s.Len() != 1 || s.recs[0].ID != n.Name {
+	nm, err := DecodeNodeMeta(n.Meta)
+	if err != nil || (nm.Record != nil && nm.Record.ID != n.Name) {
 		m.log.Debug("dropping invalid gossip metadata", "node", n.Name, "err", err)
 		return
 	}
-	rec := s.recs[0]
 	m.peersMu.Lock()
-	m.peers[rec.ID] = rec
+	m.idents[n.Name] = ident{instance: nm.Instance, addr: nodeAddr(n)}
+	if nm.Record != nil {
+		m.peers[n.Name] = *nm.Record
+	}
 	m.peersMu.Unlock()
+	if nm.Record == nil {
+		return // a node still joining advertises no record yet
+	}
+	rec := *nm.Record
+	s := NewMemberSet(rec)
 	// Merge only news about the node's join or removal: the set keeps the
 	// addresses it holds for an incarnation, Addrs serves the newer ones.
 	m.update(func(cur MemberSet) MemberSet {
@@ -370,7 +400,7 @@ func (m *Gossip) Close() error { return m.stop(true) }
 func (m *Gossip) stop(leave bool) error {
 	m.closeOnce.Do(func() {
 		close(m.done)
-		if leave {
+		if leave && !m.refused() { // a refused node's id may be another process's
 			if err := m.list.Leave(leaveTimeout); err != nil {
 				m.log.Debug("leaving the gossip", "err", err)
 			}

@@ -40,13 +40,20 @@ var _ Membership = (*Member)(nil)
 
 // Join adds cfg.Self to the hub: a record already in the set is kept (a
 // restart), a new one takes the next join generation. It persists the set
-// to cfg.Store when set, and calls every other member's OnChange.
+// to cfg.Store when set, and calls every other member's OnChange. It
+// refuses, with an error matching ErrRefused, what Gossip refuses: another
+// partition count, or the id of an open, alive member with another
+// instance token.
 func (h *Hub) Join(cfg Config) (*Member, error) {
 	if cfg.Self.ID == "" {
 		return nil, fmt.Errorf("membership: a member needs an id")
 	}
 	m := &Member{h: h, cfg: cfg}
 	h.mu.Lock()
+	if err := h.admitLocked(cfg); err != nil {
+		h.mu.Unlock()
+		return nil, err
+	}
 	if _, ok := h.set.Get(cfg.Self.ID); !ok {
 		rec := cfg.Self
 		rec.Joined = h.set.NextGeneration()
@@ -63,6 +70,27 @@ func (h *Hub) Join(cfg Config) (*Member, error) {
 	}
 	h.changed()
 	return m, nil
+}
+
+// admitLocked applies Gossip's admission rules to a joining member: every
+// open member's partition count must equal cfg's (when both are set), and
+// an open, alive member with cfg's id must have cfg's instance token (the
+// hub has no addresses: a second process with the id is an impostor
+// however it is reached). h.mu is held.
+func (h *Hub) admitLocked(cfg Config) error {
+	for id, o := range h.members {
+		if o.isClosed() {
+			continue
+		}
+		if q := o.cfg.Partitions; q != 0 && cfg.Partitions != 0 && q != cfg.Partitions {
+			return &refusal{"partitions", fmt.Sprintf("node %q has %d partitions and this node %d; the partition count is fixed when the cluster is created, so they cannot be in one cluster",
+				id, q, cfg.Partitions)}
+		}
+		if id == cfg.Self.ID && !h.dead[id] && o.cfg.Instance != cfg.Instance {
+			return &refusal{"node_id", fmt.Sprintf("node %q is alive with another data directory; this is another node with the same id", id)}
+		}
+	}
+	return nil
 }
 
 // SetAlive sets what every member's failure detector says of id, and calls

@@ -102,11 +102,21 @@ func (m *Gossip) refreshLiveness() {
 // rejoin members memberlist declared dead, so that two sides of a healed
 // partition find each other again. Targets are tried one at a time so
 // that Close waits for at most one TCP timeout.
+//
+// A join the cluster refuses (see admission.go) ends the loop for good
+// while this node has not met the cluster yet; afterwards it is logged.
+// While a peer still holds this node at an older gossip address (it
+// restarted with new addresses), it pushes its state to a member every
+// tm.joinRetry, so memberlist takes the new address as soon as the old
+// one is found dead and the reclaim time has passed.
 func (m *Gossip) joinLoop() {
 	wait := m.tm.joinRetry
 	for {
 		if !m.joined() {
 			m.tryJoin(m.joinTargets(false), true)
+			if m.refused() {
+				return
+			}
 			if m.list.NumMembers() > 1 {
 				m.joinedOnce.Do(func() { close(m.joinedCh) })
 			} else {
@@ -114,6 +124,10 @@ func (m *Gossip) joinLoop() {
 			}
 		} else {
 			wait = m.tm.reconnect
+			if m.staleSelf.Swap(false) {
+				m.tryJoin(m.liveTargets(), true)
+				wait = m.tm.joinRetry
+			}
 			m.tryJoin(m.joinTargets(true), false)
 		}
 		t := time.NewTimer(wait)
@@ -146,7 +160,15 @@ func (m *Gossip) tryJoin(addrs []string, untilMet bool) {
 			return
 		default:
 		}
+		joining := !m.joined()
 		if _, err := m.list.Join([]string{addr}); err != nil {
+			if r := m.refusedBy(addr, err); r != nil {
+				if joining {
+					m.refuse(r)
+					return
+				}
+				m.warnRefused(r)
+			}
 			m.log.Debug("joining", "addr", addr, "err", err)
 			continue
 		}
@@ -155,6 +177,28 @@ func (m *Gossip) tryJoin(addrs []string, untilMet bool) {
 			return
 		}
 	}
+}
+
+// liveTargets returns the gossip addresses of the nodes memberlist lists
+// alive, this node excluded, as their metadata was last accepted (the
+// Nodes memberlist returns are updated in place: see refreshLiveness).
+func (m *Gossip) liveTargets() []string {
+	var out []string
+	for _, n := range m.list.Members() {
+		if addr, ok := m.gossipAddrOf(n.Name); ok && n.Name != m.cfg.Self.ID {
+			out = append(out, addr)
+		}
+	}
+	return out
+}
+
+// gossipAddrOf returns the gossip address at which memberlist last
+// accepted node id.
+func (m *Gossip) gossipAddrOf(id string) (string, bool) {
+	m.peersMu.Lock()
+	defer m.peersMu.Unlock()
+	i, ok := m.idents[id]
+	return i.addr, ok
 }
 
 // joinTargets returns the gossip addresses worth joining, this node's

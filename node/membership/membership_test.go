@@ -31,6 +31,17 @@ type msNode struct {
 // is closed when the test ends.
 func msStart(t *testing.T, id string, opts ...func(*Config)) msNode {
 	t.Helper()
+	tm, err := msTryStart(t, id, opts...)
+	if err != nil {
+		t.Fatalf("StartMembership(%s): %v\nlog:\n%s", id, err, tm.logs)
+	}
+	return tm
+}
+
+// msTryStart is msStart returning Start's error instead of failing; the
+// log of a membership that did not start is in the returned logs.
+func msTryStart(t *testing.T, id string, opts ...func(*Config)) (msNode, error) {
+	t.Helper()
 	tm := msNode{logs: new(syncbuf.Buffer), changes: new(atomic.Int64)}
 	tm.cfg = Config{
 		Self:         MemberRecord{ID: id, Addr: "127.0.0.1:6" + id, PeerAddr: "127.0.0.1:7" + id, Weight: 1},
@@ -46,7 +57,7 @@ func msStart(t *testing.T, id string, opts ...func(*Config)) msNode {
 	}
 	m, err := Start(tm.cfg)
 	if err != nil {
-		t.Fatalf("StartMembership(%s): %v", id, err)
+		return tm, err
 	}
 	tm.Gossip = m
 	t.Cleanup(func() {
@@ -57,7 +68,7 @@ func msStart(t *testing.T, id string, opts ...func(*Config)) msNode {
 			t.Logf("log of %s:\n%s", id, tm.logs)
 		}
 	})
-	return tm
+	return tm, nil
 }
 
 func msSeeds(ms ...msNode) func(*Config) {
@@ -366,32 +377,6 @@ func TestMembershipRemove(t *testing.T) {
 	}
 }
 
-func TestMembershipSecret(t *testing.T) {
-	secret := func(s string) func(*Config) {
-		return func(c *Config) { c.Secret = s }
-	}
-	a := msStart(t, "a", secret("s1"))
-	b := msStart(t, "b", secret("s1"), msSeeds(a))
-	c := msStart(t, "c", secret("s2"), msSeeds(a, b), func(c *Config) { c.JoinTimeout = 300 * time.Millisecond })
-	msWaitFor(t, 10*time.Second, "a and b agree", func() bool { return msConverged(2, a, b) && msAllAlive(a, b) })
-
-	// The negative condition, polled for a bounded time.
-	deadline := time.Now().Add(2 * time.Second)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for time.Now().Before(deadline) {
-		for _, m := range []msNode{a, b} {
-			if _, ok := m.Set().Get("c"); ok || m.Liveness("c") != LiveDead {
-				t.Fatalf("%s heard of c, whose secret differs", m.cfg.Self.ID)
-			}
-		}
-		if c.Set().Len() != 1 {
-			t.Fatalf("c merged a set it should not have received: %v", c.Set().Records())
-		}
-		<-tick.C
-	}
-}
-
 func TestMembershipDropsInvalidGossip(t *testing.T) {
 	a := msStart(t, "a")
 	before := AppendMemberSet(nil, a.Set())
@@ -401,15 +386,17 @@ func TestMembershipDropsInvalidGossip(t *testing.T) {
 		d.MergeRemoteState(junk, false)
 		a.observe(&memberlist.Node{Name: "z", Meta: junk})
 	}
-	// Metadata whose record is not the node's own is ignored too.
-	a.observe(&memberlist.Node{Name: "z", Meta: AppendMemberSet(nil, NewMemberSet(MemberRecord{ID: "y", Weight: 1, Joined: 5}))})
+	// Metadata whose record is not the node's own is ignored too, and so
+	// is a bare member set (the metadata of the version before NodeMeta).
+	a.observe(&memberlist.Node{Name: "z", Meta: AppendNodeMeta(nil, NodeMeta{Instance: "i", Record: &MemberRecord{ID: "y", Weight: 1, Joined: 5}})})
+	a.observe(&memberlist.Node{Name: "z", Meta: AppendMemberSet(nil, NewMemberSet(MemberRecord{ID: "z", Weight: 1, Joined: 5}))})
 	if after := AppendMemberSet(nil, a.Set()); !bytes.Equal(after, before) {
 		t.Errorf("invalid gossip changed the set: %v", a.Set().Records())
 	}
 	if meta := d.NodeMeta(memberlist.MetaMaxSize); len(meta) == 0 {
 		t.Errorf("NodeMeta is empty")
-	} else if s, err := DecodeMemberSet(meta); err != nil || s.Len() != 1 || s.Records()[0].ID != "a" {
-		t.Errorf("NodeMeta decodes to %v, %v", s.Records(), err)
+	} else if nm, err := DecodeNodeMeta(meta); err != nil || nm.Record == nil || nm.Record.ID != "a" {
+		t.Errorf("NodeMeta decodes to %+v, %v", nm, err)
 	}
 	if meta := d.NodeMeta(3); meta != nil {
 		t.Errorf("NodeMeta ignores its limit: %d bytes", len(meta))

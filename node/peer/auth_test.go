@@ -86,7 +86,7 @@ func TestServerMustProveSecret(t *testing.T) {
 			return
 		}
 		defer nc.Close()
-		hello := append([]byte(handshakeMagic+"\x01"), make([]byte, nonceLen)...)
+		hello := append([]byte{handshakeMagic[0], handshakeMagic[1], handshakeMagic[2], handshakeMagic[3], protocolVersion}, make([]byte, nonceLen)...)
 		nc.Write(hello)
 		io.ReadFull(nc, make([]byte, clientHelloLen))
 		nc.Write(append([]byte{handshakeOK}, make([]byte, macLen)...)) // a MAC it cannot compute

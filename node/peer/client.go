@@ -26,6 +26,7 @@ type Client struct {
 	cfgErr error
 	log    *slog.Logger
 	rnd    io.Reader        // nonces
+	tls    *secretTLS       // nil for the empty secret
 	now    func() time.Time // clock for the fail-fast window
 	dialer net.Dialer
 
@@ -45,11 +46,13 @@ type Client struct {
 func NewClient(cfg Config) *Client {
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg = cfg.withDefaults()
+	t, err := newSecretTLS(cfg.Secret)
 	return &Client{
 		cfg:    cfg,
-		cfgErr: cfg.Validate(),
+		cfgErr: errors.Join(cfg.Validate(), err),
 		log:    cfg.Logger,
 		rnd:    rand.Reader,
+		tls:    t,
 		now:    time.Now,
 		dialer: net.Dialer{Timeout: cfg.DialTimeout, KeepAliveConfig: keepAlive},
 		ctx:    ctx,
@@ -154,11 +157,15 @@ func (c *Client) connect(addr string) (net.Conn, error) {
 	_ = nc.SetDeadline(deadline)
 	stop := context.AfterFunc(c.ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
 	err = clientHandshake(nc, c.cfg.Secret, c.rnd)
+	var conn net.Conn
+	if err == nil {
+		conn, err = c.tls.upgrade(ctx, nc, false)
+	}
 	stop()
 	switch {
 	case err == nil:
 		_ = nc.SetDeadline(time.Time{})
-		return nc, nil
+		return conn, nil
 	case c.ctx.Err() != nil:
 		err = ErrClosed
 	case errors.Is(err, ErrAuth):

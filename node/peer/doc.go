@@ -21,8 +21,8 @@
 // the cluster secret ([Config].Secret; the empty string is a valid secret,
 // distinct from every other):
 //
-//	server -> client  "DKVP" | version=1 | server nonce (32 random bytes)
-//	client -> server  "DKVP" | version=1
+//	server -> client  "DKVP" | version=2 | server nonce (32 random bytes)
+//	client -> server  "DKVP" | version=2
 //	                  | HMAC-SHA256(secret, "dynakv-peer-client" || server nonce)
 //	                  | client nonce (32 random bytes)
 //	server -> client  status 0 | HMAC-SHA256(secret, "dynakv-peer-server" || client nonce)
@@ -31,6 +31,14 @@
 // The server compares the client's MAC in constant time, the client checks
 // the server's, so neither end talks to a node of another cluster. The
 // whole exchange is bounded by [Config].DialTimeout on both ends.
+//
+// With a non-empty secret the connection then switches to TLS 1.3, the
+// server side taking the server role: both ends present a certificate for
+// an Ed25519 key derived from the secret and accept only that key (see
+// tls.go for why the secret, not a CA, is the credential). Every frame
+// below travels inside TLS records. The empty secret, which conf allows only
+// on loopback addresses, keeps the frames in the clear. Version 1 had no
+// TLS step; a version 1 peer is refused with a protocol error.
 //
 // After the handshake both directions carry frames:
 //

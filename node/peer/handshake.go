@@ -10,7 +10,7 @@ import (
 // Handshake constants; see the package documentation for the exchange.
 const (
 	handshakeMagic   = "DKVP"
-	protocolVersion  = 1
+	protocolVersion  = 2 // 2: TLS after the handshake when the secret is not empty
 	nonceLen         = 32
 	macLen           = sha256.Size
 	preambleLen      = len(handshakeMagic) + 1

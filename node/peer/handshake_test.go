@@ -29,7 +29,7 @@ func (p *pipeRW) Write(b []byte) (int, error) { return p.out.Write(b) }
 // validClientHello is what a client holding secret sends to a server whose
 // nonce is all zeroes, with an all-zero nonce of its own.
 func validClientHello(secret string) []byte {
-	b := []byte(handshakeMagic + "\x01")
+	b := []byte(handshakeMagic + string(rune(protocolVersion)))
 	b = append(b, handshakeMAC(secret, clientLabel, make([]byte, nonceLen))...)
 	return append(b, make([]byte, nonceLen)...)
 }
@@ -37,7 +37,7 @@ func validClientHello(secret string) []byte {
 // validServerStream is what a server holding secret sends to a client whose
 // nonce is all zeroes.
 func validServerStream(secret string) []byte {
-	b := []byte(handshakeMagic + "\x01")
+	b := []byte(handshakeMagic + string(rune(protocolVersion)))
 	b = append(b, make([]byte, nonceLen)...)
 	b = append(b, handshakeOK)
 	return append(b, handshakeMAC(secret, serverLabel, make([]byte, nonceLen))...)
@@ -76,7 +76,7 @@ func TestHandshake(t *testing.T) {
 func TestHandshakeMalformed(t *testing.T) {
 	for _, in := range [][]byte{
 		[]byte("HTTP/1.1 200 OK\r\n" + string(make([]byte, 64))),
-		append([]byte("DKVP\x02"), make([]byte, 64)...),
+		append([]byte("DKVP\x01"), make([]byte, 64)...), // the version before TLS
 	} {
 		if err := serverHandshake(&pipeRW{Reader: bytes.NewReader(in)}, "s", zeroes{}); !errors.Is(err, errProtocol) {
 			t.Errorf("serverHandshake(%q...) = %v, want errProtocol", in[:5], err)
@@ -99,7 +99,7 @@ func TestHandshakeMalformed(t *testing.T) {
 func FuzzServerHandshake(f *testing.F) {
 	f.Add(validClientHello("s"))
 	f.Add(validClientHello("t"))
-	f.Add([]byte("DKVP\x01"))
+	f.Add([]byte("DKVP\x02"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rw := &pipeRW{Reader: bytes.NewReader(data)}
@@ -110,7 +110,7 @@ func FuzzServerHandshake(f *testing.F) {
 			t.Fatalf("valid hello %v, serverHandshake() = %v", valid, err)
 		}
 		out := rw.out.Bytes()
-		if !bytes.HasPrefix(out, []byte(handshakeMagic+"\x01")) || len(out) < serverHelloLen {
+		if !bytes.HasPrefix(out, []byte(handshakeMagic+string(rune(protocolVersion)))) || len(out) < serverHelloLen {
 			t.Fatalf("server hello %q", out)
 		}
 		if errors.Is(err, ErrAuth) && !bytes.Equal(out[serverHelloLen:], []byte{handshakeRefused}) {
@@ -125,7 +125,7 @@ func FuzzServerHandshake(f *testing.F) {
 func FuzzClientHandshake(f *testing.F) {
 	f.Add(validServerStream("s"))
 	f.Add(validServerStream("t"))
-	f.Add(append([]byte("DKVP\x01"), make([]byte, nonceLen+1)...))
+	f.Add(append([]byte("DKVP\x02"), make([]byte, nonceLen+1)...))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		err := clientHandshake(&pipeRW{Reader: bytes.NewReader(data)}, "s", zeroes{})

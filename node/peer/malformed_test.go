@@ -83,6 +83,15 @@ func rawConn(t *testing.T, addr string, secret *string) net.Conn {
 		if err := clientHandshake(nc, *secret, rand.Reader); err != nil {
 			t.Fatal(err)
 		}
+		st, err := newSecretTLS(*secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc, err := st.upgrade(context.Background(), nc, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tc
 	}
 	return nc
 }
@@ -134,7 +143,7 @@ func TestGarbage(t *testing.T) {
 		for _, n := range []int{1, 13, 100, 64 << 10} {
 			nc := rawConn(t, ts.addr, &secret)
 			nc.Write(garbage(n))
-			nc.(*net.TCPConn).CloseWrite()
+			nc.(interface{ CloseWrite() error }).CloseWrite()
 			waitClosed(t, nc)
 		}
 		serves()
@@ -159,7 +168,7 @@ func TestGarbage(t *testing.T) {
 			hdr = binary.BigEndian.AppendUint64(hdr, 1)
 			hdr = append(hdr, 0)
 			nc.Write(append(hdr, garbage(10)...))
-			nc.(*net.TCPConn).CloseWrite()
+			nc.(interface{ CloseWrite() error }).CloseWrite()
 			waitClosed(t, nc)
 		}
 		runtime.ReadMemStats(&after)

@@ -28,7 +28,8 @@ type Server struct {
 	cfgErr error
 	h      Handler
 	log    *slog.Logger
-	rnd    io.Reader // nonces
+	rnd    io.Reader  // nonces
+	tls    *secretTLS // nil for the empty secret
 
 	ctx    context.Context // parent of every handler context; cancelled by Close
 	cancel context.CancelFunc
@@ -47,12 +48,14 @@ type Server struct {
 func NewServer(cfg Config, h Handler) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg = cfg.withDefaults()
+	t, err := newSecretTLS(cfg.Secret)
 	return &Server{
 		cfg:       cfg,
-		cfgErr:    cfg.Validate(),
+		cfgErr:    errors.Join(cfg.Validate(), err),
 		h:         h,
 		log:       cfg.Logger,
 		rnd:       rand.Reader,
+		tls:       t,
 		ctx:       ctx,
 		cancel:    cancel,
 		listeners: make(map[net.Listener]struct{}),
@@ -184,17 +187,24 @@ func (s *Server) serveConn(nc net.Conn) {
 		s.logHandshakeError(remote, err)
 		return
 	}
+	hctx, hcancel := context.WithTimeout(s.ctx, s.cfg.DialTimeout)
+	conn, err := s.tls.upgrade(hctx, nc, true)
+	hcancel()
+	if err != nil {
+		s.logHandshakeError(remote, err)
+		return
+	}
 	_ = nc.SetDeadline(time.Time{})
 
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
-	w := newWireConn(nc)
+	w := newWireConn(conn)
 	s.wg.Add(1) // our own count keeps the WaitGroup above zero
 	go func() {
 		defer s.wg.Done()
 		w.writeLoop()
 	}()
-	err := s.readRequests(ctx, w)
+	err = s.readRequests(ctx, w)
 	cause := w.close(err)
 	if errors.Is(cause, errProtocol) {
 		s.log.Warn("peer: closing connection", "remote", remote, "err", cause)

@@ -1,0 +1,276 @@
+package resp
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dynakv/dynakv/replication"
+)
+
+// Transactions. MULTI, the queued commands and EXEC behave as in Redis to a
+// client (QUEUED, EXECABORT after a queueing error, one array of replies),
+// with one restriction that keeps them honest in an always-writable store:
+// every command of a transaction must touch the same key (or none, like
+// PING). Such a transaction runs at the key's coordinator as one versioned
+// update: the commands see the key's state as one read, each sees the
+// effects of those before it, and the last state they leave is written as a
+// single version. Concurrent writers of the key through other coordinators
+// become siblings of that version, as for any write, and nothing in between
+// is visible to anyone. A transaction over several keys would need an
+// authority over all of them, which a Dynamo ring does not have: EXEC
+// refuses it and applies nothing. WATCH is refused for the same reason.
+
+// multiState is a connection's transaction being queued.
+type multiState struct {
+	queue []queued
+	dirty bool // a command was refused while queueing: EXEC aborts
+}
+
+type queued struct {
+	cmd  *command
+	args [][]byte
+}
+
+// txControl names the commands a client in MULTI runs at once rather than
+// queues (as Redis does).
+var txControl = map[string]bool{"exec": true, "discard": true, "multi": true, "watch": true, "quit": true, "reset": true}
+
+// notInMulti names the keyed data commands a transaction may not hold:
+// they bypass the transaction's one read and one write (a versioned read or
+// write names its own causal context; a replica's local copy is not the
+// coordinated state).
+var notInMulti = map[string]bool{"vget": true, "vset": true, "vdel": true}
+
+// queue handles a command of a client in MULTI: it queues it and replies
+// QUEUED, or replies the error and marks the transaction for EXECABORT.
+// cmd is nil when resolving it failed with msg. It reports false for the
+// commands that run at once even in MULTI.
+func (c *client) queue(cmd *command, args [][]byte, msg string) bool {
+	if cmd != nil && txControl[cmd.name] && cmd.parent == nil {
+		return false
+	}
+	m := c.multi
+	switch {
+	case cmd == nil:
+		m.dirty = true
+		c.main.replyErr(msg)
+	case notInMulti[cmd.name] || (cmd.data && cmd.firstKey == 0):
+		m.dirty = true
+		c.main.replyErr(fmt.Sprintf("ERR '%s' cannot run inside a transaction: a dynakv transaction works on one key's coordinated state", cmd.fullName()))
+	default:
+		own := make([][]byte, len(args))
+		for i, a := range args {
+			own[i] = bytes.Clone(a)
+		}
+		m.queue = append(m.queue, queued{cmd: cmd, args: own})
+		c.main.out.Simple("QUEUED")
+	}
+	return true
+}
+
+func cmdMulti(c *Conn, args [][]byte) {
+	if c.multi != nil {
+		c.replyErr("ERR MULTI calls can not be nested")
+		return
+	}
+	c.multi = &multiState{}
+	c.out.OK()
+}
+
+func cmdDiscard(c *Conn, args [][]byte) {
+	if c.multi == nil {
+		c.replyErr("ERR DISCARD without MULTI")
+		return
+	}
+	c.multi = nil
+	c.out.OK()
+}
+
+const noWatch = "WATCH is not supported: watching a key for changes needs one authority over it, and an always-writable dynakv key has none (a transaction on one key is applied as one versioned update; see the README)"
+
+func cmdWatch(c *Conn, args [][]byte) {
+	if c.multi != nil {
+		c.replyErr("ERR WATCH inside MULTI is not allowed")
+		return
+	}
+	c.replyErr("ERR " + noWatch)
+}
+
+// cmdUnwatch succeeds: nothing is ever watched.
+func cmdUnwatch(c *Conn, args [][]byte) { c.out.OK() }
+
+func cmdExec(c *Conn, args [][]byte) {
+	m := c.multi
+	if m == nil {
+		c.replyErr("ERR EXEC without MULTI")
+		return
+	}
+	c.multi = nil
+	if m.dirty {
+		c.replyErr("EXECABORT Transaction discarded because of previous errors.")
+		return
+	}
+	key, many := txKey(m.queue)
+	if many != nil {
+		c.replyErr(fmt.Sprintf("ERR a dynakv transaction must touch one key; this one touches %s: nothing was applied", describeKeys(many)))
+		return
+	}
+	writes := false
+	for _, q := range m.queue {
+		writes = writes || (q.cmd.data && !q.cmd.readonly())
+	}
+	var replies Reply
+	replies.proto = c.out.proto
+	begin := time.UnixMilli(c.cmdTime) // one time snapshot for every command
+	run := func(cur *replication.Object) *txView {
+		replies.Reset()
+		tx := &txView{key: key, obj: cur, now: c.nowMs()}
+		inner := &Conn{client: c.client, out: replies, cmdTime: c.cmdTime, tx: tx}
+		for _, q := range m.queue {
+			c.srv.call(inner, q.cmd, q.args, begin)
+		}
+		replies = inner.out
+		return tx
+	}
+	switch {
+	case key == nil: // no command touches a key (PING, ECHO, ...)
+		run(nil)
+	case !writes:
+		cur, err := c.get(key)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		run(cur)
+	default:
+		_, err := c.update(key, func(cur *replication.Object) (*replication.Write, error) {
+			tx := run(cur)
+			if tx.last == nil {
+				return nil, nil
+			}
+			w := *tx.last
+			w.Context = cur.Context()
+			return &w, nil
+		})
+		if err != nil {
+			c.fail(err)
+			return
+		}
+	}
+	c.out.Array(len(m.queue))
+	c.out.b = append(c.out.b, replies.b...)
+}
+
+// txKey returns the one key the queued commands touch (nil if none touches
+// a key), or, when they touch several, every key they touch.
+func txKey(queue []queued) (key []byte, many [][]byte) {
+	var keys [][]byte
+	for _, q := range queue {
+		for _, k := range q.cmd.keys(q.args) {
+			if !containsKey(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	switch len(keys) {
+	case 0:
+		return nil, nil
+	case 1:
+		return keys[0], nil
+	}
+	return nil, keys
+}
+
+func containsKey(keys [][]byte, k []byte) bool {
+	for _, o := range keys {
+		if bytes.Equal(o, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// describeKeys names keys for an error message: the first few, quoted.
+func describeKeys(keys [][]byte) string {
+	const shown = 3
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d keys (", len(keys))
+	for i, k := range keys[:min(len(keys), shown)] {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%q", k)
+	}
+	if len(keys) > shown {
+		b.WriteString(", ...")
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// keys returns the keys args names, by the command's key positions.
+func (cmd *command) keys(args [][]byte) [][]byte {
+	if cmd.firstKey <= 0 || cmd.firstKey >= len(args) {
+		return nil
+	}
+	last := cmd.lastKey
+	if last < 0 {
+		last = len(args) + last
+	}
+	step := max(cmd.step, 1)
+	var out [][]byte
+	for i := cmd.firstKey; i <= last && i < len(args); i += step {
+		out = append(out, args[i])
+	}
+	return out
+}
+
+// readonly reports whether the command only reads.
+func (cmd *command) readonly() bool {
+	for _, f := range cmd.flags {
+		if f == "write" {
+			return false
+		}
+	}
+	return true
+}
+
+// txView is the key's state inside a running transaction: what get and
+// update see and change instead of the coordinator.
+type txView struct {
+	key  []byte
+	obj  *replication.Object // the state the commands see so far
+	now  int64               // Unix ms
+	n    uint64              // writes applied, for their placeholder dots
+	last *replication.Write  // the last write: the one version EXEC writes
+}
+
+// txActor marks the versions a transaction applies to its private view;
+// they never leave it (EXEC writes the last one as a new version of its
+// own).
+const txActor replication.ActorID = 1<<64 - 1
+
+func (tx *txView) get(key []byte) (*replication.Object, error) {
+	if !bytes.Equal(key, tx.key) {
+		return nil, fmt.Errorf("transaction on %q touched %q", tx.key, key)
+	}
+	return tx.obj, nil
+}
+
+func (tx *txView) update(key []byte, fn func(cur *replication.Object) (*replication.Write, error)) (*replication.Object, error) {
+	cur, err := tx.get(key)
+	if err != nil {
+		return nil, err
+	}
+	w, err := fn(cur)
+	if err != nil || w == nil {
+		return cur, err
+	}
+	tx.n++
+	w.Context = cur.Context()
+	tx.obj = cur.Apply(replication.Dot{Actor: txActor, Counter: tx.n}, tx.now*1e6, *w, 0)
+	tx.last = w
+	return tx.obj, nil
+}
