@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -250,7 +251,16 @@ func openStore(cfg conf.Config, log *slog.Logger) (store.Store, *storageDamage, 
 			damage.shards = append(damage.shards, i)
 		}
 	}
-	replicas := hasReplicas(cfg, shards[0])
+	// Whom to heal from: the member set of shard 0, or of a mirror.
+	metaSrc := shards[0]
+	for i := 1; metaSrc == nil && i < storeShards; i++ {
+		if shards[i] != nil {
+			if ok, _ := hasMeta(shards[i], metaPartitions); ok {
+				metaSrc = shards[i]
+			}
+		}
+	}
+	replicas := hasReplicas(cfg, metaSrc)
 	// A damaged table shows only when read. A node with replicas finds it
 	// when it builds its trees and heals it from them; a node with none
 	// reads its whole store once now, to stop before serving from it.
@@ -303,6 +313,10 @@ func openStore(cfg conf.Config, log *slog.Logger) (store.Store, *storageDamage, 
 			shards[i] = st
 		}
 	}
+	if err := syncMeta(shards, damage, log); err != nil {
+		closeAll()
+		return nil, nil, err
+	}
 	if id == 0 {
 		var b [8]byte
 		for id == 0 {
@@ -330,6 +344,46 @@ func openStore(cfg conf.Config, log *slog.Logger) (store.Store, *storageDamage, 
 		return st, nil, nil
 	}
 	return st, damage, nil
+}
+
+// syncMeta keeps the node's metadata (identity, member set, partitions,
+// actor), which store.Sharded writes to shard 0 and mirrors in every other
+// shard, whole: a damaged shard 0 (lost, or with a damaged journal) takes
+// it back from the first undamaged shard holding a mirror; otherwise the
+// mirrors are brought up to shard 0 (after a crash between shards, or on
+// a data directory from before the mirrors).
+func syncMeta(shards []store.Store, damage *storageDamage, log *slog.Logger) error {
+	src := 0
+	if slices.Contains(damage.shards, 0) {
+		src = -1
+		for i := 1; i < len(shards) && src < 0; i++ {
+			if slices.Contains(damage.shards, i) {
+				continue
+			}
+			if ok, err := hasMeta(shards[i], metaPartitions); err != nil {
+				return err
+			} else if ok {
+				src = i
+			}
+		}
+		if src < 0 {
+			log.Warn("storage damage: store-0 held the node's metadata and no other shard has a copy of it")
+			return nil
+		}
+	}
+	for i, st := range shards {
+		if i == src {
+			continue
+		}
+		n, err := store.RestoreMeta(st, shards[src])
+		if err != nil {
+			return fmt.Errorf("node: store-%d: copying the node's metadata from store-%d: %w", i, src, err)
+		}
+		if src != 0 && i == 0 {
+			log.Warn("storage damage: the node's metadata was restored into store-0 from its copy", "from", fmt.Sprintf("store-%d", src), "entries", n)
+		}
+	}
+	return nil
 }
 
 // hasReplicas reports whether a node with cfg and the metadata shard meta

@@ -331,3 +331,44 @@ func TestSingleNodeRefusesDamagedStorage(t *testing.T) {
 		})
 	}
 }
+
+// Losing store-0 used to lose the node's metadata with it: its identity (a
+// generated node id), member set and actor; the node came back as a new
+// node. The metadata is mirrored in every shard, and restored from a
+// mirror: the node keeps its id and its member set, takes a new actor id
+// (it lost data it may have minted), and says what it lost.
+func TestLostMetadataShardKeepsIdentity(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.NodeID = ""                     // generated, kept in the data directory
+	cfg.Seeds = []string{"127.0.0.1:9"} // a cluster to heal from (not contacted by Open)
+	n, err := Open(cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, actor := n.cfg.NodeID, n.local.Actor()
+	members := len(n.cluster.state.Load().set.Members())
+	n.Close()
+	if err := os.RemoveAll(filepath.Join(cfg.DataDir, "store-0")); err != nil {
+		t.Fatal(err)
+	}
+	n, err = Open(cfg, quiet)
+	if err != nil {
+		t.Fatalf("Open after losing store-0: %v", err)
+	}
+	defer n.Close()
+	if n.cfg.NodeID != id {
+		t.Fatalf("node id after losing store-0 = %q, want %q (the node came back as a new node)", n.cfg.NodeID, id)
+	}
+	if got := len(n.cluster.state.Load().set.Members()); got != members || members == 0 {
+		t.Fatalf("member set after losing store-0 has %d members, want %d", got, members)
+	}
+	if n.local.Actor() == actor {
+		t.Fatal("the actor id was kept after losing store-0")
+	}
+	if got := fieldOf(n.view.Persistence(), "storage_lost_shards"); got != "store-0" {
+		t.Fatalf("storage_lost_shards = %q, want store-0", got)
+	}
+	if got := len(n.local.Damaged()); got != cfg.Partitions/storeShards {
+		t.Fatalf("%d partitions marked damaged, want store-0's %d", got, cfg.Partitions/storeShards)
+	}
+}

@@ -52,7 +52,10 @@ func (s *Sharded) Get(key []byte) ([]byte, error) {
 }
 
 // Apply implements Store: atomic within one shard, shard by shard (in
-// shard order) otherwise.
+// shard order) otherwise. Meta entries (MetaPrefix) are written to shard 0
+// and then, as mirrors, to every other shard: the node's metadata (its
+// identity, member set, actor) survives the loss of shard 0 (RestoreMeta).
+// Reads use shard 0's.
 func (s *Sharded) Apply(ops ...Op) error {
 	if len(ops) == 0 {
 		return s.shards[0].Apply() // ErrClosed after Close, else nil
@@ -62,8 +65,14 @@ func (s *Sharded) Apply(ops ...Op) error {
 	for i := 1; i < len(ops) && same; i++ {
 		same = s.shardOf(ops[i].Key) == first
 	}
-	if same {
+	if same && first != 0 {
 		return s.shards[first].Apply(ops...)
+	}
+	if same {
+		if err := s.shards[0].Apply(ops...); err != nil {
+			return err
+		}
+		return s.mirrorMeta(ops)
 	}
 	for i := range s.shards {
 		var part []Op
@@ -78,7 +87,63 @@ func (s *Sharded) Apply(ops ...Op) error {
 			}
 		}
 	}
+	return s.mirrorMeta(ops)
+}
+
+// mirrorMeta writes the meta entries among ops to shards 1..n-1.
+func (s *Sharded) mirrorMeta(ops []Op) error {
+	if len(s.shards) == 1 {
+		return nil
+	}
+	var meta []Op
+	for _, op := range ops {
+		if len(op.Key) > 0 && op.Key[0] == MetaPrefix {
+			meta = append(meta, op)
+		}
+	}
+	if len(meta) == 0 {
+		return nil
+	}
+	for _, sh := range s.shards[1:] {
+		if err := sh.Apply(meta...); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// RestoreMeta makes to's meta entries those of from (the shard-layout
+// marker, each shard's own, excepted), durably: mirrors that lag after a
+// crash between shards are brought up to shard 0, and a lost shard 0 gets
+// back the node's metadata from a mirror. It returns the entries copied.
+func RestoreMeta(to, from Store) (int, error) {
+	keep := func(k []byte) bool { return string(k) != string(MetaKey(metaShardLayout)) }
+	var ops []Op
+	lo, hi := []byte{MetaPrefix}, []byte{MetaPrefix + 1}
+	err := to.Iterate(lo, hi, func(k, _ []byte) bool {
+		if keep(k) {
+			ops = append(ops, Op{Key: bytes.Clone(k), Delete: true})
+		}
+		return true
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	err = from.Iterate(lo, hi, func(k, v []byte) bool {
+		if keep(k) {
+			ops = append(ops, Op{Key: bytes.Clone(k), Value: bytes.Clone(v)})
+			n++
+		}
+		return true
+	})
+	if err != nil {
+		return 0, err
+	}
+	if err := to.Apply(ops...); err != nil {
+		return 0, err
+	}
+	return n, to.Sync()
 }
 
 // segment is a key range [lo, hi) served by one shard; nil bounds are open.
