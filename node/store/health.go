@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,6 +25,7 @@ type Health struct {
 	probeDone sync.WaitGroup
 	closeOnce sync.Once
 
+	failing      atomic.Bool // writeErr != nil: the fast path of a write that worked
 	mu           sync.Mutex
 	writeErr     error     // the last write's error; nil when it worked
 	failingSince time.Time // the first failure of the current run
@@ -127,8 +129,8 @@ func (h *Health) Sync() error {
 }
 
 func (h *Health) noteWrite(err error) {
-	if errors.Is(err, ErrClosed) {
-		return
+	if (err == nil && !h.failing.Load()) || errors.Is(err, ErrClosed) {
+		return // writes work: no lock on the write path
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -150,10 +152,12 @@ func (h *Health) noteWrite(err error) {
 			}
 		}
 		h.writeErr = err
+		h.failing.Store(true)
 	case h.writeErr != nil:
 		h.log.Info("store: writes work again", "failed_for", time.Since(h.failingSince).Round(time.Millisecond),
 			"failed_writes", h.writeErrors)
 		h.writeErr, h.failingSince = nil, time.Time{}
+		h.failing.Store(false)
 		h.recovered++
 	}
 }

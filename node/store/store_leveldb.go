@@ -222,6 +222,7 @@ type LevelDB struct {
 	closeOnce sync.Once
 	closeErr  error // the first Close's result
 
+	isFailed   atomic.Bool // failed != nil: Apply's lock-free check
 	failMu     sync.Mutex
 	failed     error     // the write error goleveldb is stuck on; nil when writes work
 	failedAt   time.Time // when it happened
@@ -508,6 +509,9 @@ func (s *LevelDB) Apply(ops ...Op) error {
 
 // failure returns the error Apply fails with while writes are failing.
 func (s *LevelDB) failure() error {
+	if !s.isFailed.Load() {
+		return nil
+	}
 	s.failMu.Lock()
 	defer s.failMu.Unlock()
 	if s.failed == nil {
@@ -525,6 +529,7 @@ func (s *LevelDB) writeFailed(err error) {
 		return
 	}
 	s.failed, s.failedAt = err, time.Now()
+	s.isFailed.Store(true)
 	s.log.Debug("store: a write failed; writes are refused until the disk takes them again (checked in the background)",
 		"dir", s.dir, "err", err)
 	s.wg.Add(1)
@@ -557,6 +562,7 @@ func (s *LevelDB) recoverLoop() {
 		s.failMu.Lock()
 		since := s.failedAt
 		s.failed = nil
+		s.isFailed.Store(false)
 		s.failMu.Unlock()
 		s.recoveries.Add(1)
 		s.log.Info("store: writes work again (database reopened)", "dir", s.dir, "failed_for", time.Since(since).Round(time.Millisecond))
