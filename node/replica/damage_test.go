@@ -112,3 +112,44 @@ func TestUnreadableKeys(t *testing.T) {
 		t.Fatalf("trees count %d keys after repair, want %d", keys, n)
 	}
 }
+
+// A walk whose next partition starts with an unreadable key goes on past
+// it (it used to resume inside the partition it had just walked, forever).
+func TestWalkPastDamageAtPartitionStarts(t *testing.T) {
+	ctx := context.Background()
+	f := store.NewFaulty(store.NewMem())
+	defer f.Close()
+	l, err := Open(Config{Name: "n1", Store: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shape, _ := antientropy.NewShape(16)
+	l.EnableTrees(shape)
+	// the first key of every partition unreadable
+	first := map[int][]byte{}
+	const n = 400
+	for i := range n {
+		k := fmt.Appendf(nil, "k%d", i)
+		putValue(t, l, string(k), "v")
+		h := ring.HashKey(k)
+		p := shape.Partition(h.Hi)
+		if cur, ok := first[p]; !ok || string(store.DataKey(h, k)) < string(cur) {
+			first[p] = store.DataKey(h, k)
+		}
+	}
+	for _, dk := range first {
+		f.Corrupt(dk)
+	}
+	l.ForgetCaches()
+	keys, err := l.RebuildTrees(ctx)
+	if err != nil || keys != int64(n-len(first)) {
+		t.Fatalf("RebuildTrees: %d keys, %v; want %d", keys, err, n-len(first))
+	}
+	seen := 0
+	if _, err := l.Scan(ctx, 0, func([]byte, *replication.Object) bool { seen++; return true }); err != nil || seen != n-len(first) {
+		t.Fatalf("Scan: %d keys, %v; want %d", seen, err, n-len(first))
+	}
+	if got := len(l.Damaged()); got != len(first) {
+		t.Fatalf("%d partitions damaged, want %d", got, len(first))
+	}
+}

@@ -100,7 +100,13 @@ func (l *Local) eachData(ctx context.Context, start, end []byte, fn func(pos uin
 	var (
 		err     error
 		stopped bool
-		last    []byte // the last store key visited
+		// resume is where a walk that cannot read on continues: just
+		// after the last key visited (moved, set), or else the start of
+		// the range or of the partition after the last one walked over
+		// what is readable.
+		resume = start
+		moved  bool
+		last   []byte // the last store key visited
 	)
 	visit := func(k, v []byte) bool {
 		pos, key, ok := store.ParseDataKey(k)
@@ -110,7 +116,7 @@ func (l *Local) eachData(ctx context.Context, start, end []byte, fn func(pos uin
 		if err = ctx.Err(); err != nil {
 			return false
 		}
-		last = append(last[:0], k...)
+		last, moved = append(last[:0], k...), true
 		var more bool
 		more, err = fn(pos, key, v)
 		stopped = !more
@@ -118,8 +124,8 @@ func (l *Local) eachData(ctx context.Context, start, end []byte, fn func(pos uin
 	}
 	iterErr := l.store.Iterate(start, end, visit)
 	for errors.Is(iterErr, store.ErrCorrupt) && err == nil && !stopped && l.trees != nil {
-		from := start
-		if last != nil {
+		from := resume
+		if moved {
 			from = append(bytes.Clone(last), 0) // just after it
 		}
 		pos, _, ok := store.ParseDataKey(from)
@@ -138,6 +144,7 @@ func (l *Local) eachData(ctx context.Context, start, end []byte, fn func(pos uin
 		if iterErr != nil || err != nil || stopped || final {
 			break
 		}
+		resume, moved = pend, false
 		iterErr = l.store.Iterate(pend, end, visit)
 	}
 	if iterErr != nil {
