@@ -13,6 +13,21 @@ import (
 	"github.com/dynakv/dynakv/ring"
 )
 
+// faultyReplica returns a replica with trees of 16 partitions over a
+// Faulty in-memory store.
+func faultyReplica(t *testing.T) (*store.Faulty, *Local, antientropy.Shape) {
+	t.Helper()
+	f := store.NewFaulty(store.NewMem())
+	t.Cleanup(func() { f.Close() })
+	l, err := Open(Config{Name: "n1", Store: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shape, _ := antientropy.NewShape(16)
+	l.EnableTrees(shape)
+	return f, l, shape
+}
+
 // Keys the store cannot read (a damaged table): reads of them answer
 // ErrUnreadable and mark their partitions damaged; the trees build over
 // what is readable (they used to fail, and never finished); scans skip
@@ -20,14 +35,7 @@ import (
 // again; a write minted over one takes a new actor id first.
 func TestUnreadableKeys(t *testing.T) {
 	ctx := context.Background()
-	f := store.NewFaulty(store.NewMem())
-	defer f.Close()
-	l, err := Open(Config{Name: "n1", Store: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	shape, _ := antientropy.NewShape(16)
-	l.EnableTrees(shape)
+	f, l, shape := faultyReplica(t)
 	const n = 200
 	for i := range n {
 		putValue(t, l, fmt.Sprint("k", i), fmt.Sprint("v", i))
@@ -117,14 +125,7 @@ func TestUnreadableKeys(t *testing.T) {
 // it (it used to resume inside the partition it had just walked, forever).
 func TestWalkPastDamageAtPartitionStarts(t *testing.T) {
 	ctx := context.Background()
-	f := store.NewFaulty(store.NewMem())
-	defer f.Close()
-	l, err := Open(Config{Name: "n1", Store: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	shape, _ := antientropy.NewShape(16)
-	l.EnableTrees(shape)
+	f, l, shape := faultyReplica(t)
 	// the first key of every partition unreadable
 	first := map[int][]byte{}
 	const n = 400
