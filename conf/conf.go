@@ -51,6 +51,10 @@ type Config struct {
 	TLSKeyFile              string        `mapstructure:"tls_key_file"`
 	TLSCACertFile           string        `mapstructure:"tls_ca_cert_file"`
 	TLSAuthClients          string        `mapstructure:"tls_auth_clients"`
+	// RepairStorage (no|yes): yes accepts the loss of damaged storage (a lost
+	// shard, a damaged journal or table) on a node with no replica to heal
+	// from.
+	RepairStorage string `mapstructure:"repair_storage"`
 }
 
 const (
@@ -106,6 +110,7 @@ var settings = []setting{
 	{"tls_key_file", "private key (PEM) of tls_cert_file", "(none)", false},
 	{"tls_ca_cert_file", "CA certificates (PEM) that client certificates must chain to", "(none)", false},
 	{"tls_auth_clients", "client certificates on the TLS port: yes (required), optional (checked if sent) or no", "", false},
+	{"repair_storage", "yes: start on damaged storage (a lost store shard, a damaged journal or table) with no replica to heal from, accepting the loss; no: refuse (no, yes)", "", false},
 }
 
 // secrets holds the keys of the secret settings.
@@ -162,6 +167,7 @@ func Default() Config {
 		TombstoneGrace:          time.Hour,
 		ProtectedMode:           "yes",
 		TLSAuthClients:          "yes",
+		RepairStorage:           "no",
 	}
 }
 
@@ -273,6 +279,11 @@ func (c Config) Validate() error {
 	case "always", "everysec", "no":
 	default:
 		return problem("fsync", "must be one of always, everysec, no, got %q", r.Fsync)
+	}
+	switch r.RepairStorage {
+	case "no", "yes":
+	default:
+		return problem("repair_storage", "must be no or yes, got %q", r.RepairStorage)
 	}
 	if r.PruneThreshold < 1 {
 		return problem("prune_threshold", "must be at least 1, got %d", r.PruneThreshold)

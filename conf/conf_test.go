@@ -100,6 +100,7 @@ func TestDefaults(t *testing.T) {
 		"tls_key_file":               "",
 		"tls_ca_cert_file":           "",
 		"tls_auth_clients":           "yes",
+		"repair_storage":             "no",
 	}
 	def := Default()
 	if len(want) != len(Keys()) {
@@ -161,6 +162,7 @@ var samples = map[string]string{
 	"tls_key_file":               "/etc/dynakv/key.pem",
 	"tls_ca_cert_file":           "/etc/dynakv/ca.pem",
 	"tls_auth_clients":           "optional",
+	"repair_storage":             "yes",
 }
 
 // TestEveryKeyFromEveryLayer sets every key at once through each source and

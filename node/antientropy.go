@@ -7,7 +7,9 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/dynakv/dynakv/node/replica"
@@ -36,6 +38,8 @@ func (c *cluster) antiEntropyLoop(done <-chan struct{}, kick <-chan struct{}, in
 			if err := c.rebuildTrees(ctx); err != nil && ctx.Err() == nil {
 				c.log.Error("anti-entropy: rebuilding the hash trees failed", "err", err)
 			}
+		} else if err := c.rebuildDamaged(ctx); err != nil && ctx.Err() == nil {
+			c.log.Error("anti-entropy: rebuilding the trees of damaged partitions failed", "err", err)
 		}
 		// The first round follows the rebuild at once: a node that restarts
 		// empty asks for its data without waiting an interval. A round that
@@ -53,6 +57,8 @@ func (c *cluster) antiEntropyLoop(done <-chan struct{}, kick <-chan struct{}, in
 			return
 		case <-t.C:
 		case <-soon:
+		case <-c.local.DamageKick():
+			// Keys found unreadable: rebuild their trees and exchange now.
 		case <-kick:
 			select {
 			case <-done:
@@ -74,7 +80,38 @@ func (c *cluster) rebuildTrees(ctx context.Context) error {
 	c.ae.treeKeys.Store(n)
 	c.ae.rebuildMs.Store(took.Milliseconds())
 	c.log.Info("anti-entropy: hash trees built", "keys", n, "took", took.Round(time.Millisecond))
+	if parts := c.local.Damaged(); len(parts) > 0 {
+		c.log.Warn("storage damage: these partitions hold keys this node cannot read; their trees count what is readable and they are exchanged with the other replicas at once",
+			"partitions", partList(parts))
+	}
 	return nil
+}
+
+// rebuildDamaged rebuilds the trees of partitions found damaged since their
+// last rebuild, over what is readable.
+func (c *cluster) rebuildDamaged(ctx context.Context) error {
+	parts, err := c.local.RebuildDamaged(ctx)
+	if len(parts) > 0 {
+		c.log.Warn("storage damage: keys this node cannot read; the partitions' trees were rebuilt over what is readable, exchanging them with the other replicas now",
+			"partitions", partList(parts))
+	}
+	return err
+}
+
+// partList renders partitions as "3,17,18", at most 64 of them.
+func partList(parts []int) string {
+	var b []byte
+	for i, p := range parts {
+		if i == 64 {
+			b = fmt.Appendf(b, ",... (%d in all)", len(parts))
+			break
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(p), 10)
+	}
+	return string(b)
 }
 
 // aePartners returns, for every other node, the partitions it replicates
@@ -114,6 +151,14 @@ func (c *cluster) antiEntropyRoundSettled(ctx context.Context) (repaired int, se
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
+	// Damaged partitions are repaired once exchanged with every other home.
+	damaged := c.local.Damaged()
+	need, done := map[int]int{}, map[int]int{}
+	for _, id := range ids {
+		for _, p := range partners[id] {
+			need[p]++
+		}
+	}
 	for _, id := range ids {
 		r := c.replica(id)
 		if !c.Alive(r) {
@@ -124,6 +169,11 @@ func (c *cluster) antiEntropyRoundSettled(ctx context.Context) (repaired int, se
 		if n > 0 || err != nil {
 			settled = false
 		}
+		if err == nil {
+			for _, p := range partners[id] {
+				done[p]++
+			}
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return repaired, false
@@ -133,6 +183,23 @@ func (c *cluster) antiEntropyRoundSettled(ctx context.Context) (repaired int, se
 				lvl = c.log.Debug
 			}
 			lvl("anti-entropy exchange failed", "peer", id, "err", err)
+		}
+	}
+	if len(damaged) > 0 {
+		var healed []int
+		for _, p := range damaged {
+			if need[p] > 0 && done[p] == need[p] {
+				healed = append(healed, p)
+			}
+		}
+		if cleared := c.local.Repaired(healed); len(cleared) > 0 {
+			c.log.Info("storage damage repaired from the other replicas", "partitions", partList(cleared))
+		}
+		for _, p := range c.local.Damaged() {
+			if need[p] > 0 {
+				settled = false // a replica to heal from: try again soon
+				break
+			}
 		}
 	}
 	pushed, left := c.transferPartitions(ctx)

@@ -48,6 +48,8 @@ func newMemClusterQ(t testing.TB, q, n, r, w int, ids ...string) *memCluster {
 type memOpts struct {
 	q     int           // partitions
 	grace time.Duration // tombstone_grace (0: never collect)
+	// store wraps a node's store (nil: the in-memory store as it is).
+	store func(id string, st store.Store) store.Store
 }
 
 // newMemClusterWith is newMemCluster with o's settings. Every node reads
@@ -68,7 +70,10 @@ func newMemClusterWith(t testing.TB, o memOpts, n, r, w int, ids ...string) *mem
 		cfg.RequestTimeout = time.Second
 		cfg.DataDir = t.TempDir()
 		cfg.TombstoneGrace = o.grace
-		st := store.NewMem()
+		var st store.Store = store.NewMem()
+		if o.store != nil {
+			st = o.store(id, st)
+		}
 		if err := membership.SaveMemberSet(st, set); err != nil {
 			t.Fatal(err)
 		}

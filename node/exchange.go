@@ -6,6 +6,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -221,6 +222,9 @@ func (c *cluster) exchangeWith(ctx context.Context, r *remoteReplica, parts []in
 			continue
 		}
 		o, err := c.local.ReadQuiet(ctx, d.Key)
+		if errors.Is(err, replica.ErrUnreadable) {
+			continue // lost here: the pull brought the peer's, if it has one
+		}
 		if err != nil {
 			return repaired, err
 		}

@@ -6,9 +6,11 @@ import (
 	"github.com/dynakv/dynakv/node/membership"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/dynakv/dynakv/node/store"
 	"github.com/dynakv/dynakv/replication"
 	"github.com/dynakv/dynakv/resp"
 	"github.com/dynakv/dynakv/ring"
@@ -17,8 +19,10 @@ import (
 // clusterView answers the RING commands and INFO's cluster figures from the
 // node's ring view, the failure detector and the replication counters.
 type clusterView struct {
-	c   *cluster
-	now func() time.Time
+	c      *cluster
+	now    func() time.Time
+	health *store.Health
+	damage *storageDamage // found at start (nil: none); set before serving
 }
 
 var _ resp.NodeView = (*clusterView)(nil)
@@ -149,7 +153,7 @@ func (v *clusterView) Status() []resp.Field {
 	members, alive, suspect, dead := v.counts()
 	st := v.stats()
 	p99, rested, slowed := v.c.adm.Stats()
-	return []resp.Field{
+	return append([]resp.Field{
 		{Name: "ring_version", Value: fmt.Sprintf("%016x", rg.Version())},
 		{Name: "members", Value: strconv.Itoa(members)},
 		{Name: "members_alive", Value: strconv.Itoa(alive)},
@@ -183,6 +187,31 @@ func (v *clusterView) Status() []resp.Field {
 		{Name: "foreground_p99_us", Value: strconv.FormatInt(p99.Microseconds(), 10)},
 		{Name: "background_rested_ms", Value: strconv.FormatInt(rested.Milliseconds(), 10)},
 		{Name: "background_slowed", Value: strconv.FormatInt(slowed, 10)},
+	}, v.storageDamage()...)
+}
+
+// storageDamage shows damaged storage: the partitions with keys this node
+// lost or cannot read (repaired from the other replicas, see
+// antiEntropyRoundSettled) and what was done about them.
+func (v *clusterView) storageDamage() []resp.Field {
+	d := v.c.local.DamageStats()
+	lost, journals, tables := "", "", ""
+	if v.damage != nil {
+		var l []string
+		for _, i := range v.damage.lostShards {
+			l = append(l, fmt.Sprintf("store-%d", i))
+		}
+		lost, journals, tables = strings.Join(l, ","), strings.Join(v.damage.journals, "; "), strings.Join(v.damage.tables, "; ")
+	}
+	return []resp.Field{
+		{Name: "storage_lost_shards", Value: lost},
+		{Name: "storage_journal_damage", Value: journals},
+		{Name: "storage_table_damage", Value: tables},
+		{Name: "storage_damaged_partitions", Value: strconv.Itoa(len(d.Partitions))},
+		{Name: "storage_damaged_partition_list", Value: partList(d.Partitions)},
+		{Name: "storage_unreadable_reads", Value: strconv.FormatInt(d.UnreadableReads, 10)},
+		{Name: "storage_unreadable_keys_rewritten", Value: strconv.FormatInt(d.Rewritten, 10)},
+		{Name: "storage_partitions_repaired", Value: strconv.FormatInt(d.Repaired, 10)},
 	}
 }
 
@@ -272,4 +301,31 @@ func (v *clusterView) LocalKeys(ctx context.Context) (keys, expires int64, err e
 		return true
 	})
 	return keys, expires, err
+}
+
+// Persistence answers INFO persistence: Redis's fields where one fits (the
+// journal is dynakv's append-only file: every write goes to it before the
+// reply), then the store's own.
+func (v *clusterView) Persistence() []resp.Field {
+	h := v.health.Status()
+	okErr := func(ok bool) string {
+		if ok {
+			return "ok"
+		}
+		return "err"
+	}
+	since := "never"
+	if !h.FailingSince.IsZero() {
+		since = h.FailingSince.UTC().Format(time.RFC3339)
+	}
+	return append([]resp.Field{
+		{Name: "loading", Value: "0"},
+		{Name: "aof_enabled", Value: "1"},
+		{Name: "aof_last_write_status", Value: okErr(h.WriteOK)},
+		{Name: "store_last_fsync_status", Value: okErr(h.SyncOK)},
+		{Name: "store_write_failing_since", Value: since},
+		{Name: "store_write_errors", Value: strconv.FormatInt(h.WriteErrors, 10)},
+		{Name: "store_last_write_error", Value: h.LastWriteError},
+		{Name: "store_write_recoveries", Value: strconv.FormatInt(h.Recoveries, 10)},
+	}, v.storageDamage()...)
 }

@@ -13,9 +13,16 @@ import (
 
 // infoSections are INFO's sections in Redis's order, with the default set
 // (all but commandstats, as in Redis).
-var infoSections = []string{"server", "clients", "memory", "stats", "replication", "cpu", "commandstats", "cluster", "keyspace"}
+var infoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "cluster", "keyspace"}
 
-var defaultInfo = map[string]bool{"server": true, "clients": true, "memory": true, "stats": true, "replication": true, "cpu": true, "cluster": true, "keyspace": true}
+var defaultInfo = map[string]bool{"server": true, "clients": true, "memory": true, "persistence": true, "stats": true, "replication": true, "cpu": true, "cluster": true, "keyspace": true}
+
+// PersistenceView is implemented by a NodeView that shows the state of the
+// node's storage in INFO persistence (Redis's field names where one fits:
+// aof_last_write_status:ok|err, ...). Without it the section is empty.
+type PersistenceView interface {
+	Persistence() []Field
+}
 
 func cmdInfo(c *Conn, args [][]byte) {
 	want := map[string]bool{}
@@ -134,6 +141,11 @@ func (s *Server) infoSection(sec string) ([]Field, error) {
 			return nil, nil
 		}
 		return []Field{{"db0", fmt.Sprintf("keys=%d,expires=%d,avg_ttl=0", keys, expires)}}, nil
+	case "persistence":
+		if pv, ok := s.cfg.View.(PersistenceView); ok {
+			return pv.Persistence(), nil
+		}
+		return nil, nil
 	case "cluster":
 		return append([]Field{{"cluster_enabled", "0"}}, s.cfg.View.ClusterInfo()...), nil
 	case "memory":

@@ -52,8 +52,8 @@ func infoHeaders(text string) []string {
 func TestInfoSections(t *testing.T) {
 	e := newTestEnv(t)
 	c := e.dial()
-	def := []string{"Server", "Clients", "Memory", "Stats", "Replication", "CPU", "Cluster", "Keyspace"}
-	all := []string{"Server", "Clients", "Memory", "Stats", "Replication", "CPU", "Commandstats", "Cluster", "Keyspace"}
+	def := []string{"Server", "Clients", "Memory", "Persistence", "Stats", "Replication", "CPU", "Cluster", "Keyspace"}
+	all := []string{"Server", "Clients", "Memory", "Persistence", "Stats", "Replication", "CPU", "Commandstats", "Cluster", "Keyspace"}
 	for _, tc := range []struct {
 		args []string
 		want []string

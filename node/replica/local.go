@@ -50,6 +50,10 @@ type Local struct {
 	adm *Admission
 	// tombs indexes the keys stored as tombstones only, for collection.
 	tombs tombIndex
+	// damage records the partitions with keys this node cannot read.
+	damage damage
+	// actorMu serialises actor changes.
+	actorMu sync.Mutex
 	// grace is tombstone_grace: hints older than it are ignored (0: never);
 	// now is the node's clock.
 	grace time.Duration
@@ -88,6 +92,7 @@ func Open(cfg Config) (*Local, error) {
 	}
 	l := &Local{name: cfg.Name, store: cfg.Store, cache: newObjectCache(cfg.CacheBytes), cacheBytes: cfg.CacheBytes,
 		grace: cfg.Grace, now: cfg.Now, adm: cfg.Admission}
+	l.damage.init()
 	raw, err := cfg.Store.Get(store.MetaKey(metaActor))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -131,6 +136,8 @@ func (l *Local) Actor() replication.ActorID { return replication.ActorID(l.actor
 // partition handed off), it writes as a new actor from then on. The caller
 // holds every key lock, or the replica is not in use yet.
 func (l *Local) newActor() error {
+	l.actorMu.Lock()
+	defer l.actorMu.Unlock()
 	var b [8]byte
 	old := l.actor.Load()
 	next := old
@@ -252,31 +259,51 @@ func (l *Local) ReadOwn(ctx context.Context, key []byte) (*replication.Object, e
 	return o, err
 }
 
+// read returns the state stored under data key dk, nil when absent, or an
+// ErrUnreadable error when the store cannot read it back or it does not
+// decode (damaged storage; the key's partition is marked damaged).
 func (l *Local) read(dk []byte) (*replication.Object, error) {
 	raw, err := l.store.Get(dk)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
+	}
+	pos, key, _ := store.ParseDataKey(dk)
+	if errors.Is(err, store.ErrCorrupt) {
+		return nil, l.unreadable(pos, key, err)
 	}
 	if err != nil {
 		return nil, err
 	}
 	o, err := replication.DecodeObject(raw)
 	if err != nil {
-		return nil, fmt.Errorf("replica: key %q: %w", dk[store.DataKeyHeader:], err)
+		return nil, l.unreadable(pos, key, err)
 	}
 	return o, nil
+}
+
+// currentOrLost is current, except that a state that cannot be read is
+// taken as absent (lost true): what a write that replaces it starts from.
+// Its partition is marked damaged (by read) and its tree stale, so the
+// tree is rebuilt after the write (an older version of the key may have
+// shown through to the last rebuild).
+func (l *Local) currentOrLost(h ring.Hash, key, dk []byte) (o *replication.Object, cached, lost bool, err error) {
+	o, cached, err = l.current(h, key, dk)
+	if isUnreadable(err) {
+		return nil, false, true, nil
+	}
+	return o, cached, false, err
 }
 
 // Merge joins o into the stored state of key and stores the result when it
 // differs.
 func (l *Local) Merge(ctx context.Context, key []byte, o *replication.Object) error {
-	_, err := l.Mutate(ctx, key, func(cur *replication.Object) (*replication.Object, error) {
+	_, err := l.mutate(ctx, key, func(cur *replication.Object) (*replication.Object, error) {
 		m := cur.Merge(o)
 		if m.Equal(cur) {
 			return nil, nil
 		}
 		return m, nil
-	})
+	}, false)
 	return err
 }
 
@@ -303,6 +330,7 @@ func (l *Local) MergeBatch(ctx context.Context, items []KeyObject) error {
 		orig  *replication.Object // the stored state
 		cur   *replication.Object // the merged state so far
 		dirty bool
+		lost  bool // the stored state was unreadable
 	}
 	byKey := make(map[string]*pending, len(items))
 	order := make([]string, 0, len(items))
@@ -328,16 +356,16 @@ func (l *Local) MergeBatch(ctx context.Context, items []KeyObject) error {
 	}()
 	for _, k := range order {
 		p := byKey[k]
-		cur, _, err := l.current(p.hash, []byte(k), p.dk)
+		cur, _, lost, err := l.currentOrLost(p.hash, []byte(k), p.dk)
 		if err != nil {
 			return err
 		}
-		p.orig, p.cur = cur, cur
+		p.orig, p.cur, p.lost = cur, cur, lost
 	}
 	for _, it := range items {
 		p := byKey[string(it.Key)]
 		m := p.cur.Merge(it.Obj)
-		if !m.Equal(p.cur) {
+		if !m.Equal(p.cur) || p.lost {
 			p.cur, p.dirty = m, true
 		}
 	}
@@ -366,14 +394,27 @@ func (l *Local) MergeBatch(ctx context.Context, items []KeyObject) error {
 			l.cache.put(p.hash.Lo, []byte(k), p.cur)
 			l.treeUpdate(p.hash.Hi, []byte(k), p.orig, p.cur)
 			l.tombs.note([]byte(k), p.cur)
+			if p.lost {
+				l.damage.rewritten.Add(1)
+			}
 		}
 	}
 	return nil
 }
 
 // Mutate runs fn on key's stored state under the key's lock and stores fn's
-// result unless it is nil.
+// result unless it is nil. When the stored state cannot be read (damaged
+// storage), fn gets nil, after the replica took a new actor id: fn may
+// mint a dot, and the lost state may have held dots of the current actor
+// that the other replicas still have, which a new dot of the same actor
+// would claim to cover.
 func (l *Local) Mutate(ctx context.Context, key []byte, fn func(cur *replication.Object) (*replication.Object, error)) (*replication.Object, error) {
+	return l.mutate(ctx, key, fn, true)
+}
+
+// mutate is Mutate; mints says whether fn may mint a dot (Merge's does not:
+// over an unreadable state it needs no new actor).
+func (l *Local) mutate(ctx context.Context, key []byte, fn func(cur *replication.Object) (*replication.Object, error), mints bool) (*replication.Object, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -386,11 +427,16 @@ func (l *Local) Mutate(ctx context.Context, key []byte, fn func(cur *replication
 	defer l.adm.since(time.Now()) // the lock wait included
 	mu.Lock()
 	defer mu.Unlock()
-	cur, cached, err := l.current(h, key, dk)
+	cur, cached, lost, err := l.currentOrLost(h, key, dk)
 	if err != nil {
 		return nil, err
 	}
-	if !cached {
+	if lost && mints {
+		if err := l.newActor(); err != nil {
+			return nil, fmt.Errorf("replica: a new actor id before writing over unreadable key %q: %w", key, err)
+		}
+	}
+	if !cached && !lost {
 		l.cache.put(h.Lo, key, cur) // also when fn changes nothing
 	}
 	next, err := fn(cur)
@@ -406,6 +452,9 @@ func (l *Local) Mutate(ctx context.Context, key []byte, fn func(cur *replication
 	l.cache.put(h.Lo, key, next)
 	l.treeUpdate(h.Hi, key, cur, next)
 	l.tombs.note(key, next)
+	if lost {
+		l.damage.rewritten.Add(1)
+	}
 	return next, nil
 }
 

@@ -3,7 +3,7 @@ package replica
 import (
 	"bytes"
 	"context"
-	"fmt"
+	"errors"
 
 	"github.com/dynakv/dynakv/node/store"
 	"github.com/dynakv/dynakv/replication"
@@ -29,9 +29,9 @@ func (l *Local) Scan(ctx context.Context, from uint64, fn func(key []byte, o *re
 			next = hi
 			return false, nil
 		}
-		o, err := decodeStored(key, v)
-		if err != nil {
-			return false, err
+		o, ok := l.decodeOrSkip(hi, key, v)
+		if !ok {
+			return true, nil
 		}
 		if !fn(key, o) && !stopped {
 			stopped, stopAt = true, hi
@@ -61,9 +61,9 @@ func (l *Local) ReadRange(ctx context.Context, from, to uint64, limit int) ([]re
 			next, more = pos, true
 			return false, nil
 		}
-		o, err := decodeStored(key, bytes.Clone(v)) // v is valid during this call only
-		if err != nil {
-			return false, err
+		o, ok := l.decodeOrSkip(pos, key, bytes.Clone(v)) // v is valid during this call only
+		if !ok {
+			return true, nil
 		}
 		out = append(out, replication.KeyState{Pos: pos, Key: bytes.Clone(key), Obj: o})
 		lastPos = pos
@@ -92,9 +92,23 @@ func (l *Local) LiveKeys(ctx context.Context, nowMs int64) (int64, error) {
 // user key and stored value (both valid during the call only), in order,
 // until fn returns false or an error. The walk also stops when ctx ends.
 // It returns the first error of fn, ctx or the store.
+//
+// Where the store cannot read on (store.ErrCorrupt: a damaged table), the
+// partition is marked damaged and walked over what is readable; the walk
+// goes on with the next partition.
 func (l *Local) eachData(ctx context.Context, start, end []byte, fn func(pos uint64, key, v []byte) (bool, error)) error {
-	var err error
-	iterErr := l.store.Iterate(start, end, func(k, v []byte) bool {
+	var (
+		err     error
+		stopped bool
+		// resume is where a walk that cannot read on continues: just
+		// after the last key visited (moved, set), or else the start of
+		// the range or of the partition after the last one walked over
+		// what is readable.
+		resume = start
+		moved  bool
+		last   []byte // the last store key visited
+	)
+	visit := func(k, v []byte) bool {
 		pos, key, ok := store.ParseDataKey(k)
 		if !ok {
 			return true
@@ -102,14 +116,53 @@ func (l *Local) eachData(ctx context.Context, start, end []byte, fn func(pos uin
 		if err = ctx.Err(); err != nil {
 			return false
 		}
+		last, moved = append(last[:0], k...), true
 		var more bool
 		more, err = fn(pos, key, v)
+		stopped = !more
 		return more && err == nil
-	})
+	}
+	iterErr := l.store.Iterate(start, end, visit)
+	for errors.Is(iterErr, store.ErrCorrupt) && err == nil && !stopped && l.trees != nil {
+		from := resume
+		if moved {
+			from = append(bytes.Clone(last), 0) // just after it
+		}
+		pos, _, ok := store.ParseDataKey(from)
+		if !ok {
+			break
+		}
+		q := l.trees.Shape().Partitions()
+		p := l.trees.Shape().Partition(pos)
+		l.MarkDamaged(p)
+		_, pend := store.PartitionRange(p, q)
+		final := end == nil || bytes.Compare(pend, end) >= 0
+		if final {
+			pend = end
+		}
+		iterErr = store.IterateReadable(l.store, from, pend, visit)
+		if iterErr != nil || err != nil || stopped || final {
+			break
+		}
+		resume, moved = pend, false
+		iterErr = l.store.Iterate(pend, end, visit)
+	}
 	if iterErr != nil {
 		return iterErr
 	}
 	return err
+}
+
+// decodeOrSkip decodes the stored state of the key at pos; when it does not
+// decode, the key is noted unreadable (its partition damaged) and ok is
+// false: walks skip it.
+func (l *Local) decodeOrSkip(pos uint64, key, v []byte) (o *replication.Object, ok bool) {
+	o, err := replication.DecodeObject(v)
+	if err != nil {
+		l.unreadable(pos, key, err)
+		return nil, false
+	}
+	return o, true
 }
 
 // positionSpan returns the store range of the data keys at positions
@@ -120,13 +173,4 @@ func positionSpan(first, last uint64) (start, end []byte) {
 		end = store.DataBound(last + 1)
 	}
 	return start, end
-}
-
-// decodeStored decodes the stored state of key.
-func decodeStored(key, v []byte) (*replication.Object, error) {
-	o, err := replication.DecodeObject(v)
-	if err != nil {
-		return nil, fmt.Errorf("replica: key %q: %w", key, err)
-	}
-	return o, nil
 }

@@ -84,7 +84,31 @@ func (l *Local) rebuildPartition(ctx context.Context, s antientropy.Shape, p int
 		return 0, err
 	}
 	l.trees.Replace(p, t)
+	// The tree counts what is readable now, under every key lock.
+	l.damage.mu.Lock()
+	delete(l.damage.stale, p)
+	l.damage.mu.Unlock()
 	return t.Keys(), nil
+}
+
+// RebuildDamaged rebuilds, over what is readable, the trees of the damaged
+// partitions whose trees may count unreadable keys, so that an exchange
+// finds those keys missing here. It returns the partitions rebuilt.
+func (l *Local) RebuildDamaged(ctx context.Context) ([]int, error) {
+	if l.trees == nil {
+		return nil, nil
+	}
+	parts := l.staleDamaged()
+	for _, p := range parts {
+		start := time.Now()
+		if _, err := l.rebuildPartition(ctx, l.trees.Shape(), p); err != nil {
+			return nil, fmt.Errorf("replica: rebuilding the tree of damaged partition %d: %w", p, err)
+		}
+		if err := l.adm.Pace(ctx, time.Since(start)); err != nil {
+			return nil, err
+		}
+	}
+	return parts, nil
 }
 
 // ScanLeaf is the replica's antientropy.LeafScanner: its own keys at
@@ -98,20 +122,24 @@ func (l *Local) ScanLeaf(ctx context.Context, first, last uint64, fn func(key []
 func (l *Local) scanPositions(ctx context.Context, first, last uint64, fn func(pos uint64, key []byte, o *replication.Object, h uint64) error) error {
 	start, end := positionSpan(first, last)
 	return l.eachData(ctx, start, end, func(pos uint64, key, v []byte) (bool, error) {
-		o, err := decodeStored(key, v)
-		if err != nil {
-			return false, err
+		o, ok := l.decodeOrSkip(pos, key, v)
+		if !ok {
+			return true, nil
 		}
 		return true, fn(pos, key, o, replication.Digest(key, o))
 	})
 }
 
 // ReadMany returns the replica's own states of keys (nil for the absent
-// ones), in order.
+// ones and for those it cannot read: the asking replica then sends its
+// own), in order.
 func (l *Local) ReadMany(ctx context.Context, keys [][]byte) ([]*replication.Object, error) {
 	out := make([]*replication.Object, len(keys))
 	for i, k := range keys {
 		o, err := l.ReadQuiet(ctx, k)
+		if isUnreadable(err) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -56,6 +56,7 @@ type Faulty struct {
 	faults   [numOperations]fault
 	calls    [numOperations]int
 	capacity int64 // bytes Apply may still write; <0: unlimited
+	corrupt  map[string]bool
 }
 
 // fault is one armed fault: after `after` more successful calls, every call
@@ -103,7 +104,37 @@ func (f *Faulty) SetCapacity(n int64) {
 	f.mu.Unlock()
 }
 
-// Heal disarms every fault and removes the capacity limit.
+// Corrupt makes keys unreadable, as a damaged block of a table makes the
+// keys in it: Get of one of them fails with ErrCorrupt, and so does
+// Iterate when it reaches one; IterateReadable skips them. Writing a key
+// (Apply, a put or a delete) makes it readable again, as a newer version
+// hides the damaged one in an LSM tree.
+func (f *Faulty) Corrupt(keys ...[]byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.corrupt == nil {
+		f.corrupt = map[string]bool{}
+	}
+	for _, k := range keys {
+		f.corrupt[string(k)] = true
+	}
+}
+
+// Corrupted returns how many keys Corrupt made unreadable are still so.
+func (f *Faulty) Corrupted() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.corrupt)
+}
+
+func (f *Faulty) isCorrupt(k []byte) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.corrupt[string(k)]
+}
+
+// Heal disarms every fault and removes the capacity limit (corrupted keys
+// stay so until written).
 func (f *Faulty) Heal() {
 	f.mu.Lock()
 	f.faults = [numOperations]fault{}
@@ -145,6 +176,9 @@ func (f *Faulty) Get(key []byte) ([]byte, error) {
 	if err := f.check(OpGet); err != nil {
 		return nil, err
 	}
+	if f.isCorrupt(key) {
+		return nil, fmt.Errorf("store: get: %w: injected (key %q)", ErrCorrupt, key)
+	}
 	return f.Store.Get(key)
 }
 
@@ -167,7 +201,15 @@ func (f *Faulty) Apply(ops ...Op) error {
 		f.capacity -= size
 	}
 	f.mu.Unlock()
-	return f.Store.Apply(ops...)
+	if err := f.Store.Apply(ops...); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	for _, op := range ops {
+		delete(f.corrupt, string(op.Key))
+	}
+	f.mu.Unlock()
+	return nil
 }
 
 // Iterate fails as armed before visiting any key, or iterates the wrapped
@@ -176,7 +218,29 @@ func (f *Faulty) Iterate(start, end []byte, fn func(k, v []byte) bool) error {
 	if err := f.check(OpIterate); err != nil {
 		return err
 	}
-	return f.Store.Iterate(start, end, fn)
+	var bad error
+	err := f.Store.Iterate(start, end, func(k, v []byte) bool {
+		if f.isCorrupt(k) {
+			bad = fmt.Errorf("store: iterate: %w: injected (key %q)", ErrCorrupt, k)
+			return false
+		}
+		return fn(k, v)
+	})
+	if err == nil {
+		err = bad
+	}
+	return err
+}
+
+// IterateReadable fails as armed (as Iterate), or iterates the wrapped
+// store skipping the corrupted keys.
+func (f *Faulty) IterateReadable(start, end []byte, fn func(k, v []byte) bool) error {
+	if err := f.check(OpIterate); err != nil {
+		return err
+	}
+	return IterateReadable(f.Store, start, end, func(k, v []byte) bool {
+		return f.isCorrupt(k) || fn(k, v)
+	})
 }
 
 // Sync fails as armed, or syncs the wrapped store.

@@ -62,3 +62,25 @@ type Store interface {
 	// ErrClosed after Close.
 	Close() error
 }
+
+// ErrCorrupt marks an error of a store whose data could not be read back
+// (a checksum mismatch, a damaged file): the key or range it concerns is
+// unreadable in this store, though the store as a whole works.
+var ErrCorrupt = errors.New("store: data is corrupted")
+
+// readableIterator is implemented by the stores that can iterate past data
+// they cannot read.
+type readableIterator interface {
+	IterateReadable(start, end []byte, fn func(k, v []byte) bool) error
+}
+
+// IterateReadable is s.Iterate, except that a store that can skip what it
+// cannot read (a corrupted block of a table) does so instead of failing
+// with ErrCorrupt: what damaged storage still holds. Stores that cannot
+// skip anything iterate as Iterate does.
+func IterateReadable(s Store, start, end []byte, fn func(k, v []byte) bool) error {
+	if r, ok := s.(readableIterator); ok {
+		return r.IterateReadable(start, end, fn)
+	}
+	return s.Iterate(start, end, fn)
+}

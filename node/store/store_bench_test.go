@@ -150,14 +150,14 @@ func BenchmarkLevelDBSustainedWrites(b *testing.B) {
 			if d >= 100*time.Millisecond {
 				stalls++
 				var st leveldb.DBStats
-				s.db.Stats(&st)
+				s.db.Load().Stats(&st)
 				b.Logf("write %d at %v stalled %v; level tables %v", i, t0.Sub(runStart).Round(time.Millisecond), d.Round(time.Millisecond), st.LevelTablesCounts)
 			}
 		}
 		total += time.Since(runStart)
 		b.StopTimer()
 		var st leveldb.DBStats
-		s.db.Stats(&st)
+		s.db.Load().Stats(&st)
 		b.Logf("%d writes in %v; level tables %v, sizes %v; write delays %d (%v); compactions: memdb %d, level-0 %d, other %d",
 			n, time.Since(runStart).Round(time.Millisecond), st.LevelTablesCounts, st.LevelSizes, st.WriteDelayCount, st.WriteDelayDuration.Round(time.Millisecond), st.MemComp, st.Level0Comp, st.NonLevel0Comp)
 		s.Close()

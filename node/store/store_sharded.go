@@ -52,7 +52,10 @@ func (s *Sharded) Get(key []byte) ([]byte, error) {
 }
 
 // Apply implements Store: atomic within one shard, shard by shard (in
-// shard order) otherwise.
+// shard order) otherwise. Meta entries (MetaPrefix) are written to shard 0
+// and then, as mirrors, to every other shard: the node's metadata (its
+// identity, member set, actor) survives the loss of shard 0 (RestoreMeta).
+// Reads use shard 0's.
 func (s *Sharded) Apply(ops ...Op) error {
 	if len(ops) == 0 {
 		return s.shards[0].Apply() // ErrClosed after Close, else nil
@@ -62,8 +65,14 @@ func (s *Sharded) Apply(ops ...Op) error {
 	for i := 1; i < len(ops) && same; i++ {
 		same = s.shardOf(ops[i].Key) == first
 	}
-	if same {
+	if same && first != 0 {
 		return s.shards[first].Apply(ops...)
+	}
+	if same {
+		if err := s.shards[0].Apply(ops...); err != nil {
+			return err
+		}
+		return s.mirrorMeta(ops)
 	}
 	for i := range s.shards {
 		var part []Op
@@ -78,7 +87,63 @@ func (s *Sharded) Apply(ops ...Op) error {
 			}
 		}
 	}
+	return s.mirrorMeta(ops)
+}
+
+// mirrorMeta writes the meta entries among ops to shards 1..n-1.
+func (s *Sharded) mirrorMeta(ops []Op) error {
+	if len(s.shards) == 1 {
+		return nil
+	}
+	var meta []Op
+	for _, op := range ops {
+		if len(op.Key) > 0 && op.Key[0] == MetaPrefix {
+			meta = append(meta, op)
+		}
+	}
+	if len(meta) == 0 {
+		return nil
+	}
+	for _, sh := range s.shards[1:] {
+		if err := sh.Apply(meta...); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// RestoreMeta makes to's meta entries those of from (the shard-layout
+// marker, each shard's own, excepted), durably: mirrors that lag after a
+// crash between shards are brought up to shard 0, and a lost shard 0 gets
+// back the node's metadata from a mirror. It returns the entries copied.
+func RestoreMeta(to, from Store) (int, error) {
+	keep := func(k []byte) bool { return string(k) != string(MetaKey(metaShardLayout)) }
+	var ops []Op
+	lo, hi := []byte{MetaPrefix}, []byte{MetaPrefix + 1}
+	err := to.Iterate(lo, hi, func(k, _ []byte) bool {
+		if keep(k) {
+			ops = append(ops, Op{Key: bytes.Clone(k), Delete: true})
+		}
+		return true
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	err = from.Iterate(lo, hi, func(k, v []byte) bool {
+		if keep(k) {
+			ops = append(ops, Op{Key: bytes.Clone(k), Value: bytes.Clone(v)})
+			n++
+		}
+		return true
+	})
+	if err != nil {
+		return 0, err
+	}
+	if err := to.Apply(ops...); err != nil {
+		return 0, err
+	}
+	return n, to.Sync()
 }
 
 // segment is a key range [lo, hi) served by one shard; nil bounds are open.
@@ -108,6 +173,21 @@ func (s *Sharded) segments() []segment {
 
 // Iterate implements Store, walking the shards' ranges in key order.
 func (s *Sharded) Iterate(start, end []byte, fn func(k, v []byte) bool) error {
+	return s.iterate(start, end, Store.Iterate, fn)
+}
+
+// IterateReadable is IterateReadable over every shard.
+func (s *Sharded) IterateReadable(start, end []byte, fn func(k, v []byte) bool) error {
+	return s.iterate(start, end, IterateReadable, fn)
+}
+
+// ShardOf returns the index of the shard holding key.
+func (s *Sharded) ShardOf(key []byte) int { return s.shardOf(key) }
+
+// Shards returns the shards, in order.
+func (s *Sharded) Shards() []Store { return s.shards }
+
+func (s *Sharded) iterate(start, end []byte, iter func(Store, []byte, []byte, func(k, v []byte) bool) error, fn func(k, v []byte) bool) error {
 	for _, seg := range s.segments() {
 		lo, hi := seg.lo, seg.hi
 		if start != nil && (lo == nil || bytes.Compare(start, lo) > 0) {
@@ -120,7 +200,7 @@ func (s *Sharded) Iterate(start, end []byte, fn func(k, v []byte) bool) error {
 			continue
 		}
 		stopped := false
-		err := s.shards[seg.shard].Iterate(lo, hi, func(k, v []byte) bool {
+		err := iter(s.shards[seg.shard], lo, hi, func(k, v []byte) bool {
 			if !fn(k, v) {
 				stopped = true
 				return false

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -113,5 +114,44 @@ func TestShardedStoreMatchesOneStore(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Meta entries are mirrored in every shard, and RestoreMeta brings a lost
+// shard 0's back from a mirror (each shard's layout marker stays its own).
+func TestShardedMirrorsMeta(t *testing.T) {
+	parts := []Store{NewMem(), NewMem(), NewMem(), NewMem()}
+	sh, err := NewSharded(parts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sh.Close()
+	for i, p := range parts {
+		if err := WriteShardLayout(p, ShardLayout{Shards: 4, Index: i, ID: 9}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	uk := []byte("user")
+	mustApply(t, sh, Op{Key: MetaKey("a"), Value: []byte("1")}, Op{Key: DataKey(ring.HashKey(uk), uk), Value: []byte("d")})
+	mustApply(t, sh, Op{Key: MetaKey("b"), Value: []byte("2")})
+	mustApply(t, sh, Op{Key: MetaKey("b"), Delete: true})
+	for i, p := range parts {
+		wantValue(t, p, string(MetaKey("a")), "1")
+		if _, err := p.Get(MetaKey("b")); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("shard %d: deleted meta entry b: %v", i, err)
+		}
+	}
+	lost := NewMem() // shard 0 recreated empty
+	defer lost.Close()
+	if err := WriteShardLayout(lost, ShardLayout{Shards: 4, Index: 0, ID: 9}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := RestoreMeta(lost, parts[2])
+	if err != nil || n != 1 {
+		t.Fatalf("RestoreMeta: %d entries, %v; want 1", n, err)
+	}
+	wantValue(t, lost, string(MetaKey("a")), "1")
+	if l, _, _ := ReadShardLayout(lost); l.Index != 0 {
+		t.Fatalf("RestoreMeta overwrote the layout marker: %v", l)
 	}
 }
