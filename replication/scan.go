@@ -27,6 +27,16 @@ type RangeReader interface {
 	ReadRange(ctx context.Context, from, to uint64, limit int) (keys []KeyState, next uint64, done bool, err error)
 }
 
+// LiveRangeReader is a RangeReader that can serve a walk of live keys more
+// cheaply: ReadLiveRange is ReadRange except that it may leave out keys
+// whose states hold no value (tombstones only) and skip, unread, what holds
+// none. Scan uses it when it reads a range from one replica only: with
+// several, a tombstone one of them holds may be what hides another's stale
+// value.
+type LiveRangeReader interface {
+	ReadLiveRange(ctx context.Context, from, to uint64, limit int) (keys []KeyState, next uint64, done bool, err error)
+}
+
 // RangeRouter is a Router that also maps hash positions to their replicas.
 type RangeRouter interface {
 	Router
@@ -69,7 +79,11 @@ func (c *Coordinator) Scan(ctx context.Context, from uint64, fn func(key []byte,
 		batches := make([][]KeyState, 0, len(readers))
 		cut, exhausted := end, true
 		for _, r := range readers {
-			keys, next, done, err := r.ReadRange(ctx, pos, end, scanBatch)
+			read := r.ReadRange
+			if lr, ok := r.(LiveRangeReader); ok && len(readers) == 1 {
+				read = lr.ReadLiveRange
+			}
+			keys, next, done, err := read(ctx, pos, end, scanBatch)
 			if err != nil {
 				return pos, fmt.Errorf("scan %s: %w", r.(Replica).Name(), err)
 			}

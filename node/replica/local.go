@@ -45,6 +45,11 @@ type Local struct {
 	// first write; treesReady is set once they cover the whole store.
 	trees      *antientropy.Trees
 	treesReady atomic.Bool
+	// holding counts, per partition of the trees, the keys whose state
+	// holds a value (a sibling that is no tombstone, expired or not): the
+	// walks of live keys skip the partitions at 0. Kept where the trees
+	// are, and valid when they are (TreesReady).
+	holding []atomic.Int64
 	// adm observes foreground operations and paces the tree rebuild (nil:
 	// neither).
 	adm *Admission

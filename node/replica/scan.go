@@ -75,17 +75,86 @@ func (l *Local) ReadRange(ctx context.Context, from, to uint64, limit int) ([]re
 	return out, next, !more, nil
 }
 
+// ReadLiveRange is ReadRange for a reader that wants only live keys: it
+// may leave out keys whose states hold no value (tombstones), and skips the
+// partitions that hold none without reading them, so a walk over a store
+// of tombstones (after a FLUSHDB, for tombstone_grace) costs what its live
+// keys cost. A coordinator that merges several replicas' ranges must not
+// use it: a tombstone here may be what hides another replica's stale value.
+// It implements replication.LiveRangeReader.
+func (l *Local) ReadLiveRange(ctx context.Context, from, to uint64, limit int) ([]replication.KeyState, uint64, bool, error) {
+	for {
+		a, b, after, ok := l.holdingSpan(from, to)
+		if !ok {
+			return l.ReadRange(ctx, from, to, limit)
+		}
+		if a > b { // no partition from here to to holds a value
+			return nil, 0, true, nil
+		}
+		keys, next, done, err := l.ReadRange(ctx, a, b, limit)
+		switch {
+		case err != nil:
+			return nil, 0, false, err
+		case !done: // more in this run of partitions
+			return keys, next, false, nil
+		case after == 0 || after > to: // the run ended the range
+			return keys, 0, true, nil
+		case len(keys) > 0: // what lies before after is all returned
+			return keys, after, false, nil
+		}
+		from = after
+	}
+}
+
+// holdingSpan returns the first run of partitions from position from on
+// (up to to) that hold a value, as positions a..b, and the position after
+// it (0 at the end of the ring). a > b when none from here to to does. ok
+// is false when the counts are not known (the trees are not ready).
+func (l *Local) holdingSpan(from, to uint64) (a, b, next uint64, ok bool) {
+	if !l.TreesReady() {
+		return 0, 0, 0, false
+	}
+	s := l.trees.Shape()
+	first, last := s.Partition(from), s.Partition(to)
+	p := first
+	for p <= last && l.holding[p].Load() == 0 {
+		p++
+	}
+	if p > last {
+		return 1, 0, 0, true
+	}
+	q := p
+	for q < last && l.holding[q+1].Load() > 0 {
+		q++
+	}
+	a, _ = s.LeafRange(p, 0)
+	_, b = s.LeafRange(q, s.Leaves()-1)
+	a, b = max(a, from), min(b, to)
+	if b < ^uint64(0) {
+		next = b + 1
+	}
+	return a, b, next, true
+}
+
 // LiveKeys counts the keys of the node's own copy with a live value at
-// nowMs (Unix milliseconds), by scanning the store.
+// nowMs (Unix milliseconds), walking only the partitions that hold values.
 func (l *Local) LiveKeys(ctx context.Context, nowMs int64) (int64, error) {
 	var n int64
-	_, err := l.Scan(ctx, 0, func(_ []byte, o *replication.Object) bool {
-		if o.Newest(nowMs) != nil {
-			n++
+	for from := uint64(0); ; {
+		keys, next, done, err := l.ReadLiveRange(ctx, from, ^uint64(0), 4096)
+		if err != nil {
+			return n, err
 		}
-		return true
-	})
-	return n, err
+		for _, ks := range keys {
+			if ks.Obj.Newest(nowMs) != nil {
+				n++
+			}
+		}
+		if done {
+			return n, nil
+		}
+		from = next
+	}
 }
 
 // eachData calls fn for every data key in [start, end) with its position,

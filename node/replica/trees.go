@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/dynakv/dynakv/antientropy"
@@ -24,6 +25,7 @@ var ErrTreesNotReady = errors.New("replica: anti-entropy trees are being rebuilt
 // RebuildTrees.
 func (l *Local) EnableTrees(s antientropy.Shape) {
 	l.trees = antientropy.NewTrees(s)
+	l.holding = make([]atomic.Int64, s.Partitions())
 }
 
 // Trees returns the replica's hash trees, or nil if they are not kept.
@@ -38,7 +40,23 @@ func (l *Local) TreesReady() bool { return l.trees != nil && l.treesReady.Load()
 func (l *Local) treeUpdate(pos uint64, key []byte, old, new *replication.Object) {
 	if l.trees != nil {
 		l.trees.Update(pos, replication.Digest(key, old), replication.Digest(key, new))
+		if d := holdsValue(new) - holdsValue(old); d != 0 {
+			l.holding[l.trees.Shape().Partition(pos)].Add(d)
+		}
 	}
+}
+
+// holdsValue is 1 if o has a sibling that is no tombstone (expired or not),
+// else 0.
+func holdsValue(o *replication.Object) int64 {
+	if o != nil {
+		for i := range o.Siblings {
+			if !o.Siblings[i].Tombstone {
+				return 1
+			}
+		}
+	}
+	return 0
 }
 
 // RebuildTrees builds every partition's tree anew from the store, one
@@ -75,15 +93,18 @@ func (l *Local) rebuildPartition(ctx context.Context, s antientropy.Shape, p int
 	t := antientropy.NewTree(s)
 	first, _ := s.LeafRange(p, 0)
 	_, last := s.LeafRange(p, s.Leaves()-1)
+	var holding int64
 	err := l.scanPositions(ctx, first, last, func(pos uint64, key []byte, o *replication.Object, h uint64) error {
 		t.Add(s, s.Leaf(pos), h)
 		l.tombs.note(key, o)
+		holding += holdsValue(o)
 		return nil
 	})
 	if err != nil {
 		return 0, err
 	}
 	l.trees.Replace(p, t)
+	l.holding[p].Store(holding)
 	// The tree counts what is readable now, under every key lock.
 	l.damage.mu.Lock()
 	delete(l.damage.stale, p)
@@ -189,6 +210,7 @@ func (l *Local) DropPartition(ctx context.Context, p int) (int, error) {
 		return 0, err
 	}
 	l.trees.Replace(p, antientropy.NewTree(s))
+	l.holding[p].Store(0)
 	return len(keys), nil
 }
 
