@@ -69,4 +69,3 @@ func BenchmarkEmptyAfterFlush(b *testing.B) {
 		})
 	}
 }
-
