@@ -150,6 +150,23 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 // order: unknown command, arity, authentication. It returns the command,
 // or nil and the error to reply.
 func (s *Server) resolve(c *client, args [][]byte) (*command, string) {
+	cmd, msg := s.check(c, args)
+	if msg != "" {
+		s.stats.rejected.Add(1)
+		if cmd != nil {
+			if st := s.cmdStat[cmd.name]; st != nil {
+				st.rejected.Add(1)
+			}
+		}
+		return nil, msg
+	}
+	c.lastCmd.Store(cmd.fullName())
+	return cmd, ""
+}
+
+// check does resolve's checks; on a refusal it returns the error and, when
+// the name was known, the command refused.
+func (s *Server) check(c *client, args [][]byte) (*command, string) {
 	cmd := s.lookup(s.table, args[0])
 	if cmd == nil {
 		return nil, errUnknownCommand(args)
@@ -157,22 +174,21 @@ func (s *Server) resolve(c *client, args [][]byte) (*command, string) {
 	if cmd.subs != nil && len(args) >= 2 {
 		sub := s.lookup(cmd.subs, args[1])
 		if sub == nil {
-			return nil, errUnknownSub(cmd.name, args[1])
+			return cmd, errUnknownSub(cmd.name, args[1])
 		}
 		cmd = sub
 	}
 	if (cmd.arity > 0 && len(args) != cmd.arity) || (cmd.arity < 0 && len(args) < -cmd.arity) {
-		return nil, errArity(cmd)
+		return cmd, errArity(cmd)
 	}
 	if !c.authed && !cmd.noAuth {
-		return nil, errNoAuth
+		return cmd, errNoAuth
 	}
 	if cmd.data && s.cfg.Refuse != nil {
 		if msg := s.cfg.Refuse(); msg != "" {
-			return nil, msg
+			return cmd, msg
 		}
 	}
-	c.lastCmd.Store(cmd.fullName())
 	return cmd, ""
 }
 

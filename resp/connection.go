@@ -386,10 +386,12 @@ func cmdConfigResetStat(c *Conn, args [][]byte) {
 	st.connsReceived.Store(0)
 	st.connsRejected.Store(0)
 	st.protoErrors.Store(0)
+	st.rejected.Store(0)
 	for _, cs := range c.srv.cmdStat {
 		cs.calls.Store(0)
 		cs.usec.Store(0)
 		cs.failed.Store(0)
+		cs.rejected.Store(0)
 	}
 	c.out.OK()
 }

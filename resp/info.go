@@ -114,19 +114,19 @@ func (s *Server) infoSection(sec string) ([]Field, error) {
 			{"rejected_connections", itoa(st.connsRejected.Load())},
 			{"keyspace_hits", itoa(st.hits.Load())},
 			{"keyspace_misses", itoa(st.misses.Load())},
-			{"total_error_replies", itoa(st.protoErrors.Load() + s.failedCalls())},
+			{"total_error_replies", itoa(st.protoErrors.Load() + st.rejected.Load() + s.failedCalls())},
 			{"protocol_errors", itoa(st.protoErrors.Load())},
 		}, nil
 	case "commandstats":
 		var out []Field
 		for name, cs := range s.cmdStat {
 			calls := cs.calls.Load()
-			if calls == 0 {
+			if calls == 0 && cs.rejected.Load() == 0 {
 				continue
 			}
 			usec := cs.usec.Load()
-			out = append(out, Field{"cmdstat_" + name, fmt.Sprintf("calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=0,failed_calls=%d",
-				calls, usec, float64(usec)/float64(calls), cs.failed.Load())})
+			out = append(out, Field{"cmdstat_" + name, fmt.Sprintf("calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d",
+				calls, usec, float64(usec)/float64(max(calls, 1)), cs.rejected.Load(), cs.failed.Load())})
 		}
 		sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 		return out, nil

@@ -126,6 +126,8 @@ func TestInfoStats(t *testing.T) {
 		{cmd("GET", "nokey"), nullBulk},
 		{cmd("SET", "k", "v", "EX", "0"), errReply("ERR invalid expire time in 'set' command")},
 		{cmd("SELECT", "9"), errReply(errDBRange)},
+		{cmd("GET"), errReply("ERR wrong number of arguments for 'get' command")},
+		{cmd("NOSUCH"), errReply("ERR unknown command 'NOSUCH', with args beginning with: ")},
 	})
 	bad := e.dial()
 	bad.send("*1\r\n$x\r\n")
@@ -137,9 +139,9 @@ func TestInfoStats(t *testing.T) {
 	stats := infoFields(t, c, "stats")
 	for name, want := range map[string]string{
 		"keyspace_hits": "2", "keyspace_misses": "1", "protocol_errors": "1",
-		"total_error_replies":        "3", // two failed commands and the protocol error
+		"total_error_replies":        "5", // two failed commands, two refused and the protocol error
 		"total_connections_received": "2", "rejected_connections": "0",
-		"total_commands_processed": "7", // six, then this INFO
+		"total_commands_processed": "9", // eight, then this INFO
 	} {
 		if stats[name] != want {
 			t.Errorf("INFO stats %s = %q, want %q", name, stats[name], want)
@@ -152,14 +154,15 @@ func TestInfoStats(t *testing.T) {
 	}
 
 	cmdstats := infoFields(t, c, "commandstats")
-	stat := regexp.MustCompile(`^calls=(\d+),usec=(\d+),usec_per_call=(\d+\.\d\d),rejected_calls=0,failed_calls=(\d+)$`)
-	for name, want := range map[string][2]string{
-		"cmdstat_get": {"3", "0"}, "cmdstat_set": {"2", "1"}, "cmdstat_select": {"1", "1"},
-		"cmdstat_info": {"1", "0"}, // the INFO stats above; this one counts once it ran
+	stat := regexp.MustCompile(`^calls=(\d+),usec=(\d+),usec_per_call=(\d+\.\d\d),rejected_calls=(\d+),failed_calls=(\d+)$`)
+	for name, want := range map[string][3]string{
+		// calls, rejected (GET's arity error), failed
+		"cmdstat_get": {"3", "1", "0"}, "cmdstat_set": {"2", "0", "1"}, "cmdstat_select": {"1", "0", "1"},
+		"cmdstat_info": {"1", "0", "0"}, // the INFO stats above; this one counts once it ran
 	} {
 		m := stat.FindStringSubmatch(cmdstats[name])
-		if m == nil || m[1] != want[0] || m[4] != want[1] {
-			t.Errorf("INFO commandstats %s = %q, want calls=%s failed_calls=%s", name, cmdstats[name], want[0], want[1])
+		if m == nil || m[1] != want[0] || m[4] != want[1] || m[5] != want[2] {
+			t.Errorf("INFO commandstats %s = %q, want calls=%s rejected_calls=%s failed_calls=%s", name, cmdstats[name], want[0], want[1], want[2])
 		}
 	}
 	if len(cmdstats) != 4 {

@@ -140,10 +140,11 @@ type stats struct {
 	// peakOutput is the largest output buffer a client has had (outbuf.go).
 	obufDisconnects, peakOutput atomic.Int64
 	paused                      atomic.Int64 // commands held by CLIENT PAUSE now
+	rejected                    atomic.Int64 // commands refused before they ran (unknown, arity, NOAUTH, ...)
 }
 
 type cmdStat struct {
-	calls, usec, failed atomic.Int64
+	calls, usec, failed, rejected atomic.Int64
 }
 
 // NewServer returns a server for cfg. It does not modify cfg.
