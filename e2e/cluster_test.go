@@ -116,6 +116,24 @@ func homesOf(t *testing.T, c *redis.Client, key string) []string {
 	return homes
 }
 
+// waitEveryNodeHolds waits until every node of procs holds k0..k<n-1> with
+// values v0..v<n-1> in its own copy.
+func waitEveryNodeHolds(t *testing.T, procs []*proc, n int) {
+	t.Helper()
+	ctx := testCtx(t, 30*time.Second)
+	for _, p := range procs {
+		c := p.Shared(t)
+		poll.Until(t, 10*time.Second, "every key on "+p.Addr(), func() bool {
+			for i := range n {
+				if _, ok, _ := holdsLocally(ctx, c, fmt.Sprint("k", i), fmt.Sprint("v", i)); !ok {
+					return false
+				}
+			}
+			return true
+		})
+	}
+}
+
 // TestE2EClusterBasics: three nodes find each other through a seed; a write
 // through any node is readable through every other; RING MEMBERS lists
 // all three alive.
@@ -135,17 +153,7 @@ func TestE2EClusterBasics(t *testing.T) {
 		}
 	}
 	// N=3 on three nodes: every node holds every key.
-	for _, p := range procs {
-		c := p.Shared(t)
-		poll.Until(t, 10*time.Second, "every key on "+p.Addr(), func() bool {
-			for i := range 60 {
-				if _, ok, _ := holdsLocally(ctx, c, fmt.Sprint("k", i), fmt.Sprint("v", i)); !ok {
-					return false
-				}
-			}
-			return true
-		})
-	}
+	waitEveryNodeHolds(t, procs, 60)
 	n, err := procs[0].Shared(t).DBSize(ctx).Result()
 	if err != nil || n != 60 {
 		t.Fatalf("DBSIZE = %d, %v; want 60 distinct keys", n, err)

@@ -116,26 +116,36 @@ type testCA struct {
 
 var serial int64
 
-func newTestCA(t *testing.T, name string) *testCA {
+// newCert makes a key and a certificate from tmpl, signed by parent's key
+// (self-signed when parent is nil), and returns the DER certificate.
+func newCert(t *testing.T, tmpl *x509.Certificate, parent *testCA) (*ecdsa.PrivateKey, []byte) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	serial++
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(serial),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
+	tmpl.SerialNumber = big.NewInt(serial)
+	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour)
+	signer, signerCert := key, tmpl
+	if parent != nil {
+		signer, signerCert = parent.key, parent.cert
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, signerCert, &key.PublicKey, signer)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return key, der
+}
+
+func newTestCA(t *testing.T, name string) *testCA {
+	t.Helper()
+	key, der := newCert(t, &x509.Certificate{
+		Subject:               pkix.Name{CommonName: name},
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}, nil)
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
 		t.Fatal(err)
@@ -149,28 +159,17 @@ func newTestCA(t *testing.T, name string) *testCA {
 // localhost, or a client's) and returns its certificate and key files.
 func (ca *testCA) issue(t *testing.T, name string, server bool) (certFile, keyFile string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial++
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		Subject:      pkix.Name{CommonName: name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		Subject:     pkix.Name{CommonName: name},
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
 	if server {
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
 		tmpl.DNSNames = []string{"localhost"}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, der := newCert(t, tmpl, ca)
 	kder, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
 		t.Fatal(err)
@@ -322,17 +321,7 @@ func TestE2EClusterWithSecret(t *testing.T) {
 			t.Fatalf("SET via node %d: %v", i%3+1, err)
 		}
 	}
-	for _, p := range procs {
-		c := p.Shared(t)
-		poll.Until(t, 10*time.Second, "every key on "+p.Addr(), func() bool {
-			for i := range 60 {
-				if _, ok, _ := holdsLocally(ctx, c, fmt.Sprint("k", i), fmt.Sprint("v", i)); !ok {
-					return false
-				}
-			}
-			return true
-		})
-	}
+	waitEveryNodeHolds(t, procs, 60)
 	victim := procs[2]
 	victim.Kill9()
 	for i := range 30 {
