@@ -33,6 +33,27 @@ type netLab struct {
 
 // newNetLab creates n namespaces; it returns an error saying why it cannot
 // (not root, no ip, no permission), and removes everything at cleanup.
+// freeLabSubnet picks, at random, a third octet x in 100..249 whose
+// 10.77.x.0/24 no route of this machine uses: another lab (a concurrent
+// test process, or one a killed run left behind) owning the subnet would
+// take the lab's traffic (its nodes were refused connections).
+func freeLabSubnet() (int, error) {
+	out, err := exec.Command("ip", "-o", "route", "show").Output()
+	if err != nil {
+		return 0, fmt.Errorf("ip route show: %v", err)
+	}
+	var free []int
+	for x := 100; x < 250; x++ {
+		if !strings.Contains(string(out), fmt.Sprintf("10.77.%d.0/24", x)) {
+			free = append(free, x)
+		}
+	}
+	if len(free) == 0 {
+		return 0, errors.New("every 10.77.x.0/24 lab subnet is in use")
+	}
+	return free[rand.IntN(len(free))], nil
+}
+
 func newNetLab(t testing.TB, n int) (*netLab, error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("not running as root")
@@ -40,7 +61,11 @@ func newNetLab(t testing.TB, n int) (*netLab, error) {
 	if _, err := exec.LookPath("ip"); err != nil {
 		return nil, errors.New("no ip command (apt-get install iproute2)")
 	}
-	l := &netLab{t: t, tag: fmt.Sprintf("dkv%04x", rand.IntN(1<<16)), subnet: 100 + rand.IntN(150), n: n, routes: map[[2]int]bool{}}
+	subnet, err := freeLabSubnet()
+	if err != nil {
+		return nil, err
+	}
+	l := &netLab{t: t, tag: fmt.Sprintf("dkv%04x", rand.IntN(1<<16)), subnet: subnet, n: n, routes: map[[2]int]bool{}}
 	t.Cleanup(l.remove)
 	br := l.tag + "br"
 	if err := l.ip("link", "add", br, "type", "bridge"); err != nil {
