@@ -101,12 +101,19 @@ func appendCoordinate(dst []byte, m coordinateMsg) []byte {
 	if m.write.Tombstone {
 		flags |= 2
 	}
+	if m.write.Increment != nil {
+		flags |= 4
+	}
 	dst = append(dst, flags)
 	dst = appendClock(dst, m.basis)
 	dst = binary.AppendUvarint(dst, uint64(m.w))
 	dst = appendClock(dst, m.write.Context)
 	dst = binary.AppendUvarint(dst, uint64(m.write.ExpireAt))
-	return codec.AppendBytes(dst, m.write.Value)
+	dst = codec.AppendBytes(dst, m.write.Value)
+	if m.write.Increment != nil {
+		dst = codec.AppendBytes(dst, m.write.Increment)
+	}
+	return dst
 }
 
 func decodeCoordinate(b []byte) (coordinateMsg, error) {
@@ -115,7 +122,7 @@ func decodeCoordinate(b []byte) (coordinateMsg, error) {
 	m.key = r.Bytes(maxWireKey)
 	flags := r.Byte()
 	m.check, m.write.Tombstone = flags&1 != 0, flags&2 != 0
-	if flags&^3 != 0 {
+	if flags&^7 != 0 {
 		r.Fail("unknown flags")
 	}
 	m.basis = readClock(&r)
@@ -131,6 +138,12 @@ func decodeCoordinate(b []byte) (coordinateMsg, error) {
 	}
 	m.write.ExpireAt = int64(exp)
 	m.write.Value = r.Bytes(maxWireKey)
+	if flags&4 != 0 {
+		m.write.Increment = r.Bytes(64)
+		if !replication.IsDecimal(m.write.Increment) {
+			r.Fail("increment is no number")
+		}
+	}
 	return m, r.Done()
 }
 

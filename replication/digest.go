@@ -32,11 +32,14 @@ func Digest(key []byte, o *Object) uint64 {
 		b = binary.AppendUvarint(b, s.Dot.Counter)
 		b = binary.AppendVarint(b, s.Time)
 		b = binary.AppendVarint(b, s.ExpireAt)
+		var flags byte
 		if s.Tombstone {
-			b = append(b, 1)
-		} else {
-			b = append(b, 0)
+			flags |= 1
 		}
+		if s.Counter {
+			flags |= 2
+		}
+		b = append(b, flags)
 		b = binary.AppendUvarint(b, uint64(len(s.Value)))
 		b = append(b, s.Value...)
 	}

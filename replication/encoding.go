@@ -17,7 +17,7 @@ import (
 //	uvarint m, then m siblings sorted by dot:
 //	    uvarint index of the dot's actor among the clock entries,
 //	    uvarint counter (> 0, <= that entry's counter),
-//	    flags byte (1 tombstone, 2 has expiry), varint time,
+//	    flags byte (1 tombstone, 2 has expiry, 4 counter contribution), varint time,
 //	    [varint expireAt if flag 2], uvarint length, value bytes
 //
 // A context token is base64url (no padding) of: version byte (1), uvarint n,
@@ -28,6 +28,7 @@ const (
 
 	flagTombstone = 1
 	flagExpire    = 2
+	flagCounter   = 4
 )
 
 // ErrCorrupt is returned (wrapped) when an encoded object does not decode.
@@ -64,6 +65,9 @@ func AppendObject(dst []byte, o *Object) []byte {
 		}
 		if s.ExpireAt != 0 {
 			flags |= flagExpire
+		}
+		if s.Counter {
+			flags |= flagCounter
 		}
 		dst = append(dst, flags)
 		dst = codec.AppendVarint(dst, s.Time)
@@ -120,10 +124,10 @@ func DecodeObject(buf []byte) (*Object, error) {
 		if ctr == 0 || ctr > e.Counter {
 			d.Fail("sibling dot outside the clock")
 		}
-		if flags&^(flagTombstone|flagExpire) != 0 {
+		if flags&^(flagTombstone|flagExpire|flagCounter) != 0 {
 			d.Fail("unknown flags")
 		}
-		s := Sibling{Dot: Dot{Actor: e.Actor, Counter: ctr}, Tombstone: flags&flagTombstone != 0}
+		s := Sibling{Dot: Dot{Actor: e.Actor, Counter: ctr}, Tombstone: flags&flagTombstone != 0, Counter: flags&flagCounter != 0}
 		s.Time = d.Varint()
 		if flags&flagExpire != 0 {
 			if s.ExpireAt = d.Varint(); s.ExpireAt == 0 {

@@ -19,6 +19,10 @@ type Sibling struct {
 	ExpireAt int64
 	// Tombstone marks a delete.
 	Tombstone bool
+	// Counter marks a counter contribution: Value is the decimal sum of
+	// every increment its actor made since the last write that replaced
+	// it (see Write.Increment and Object.Newest).
+	Counter bool
 	// Value is the stored bytes; empty for tombstones. Never modified once
 	// the sibling is built.
 	Value []byte
@@ -71,7 +75,26 @@ type Write struct {
 	Tombstone bool
 	// ExpireAt is the version's expiry in Unix milliseconds, 0 for none.
 	ExpireAt int64
+	// Increment, when not nil, makes the write a counter increment by this
+	// decimal number (INCRBY, INCRBYFLOAT): the new version is a counter
+	// contribution that replaces only its minting actor's previous one,
+	// raised by Increment, whatever Context, Value and Tombstone say. So
+	// increments through different coordinators are all kept, each
+	// actor's in one sibling, and the key's value is their sum on top of
+	// its newest plain value (Object.Newest). A write with a context that
+	// covers them (a SET after a read) replaces them.
+	Increment []byte
 }
+
+// counterBit marks the actor of counter contributions: an actor's
+// contributions carry its id with this bit flipped, so that a context that
+// covers its previous contribution does not also cover the plain versions
+// the same actor wrote (an actor's dots are downward closed in a clock).
+const counterBit ActorID = 1 << 63
+
+// CounterActor returns the actor under which actor a mints its counter
+// contributions.
+func CounterActor(a ActorID) ActorID { return a ^ counterBit }
 
 // Apply returns the object after the write w, minted as dot d at time
 // nowNanos. Siblings covered by w.Context are dropped; the rest stay. The
@@ -84,6 +107,18 @@ func (o *Object) Apply(d Dot, nowNanos int64, w Write, pruneAt int) *Object {
 	if o != nil {
 		cur = *o
 	}
+	counter := w.Increment != nil
+	if counter {
+		d.Actor = CounterActor(d.Actor)
+		sum, own := w.Increment, Clock{}
+		for i := range cur.Siblings {
+			if s := &cur.Siblings[i]; s.Counter && s.Dot.Actor == d.Actor {
+				sum = AddDecimal(s.Value, w.Increment)
+				own = NewClock(Entry{Actor: d.Actor, Counter: s.Dot.Counter, Time: nowMs})
+			}
+		}
+		w = Write{Context: own, Value: sum, ExpireAt: w.ExpireAt}
+	}
 	out := &Object{
 		Clock:    cur.Clock.Merge(w.Context).Add(d, nowMs),
 		Siblings: make([]Sibling, 0, len(cur.Siblings)+1),
@@ -93,7 +128,7 @@ func (o *Object) Apply(d Dot, nowNanos int64, w Write, pruneAt int) *Object {
 			out.Siblings = append(out.Siblings, s)
 		}
 	}
-	ns := Sibling{Dot: d, Time: nowNanos, ExpireAt: w.ExpireAt, Tombstone: w.Tombstone}
+	ns := Sibling{Dot: d, Time: nowNanos, ExpireAt: w.ExpireAt, Tombstone: w.Tombstone, Counter: counter}
 	if !w.Tombstone {
 		ns.Value = w.Value
 	}
@@ -155,7 +190,7 @@ func (o *Object) Equal(p *Object) bool {
 	for i := range o.Siblings {
 		a, b := &o.Siblings[i], &p.Siblings[i]
 		if a.Dot != b.Dot || a.Time != b.Time || a.ExpireAt != b.ExpireAt ||
-			a.Tombstone != b.Tombstone || !bytes.Equal(a.Value, b.Value) {
+			a.Tombstone != b.Tombstone || a.Counter != b.Counter || !bytes.Equal(a.Value, b.Value) {
 			return false
 		}
 	}
@@ -200,20 +235,54 @@ func (o *Object) Live(nowMs int64) []Sibling {
 	return out
 }
 
-// Newest returns the live sibling a plain GET answers with: the latest write
-// time, ties broken by writer. It returns nil when no sibling is live.
+// Newest returns the live version a plain GET answers with: the live plain
+// sibling with the latest write time, ties broken by writer. When live
+// counter contributions are there too, it is a version built for the
+// answer: its value is the sum of theirs on top of that sibling's (or on
+// top of 0 when there is none), its expiry that sibling's (else the newest
+// contribution's); a plain value that is no number ignores them (the
+// contributions stay, and VGET shows them). It returns nil when nothing is
+// live.
 func (o *Object) Newest(nowMs int64) *Sibling {
 	if o == nil {
 		return nil
 	}
-	var best *Sibling
+	var best, newestCounter *Sibling
+	var sum []byte
 	for i := range o.Siblings {
 		s := &o.Siblings[i]
-		if s.Live(nowMs) && (best == nil || s.newer(best)) {
+		switch {
+		case !s.Live(nowMs):
+		case s.Counter:
+			if sum == nil {
+				sum = s.Value
+			} else {
+				sum = AddDecimal(sum, s.Value)
+			}
+			if newestCounter == nil || s.newer(newestCounter) {
+				newestCounter = s
+			}
+		case best == nil || s.newer(best):
 			best = s
 		}
 	}
-	return best
+	if newestCounter == nil {
+		return best
+	}
+	total := *newestCounter
+	total.Counter = false
+	if best != nil {
+		if !IsDecimal(best.Value) {
+			return best
+		}
+		sum = AddDecimal(best.Value, sum)
+		if best.newer(newestCounter) {
+			total.Dot, total.Time = best.Dot, best.Time
+		}
+		total.ExpireAt = best.ExpireAt
+	}
+	total.Value = sum
+	return &total
 }
 
 func (o *Object) clock() Clock {

@@ -22,8 +22,7 @@ func tokenArg(tok string, a argDoc) argDoc {
 func oneOf(name string, alts ...argDoc) argDoc { return argDoc{name: name, typ: "oneof", sub: alts} }
 
 const (
-	noHonestCounters = "counters cannot be honest in an eventually consistent store (concurrent increments would become siblings); read with VGET and write with VSET"
-	noScripts        = "scripts would need atomicity across replicas, which an always-writable Dynamo store does not have"
+	noScripts = "scripts would need atomicity across replicas, which an always-writable Dynamo store does not have"
 )
 
 // commandTable builds the command table.
@@ -189,14 +188,18 @@ func commandTable() map[string]*command {
 				"HELP", "    Print this help.")},
 		}},
 	}
-	for _, name := range []string{"incr", "decr", "incrby", "decrby", "incrbyfloat"} {
-		arity := 2
-		if strings.HasSuffix(name, "by") || name == "incrbyfloat" {
-			arity = 3
-		}
-		cmds = append(cmds, &command{name: name, arity: arity, flags: []string{"write"}, firstKey: 1, lastKey: 1, step: 1, group: "string",
-			summary: "Not supported: " + noHonestCounters + ".", fn: unsupported(noHonestCounters)})
-	}
+	cmds = append(cmds,
+		&command{name: "incr", arity: 2, flags: []string{"write", "denyoom", "fast"}, firstKey: 1, lastKey: 1, step: 1, group: "string", since: "1.0.0",
+			summary: "Increments the integer value of a key by one (a counter: increments through every node are kept).", args: []argDoc{argKey("key")}, fn: cmdIncr},
+		&command{name: "decr", arity: 2, flags: []string{"write", "denyoom", "fast"}, firstKey: 1, lastKey: 1, step: 1, group: "string", since: "1.0.0",
+			summary: "Decrements the integer value of a key by one (a counter).", args: []argDoc{argKey("key")}, fn: cmdDecr},
+		&command{name: "incrby", arity: 3, flags: []string{"write", "denyoom", "fast"}, firstKey: 1, lastKey: 1, step: 1, group: "string", since: "1.0.0",
+			summary: "Increments the integer value of a key by a number (a counter).", args: []argDoc{argKey("key"), argInt("increment")}, fn: cmdIncrBy},
+		&command{name: "decrby", arity: 3, flags: []string{"write", "denyoom", "fast"}, firstKey: 1, lastKey: 1, step: 1, group: "string", since: "1.0.0",
+			summary: "Decrements a number from the integer value of a key (a counter).", args: []argDoc{argKey("key"), argInt("decrement")}, fn: cmdDecrBy},
+		&command{name: "incrbyfloat", arity: 3, flags: []string{"write", "denyoom", "fast"}, firstKey: 1, lastKey: 1, step: 1, group: "string", since: "2.6.0",
+			summary: "Increment the floating point value of a key by a number (a counter).", args: []argDoc{argKey("key"), argDoc{name: "increment", typ: "double"}}, fn: cmdIncrByFloat},
+	)
 	cmds = append(cmds,
 		&command{name: "multi", arity: 1, flags: []string{"noscript", "loading", "stale", "fast", "allow_busy"}, group: "transactions", since: "1.2.0",
 			summary: "Starts a transaction (its commands must all touch one key).", fn: cmdMulti},

@@ -151,8 +151,8 @@ func TestCommandDocs(t *testing.T) {
 		t.Errorf("COMMAND DOCS: %d commands, want %d", len(all), len(commandTable()))
 	}
 	// Commands without a version take dynakv's first.
-	if incr := fields(t, all["incr"]); incr["since"] != "0.1.0" || incr["group"] != "string" || !strings.HasPrefix(incr["summary"].(string), "Not supported: ") {
-		t.Errorf("COMMAND DOCS incr: %v", incr)
+	if msetnx := fields(t, all["msetnx"]); msetnx["since"] != "0.1.0" || msetnx["group"] != "string" || !strings.HasPrefix(msetnx["summary"].(string), "Not supported: ") {
+		t.Errorf("COMMAND DOCS msetnx: %v", msetnx)
 	}
 
 	// SET's arguments: tokens, optional flags and one-of blocks.
