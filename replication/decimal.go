@@ -33,6 +33,14 @@ func AddDecimal(a, b []byte) []byte {
 	return FormatFloat(parseFloat(a) + parseFloat(b))
 }
 
+// SubDecimal returns a-b, as AddDecimal adds.
+func SubDecimal(a, b []byte) []byte {
+	if y, err := strconv.ParseInt(string(b), 10, 64); err == nil && y != math.MinInt64 {
+		return AddDecimal(a, strconv.AppendInt(nil, -y, 10))
+	}
+	return FormatFloat(parseFloat(a) - parseFloat(b))
+}
+
 func parseFloat(b []byte) float64 {
 	f, err := strconv.ParseFloat(string(b), 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {

@@ -42,6 +42,13 @@ func Digest(key []byte, o *Object) uint64 {
 		b = append(b, flags)
 		b = binary.AppendUvarint(b, uint64(len(s.Value)))
 		b = append(b, s.Value...)
+		b = binary.AppendUvarint(b, uint64(len(s.Observed)))
+		for _, c := range s.Observed {
+			b = binary.BigEndian.AppendUint64(b, uint64(c.Dot.Actor))
+			b = binary.AppendUvarint(b, c.Dot.Counter)
+			b = binary.AppendUvarint(b, uint64(len(c.Value)))
+			b = append(b, c.Value...)
+		}
 	}
 	sum := sha256.Sum256(b)
 	if cap(b) <= 64<<10 { // keep the grown buffer, unless a huge value grew it

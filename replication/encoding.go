@@ -17,8 +17,12 @@ import (
 //	uvarint m, then m siblings sorted by dot:
 //	    uvarint index of the dot's actor among the clock entries,
 //	    uvarint counter (> 0, <= that entry's counter),
-//	    flags byte (1 tombstone, 2 has expiry, 4 counter contribution), varint time,
-//	    [varint expireAt if flag 2], uvarint length, value bytes
+//	    flags byte (1 tombstone, 2 has expiry, 4 counter contribution,
+//	    8 has observed contributions), varint time,
+//	    [varint expireAt if flag 2], uvarint length, value bytes,
+//	    [if flag 8: uvarint k, then k observed contributions sorted by dot,
+//	    one per actor: actor (8 bytes), uvarint counter, uvarint length,
+//	    value bytes]
 //
 // A context token is base64url (no padding) of: version byte (1), uvarint n,
 // then n entries of actor (8 bytes big-endian) and uvarint counter.
@@ -29,6 +33,7 @@ const (
 	flagTombstone = 1
 	flagExpire    = 2
 	flagCounter   = 4
+	flagObserved  = 8
 )
 
 // ErrCorrupt is returned (wrapped) when an encoded object does not decode.
@@ -69,12 +74,23 @@ func AppendObject(dst []byte, o *Object) []byte {
 		if s.Counter {
 			flags |= flagCounter
 		}
+		if len(s.Observed) > 0 {
+			flags |= flagObserved
+		}
 		dst = append(dst, flags)
 		dst = codec.AppendVarint(dst, s.Time)
 		if s.ExpireAt != 0 {
 			dst = codec.AppendVarint(dst, s.ExpireAt)
 		}
 		dst = codec.AppendBytes(dst, s.Value)
+		if len(s.Observed) > 0 {
+			dst = codec.AppendUvarint(dst, uint64(len(s.Observed)))
+			for _, c := range s.Observed {
+				dst = codec.AppendU64(dst, uint64(c.Dot.Actor))
+				dst = codec.AppendUvarint(dst, c.Dot.Counter)
+				dst = codec.AppendBytes(dst, c.Value)
+			}
+		}
 	}
 	return dst
 }
@@ -124,8 +140,11 @@ func DecodeObject(buf []byte) (*Object, error) {
 		if ctr == 0 || ctr > e.Counter {
 			d.Fail("sibling dot outside the clock")
 		}
-		if flags&^(flagTombstone|flagExpire|flagCounter) != 0 {
+		if flags&^(flagTombstone|flagExpire|flagCounter|flagObserved) != 0 {
 			d.Fail("unknown flags")
+		}
+		if flags&flagCounter != 0 && flags&(flagTombstone|flagObserved) != 0 {
+			d.Fail("a counter contribution that is a delete or observes")
 		}
 		s := Sibling{Dot: Dot{Actor: e.Actor, Counter: ctr}, Tombstone: flags&flagTombstone != 0, Counter: flags&flagCounter != 0}
 		s.Time = d.Varint()
@@ -135,6 +154,19 @@ func DecodeObject(buf []byte) (*Object, error) {
 			}
 		}
 		s.Value = d.Bytes(math.MaxUint64)
+		if flags&flagObserved != 0 {
+			k := d.Count(10) // a contribution takes at least 10 bytes
+			if k == 0 {
+				d.Fail("empty observed list")
+			}
+			for j := 0; j < k && d.Err() == nil; j++ {
+				c := Contribution{Dot: Dot{Actor: ActorID(d.U64()), Counter: d.Uvarint()}, Value: d.Bytes(64)}
+				if c.Dot.Counter == 0 || (j > 0 && !s.Observed[j-1].Dot.Less(c.Dot)) || (j > 0 && s.Observed[j-1].Dot.Actor == c.Dot.Actor) {
+					d.Fail("observed contributions out of order")
+				}
+				s.Observed = append(s.Observed, c)
+			}
+		}
 		if i > 0 && !o.Siblings[i-1].Dot.Less(s.Dot) {
 			d.Fail("siblings out of order")
 		}

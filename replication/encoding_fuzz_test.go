@@ -15,6 +15,12 @@ func FuzzDecodeObject(f *testing.F) {
 	}
 	f.Add([]byte{})
 	f.Add([]byte{1, 0, 0})
+	// A counter: a contribution, then a SET that observed it, then another.
+	var c *Object
+	c = c.Apply(Dot{Actor: 5, Counter: 1}, 1, Write{Increment: []byte("3")}, 0)
+	c = c.Apply(Dot{Actor: 6, Counter: 2}, 2, Write{Context: c.Context(), Value: []byte("10")}, 0)
+	c = c.Apply(Dot{Actor: 5, Counter: 3}, 3, Write{Increment: []byte("1.5")}, 0)
+	f.Add(AppendObject(nil, c))
 	f.Fuzz(func(t *testing.T, buf []byte) {
 		o, err := DecodeObject(buf)
 		if err != nil {

@@ -20,9 +20,16 @@ type Sibling struct {
 	// Tombstone marks a delete.
 	Tombstone bool
 	// Counter marks a counter contribution: Value is the decimal sum of
-	// every increment its actor made since the last write that replaced
-	// it (see Write.Increment and Object.Newest).
+	// every increment its actor made (see Write.Increment and
+	// Object.Newest).
 	Counter bool
+	// Observed, on a version that is no counter contribution, is what the
+	// write that made it replaced of each actor's contributions: per
+	// actor, the newest contribution it covered (also through the versions
+	// it replaced). A contribution that actor mints later without having
+	// seen this version still counts the observed value, so Newest takes
+	// it off; one it mints having seen it continues from it.
+	Observed []Contribution
 	// Value is the stored bytes; empty for tombstones. Never modified once
 	// the sibling is built.
 	Value []byte
@@ -86,6 +93,23 @@ type Write struct {
 	Increment []byte
 }
 
+// Contribution is one actor's counter contribution as a version observed
+// it: its dot and cumulative value.
+type Contribution struct {
+	Dot   Dot
+	Value []byte
+}
+
+// observedOf returns the contribution of actor a that s observed, if any.
+func (s *Sibling) observedOf(a ActorID) (Contribution, bool) {
+	for _, c := range s.Observed {
+		if c.Dot.Actor == a {
+			return c, true
+		}
+	}
+	return Contribution{}, false
+}
+
 // counterBit marks the actor of counter contributions: an actor's
 // contributions carry its id with this bit flipped, so that a context that
 // covers its previous contribution does not also cover the plain versions
@@ -108,16 +132,30 @@ func (o *Object) Apply(d Dot, nowNanos int64, w Write, pruneAt int) *Object {
 		cur = *o
 	}
 	counter := w.Increment != nil
+	var observed []Contribution
 	if counter {
 		d.Actor = CounterActor(d.Actor)
+		// The actor's cumulative sum continues from the newest of its
+		// contributions this state knows: its own, or one a version
+		// observed (a version replaced it; others may have observed older
+		// ones of the same actor).
 		sum, own := w.Increment, Clock{}
+		var newest Dot
 		for i := range cur.Siblings {
-			if s := &cur.Siblings[i]; s.Counter && s.Dot.Actor == d.Actor {
-				sum = AddDecimal(s.Value, w.Increment)
+			s := &cur.Siblings[i]
+			if s.Counter && s.Dot.Actor == d.Actor {
 				own = NewClock(Entry{Actor: d.Actor, Counter: s.Dot.Counter, Time: nowMs})
+				if s.Dot.Counter > newest.Counter {
+					newest, sum = s.Dot, AddDecimal(s.Value, w.Increment)
+				}
+			}
+			if c, ok := s.observedOf(d.Actor); ok && c.Dot.Counter > newest.Counter {
+				newest, sum = c.Dot, AddDecimal(c.Value, w.Increment)
 			}
 		}
 		w = Write{Context: own, Value: sum, ExpireAt: w.ExpireAt}
+	} else {
+		observed = observedBy(cur.Siblings, w.Context)
 	}
 	out := &Object{
 		Clock:    cur.Clock.Merge(w.Context).Add(d, nowMs),
@@ -128,7 +166,7 @@ func (o *Object) Apply(d Dot, nowNanos int64, w Write, pruneAt int) *Object {
 			out.Siblings = append(out.Siblings, s)
 		}
 	}
-	ns := Sibling{Dot: d, Time: nowNanos, ExpireAt: w.ExpireAt, Tombstone: w.Tombstone, Counter: counter}
+	ns := Sibling{Dot: d, Time: nowNanos, ExpireAt: w.ExpireAt, Tombstone: w.Tombstone, Counter: counter, Observed: observed}
 	if !w.Tombstone {
 		ns.Value = w.Value
 	}
@@ -138,6 +176,53 @@ func (o *Object) Apply(d Dot, nowNanos int64, w Write, pruneAt int) *Object {
 		out.Clock, _ = out.Clock.Prune(pruneAt, out.hasSiblingOf)
 	}
 	return out
+}
+
+// observedBy returns what a write with context ctx observes of the counter
+// contributions among sibs: per actor, the newest of the contributions it
+// covers and of those the versions it covers observed.
+func observedBy(sibs []Sibling, ctx Clock) []Contribution {
+	var out []Contribution
+	note := func(c Contribution) {
+		for i := range out {
+			if out[i].Dot.Actor == c.Dot.Actor {
+				if out[i].Dot.Counter < c.Dot.Counter {
+					out[i] = c
+				}
+				return
+			}
+		}
+		out = append(out, c)
+	}
+	for i := range sibs {
+		s := &sibs[i]
+		if !ctx.Covers(s.Dot) {
+			continue
+		}
+		if s.Counter {
+			note(Contribution{Dot: s.Dot, Value: s.Value})
+			continue
+		}
+		for _, c := range s.Observed {
+			note(c)
+		}
+	}
+	slices.SortFunc(out, func(a, b Contribution) int { return compareDots(a.Dot, b.Dot) })
+	return out
+}
+
+// anchor returns the newest version that is no counter contribution, live
+// or not (a delete or an expired value): when no value is live, its
+// Observed is what the contributions must not count again. nil when there
+// is none.
+func (o *Object) anchor() *Sibling {
+	var a *Sibling
+	for i := range o.Siblings {
+		if s := &o.Siblings[i]; !s.Counter && (a == nil || s.newer(a)) {
+			a = s
+		}
+	}
+	return a
 }
 
 // Merge returns the join of two replicas' states of the same key: siblings
@@ -190,8 +275,14 @@ func (o *Object) Equal(p *Object) bool {
 	for i := range o.Siblings {
 		a, b := &o.Siblings[i], &p.Siblings[i]
 		if a.Dot != b.Dot || a.Time != b.Time || a.ExpireAt != b.ExpireAt ||
-			a.Tombstone != b.Tombstone || a.Counter != b.Counter || !bytes.Equal(a.Value, b.Value) {
+			a.Tombstone != b.Tombstone || a.Counter != b.Counter || !bytes.Equal(a.Value, b.Value) ||
+			len(a.Observed) != len(b.Observed) {
 			return false
+		}
+		for k := range a.Observed {
+			if a.Observed[k].Dot != b.Observed[k].Dot || !bytes.Equal(a.Observed[k].Value, b.Observed[k].Value) {
+				return false
+			}
 		}
 	}
 	return true
@@ -248,17 +339,13 @@ func (o *Object) Newest(nowMs int64) *Sibling {
 		return nil
 	}
 	var best, newestCounter *Sibling
-	var sum []byte
+	counted := false // some version observed a contribution
 	for i := range o.Siblings {
 		s := &o.Siblings[i]
+		counted = counted || len(s.Observed) > 0
 		switch {
 		case !s.Live(nowMs):
 		case s.Counter:
-			if sum == nil {
-				sum = s.Value
-			} else {
-				sum = AddDecimal(sum, s.Value)
-			}
 			if newestCounter == nil || s.newer(newestCounter) {
 				newestCounter = s
 			}
@@ -266,17 +353,78 @@ func (o *Object) Newest(nowMs int64) *Sibling {
 			best = s
 		}
 	}
-	if newestCounter == nil {
+	if (newestCounter == nil && !counted) || (best != nil && !IsDecimal(best.Value)) {
 		return best
 	}
-	total := *newestCounter
-	total.Counter = false
-	if best != nil {
-		if !IsDecimal(best.Value) {
-			return best
+	// Per actor, its newest cumulative sum this state knows (a live
+	// contribution, or one a version observed), less what the anchor
+	// observed of it: what the actor added that the anchor did not see.
+	// The anchor is the version whose value is the base (best), else the
+	// newest delete or expired value.
+	anchor := best
+	if anchor == nil {
+		anchor = o.anchor()
+	}
+	type known struct {
+		dot Dot
+		val []byte
+	}
+	latest := map[ActorID]known{}
+	note := func(d Dot, v []byte) {
+		if k, ok := latest[d.Actor]; !ok || k.dot.Counter < d.Counter {
+			latest[d.Actor] = known{d, v}
 		}
+	}
+	for i := range o.Siblings {
+		s := &o.Siblings[i]
+		if s.Counter {
+			if s.Live(nowMs) {
+				note(s.Dot, s.Value)
+			}
+			continue
+		}
+		for _, c := range s.Observed {
+			note(c.Dot, c.Value)
+		}
+	}
+	sum, added := []byte("0"), false
+	actors := make([]ActorID, 0, len(latest))
+	for a := range latest {
+		actors = append(actors, a)
+	}
+	slices.Sort(actors) // floats add in one order on every replica
+	for _, a := range actors {
+		k := latest[a]
+		seen := Contribution{}
+		if anchor != nil {
+			seen, _ = anchor.observedOf(a)
+		}
+		if seen.Dot == k.dot {
+			continue
+		}
+		added = true
+		sum = AddDecimal(sum, k.val)
+		if seen.Value != nil {
+			sum = SubDecimal(sum, seen.Value)
+		}
+	}
+	if newestCounter == nil && !added {
+		return best
+	}
+	var total Sibling
+	switch {
+	case newestCounter != nil:
+		total = *newestCounter
+	case best != nil:
+		total = *best
+	default: // only increments a delete did not see: take the anchor's time
+		total = *anchor
+		total.Tombstone, total.ExpireAt = false, 0
+	}
+	total.Counter, total.Observed = false, nil
+	if best != nil {
 		sum = AddDecimal(best.Value, sum)
-		if best.newer(newestCounter) {
+		if newestCounter == nil || best.newer(newestCounter) {
 			total.Dot, total.Time = best.Dot, best.Time
 		}
 		total.ExpireAt = best.ExpireAt

@@ -84,7 +84,8 @@ func incrBy(c *Conn, key []byte, delta int64) {
 
 func cmdIncrByFloat(c *Conn, args [][]byte) {
 	delta, err := strconv.ParseFloat(string(args[2]), 64)
-	if err != nil || len(args[2]) == 0 || math.IsNaN(delta) || math.IsInf(delta, 0) {
+	// As Redis: infinity is a float (the sum then is not), NaN is none.
+	if (err != nil && !math.IsInf(delta, 0)) || len(args[2]) == 0 || math.IsNaN(delta) {
 		c.replyErr(errNotFloat)
 		return
 	}
