@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynakv/dynakv/node/store/storetest"
+
 	"github.com/dynakv/dynakv/internal/poll"
 )
 
@@ -58,10 +60,11 @@ func TestE2EStorageFaultsHealFromReplicas(t *testing.T) {
 		}},
 		{"truncated journal", "storage_journal_damage", func(t *testing.T, p *proc) {
 			log, size := largestFile(t, p.dataDir, "*.log")
-			if err := os.Truncate(log, size/2); err != nil {
+			cut := storetest.JournalCutInsideRecord(t, log, size/2)
+			if err := os.Truncate(log, cut); err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("truncated %s from %d to %d bytes", log, size, size/2)
+			t.Logf("truncated %s from %d to %d bytes", log, size, cut)
 		}},
 		{"corrupted table", "storage_partitions_repaired", func(t *testing.T, p *proc) {
 			// A restart flushes the journals into tables.

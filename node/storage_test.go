@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynakv/dynakv/node/store/storetest"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dynakv/dynakv/internal/poll"
@@ -259,7 +261,7 @@ func TestSingleNodeRefusesDamagedStorage(t *testing.T) {
 			if size < 4000 {
 				t.Fatalf("journal of store-1 holds %d bytes", size)
 			}
-			if err := os.Truncate(big, size-3000); err != nil {
+			if err := os.Truncate(big, storetest.JournalCutInsideRecord(t, big, size-3000)); err != nil {
 				t.Fatal(err)
 			}
 		}},
