@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynakv/dynakv/crdt"
 	"github.com/dynakv/dynakv/internal/poll"
 	"github.com/dynakv/dynakv/replication"
 )
@@ -101,4 +102,58 @@ func TestClusterCountersKeepEveryIncrement(t *testing.T) {
 		t.Fatal(err)
 	}
 	mc.converged(key, "5")
+}
+
+// TestClusterHyperLogLogUnionsConcurrentAdds: adds on both sides of a
+// partition are all in the sketch once it heals (the siblings' union).
+func TestClusterHyperLogLogUnionsConcurrentAdds(t *testing.T) {
+	mc := newMemCluster(t, 3, 2, 2, "a", "b", "c")
+	const key = "uniques"
+	homes := mc.homes(key)
+	add := func(via string, from, to, w int) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_, err := mc.nodes[via].coord.Update(ctx, []byte(key), func(cur *replication.Object) (*replication.Write, error) {
+			h := &crdt.HLL{}
+			for _, s := range cur.Live(0) {
+				part, err := crdt.DecodeHLL(s.Value)
+				if err != nil {
+					return nil, err
+				}
+				h.Merge(part)
+			}
+			for i := from; i < to; i++ {
+				h.Add([]byte(fmt.Sprint("u", i)))
+			}
+			return &replication.Write{Context: cur.Context(), Value: h.AppendBinary(nil), HLL: true}, nil
+		}, replication.WriteOptions{W: w})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	mc.net.Partition([]string{peerAddrOf(homes[0])}, []string{peerAddrOf(homes[1]), peerAddrOf(homes[2])})
+	add(homes[0], 0, 600, 1)
+	add(homes[1], 400, 1000, 2)
+	mc.net.Heal()
+	var want crdt.HLL
+	for i := range 1000 {
+		want.Add([]byte(fmt.Sprint("u", i)))
+	}
+	poll.Until(t, 10*time.Second, "the union on every home", func() bool {
+		if _, err := mc.get(mc.ids[0], key, 3); err != nil {
+			return false
+		}
+		for _, h := range homes {
+			got := &crdt.HLL{}
+			for _, s := range mc.own(h, key).Live(0) {
+				part, _ := crdt.DecodeHLL(s.Value)
+				got.Merge(part)
+			}
+			if !got.Equal(&want) {
+				return false
+			}
+		}
+		return true
+	})
 }

@@ -104,6 +104,9 @@ func appendCoordinate(dst []byte, m coordinateMsg) []byte {
 	if m.write.Increment != nil {
 		flags |= 4
 	}
+	if m.write.HLL {
+		flags |= 8
+	}
 	dst = append(dst, flags)
 	dst = appendClock(dst, m.basis)
 	dst = binary.AppendUvarint(dst, uint64(m.w))
@@ -121,8 +124,8 @@ func decodeCoordinate(b []byte) (coordinateMsg, error) {
 	var m coordinateMsg
 	m.key = r.Bytes(maxWireKey)
 	flags := r.Byte()
-	m.check, m.write.Tombstone = flags&1 != 0, flags&2 != 0
-	if flags&^7 != 0 {
+	m.check, m.write.Tombstone, m.write.HLL = flags&1 != 0, flags&2 != 0, flags&8 != 0
+	if flags&^15 != 0 {
 		r.Fail("unknown flags")
 	}
 	m.basis = readClock(&r)

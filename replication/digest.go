@@ -39,6 +39,9 @@ func Digest(key []byte, o *Object) uint64 {
 		if s.Counter {
 			flags |= 2
 		}
+		if s.HLL {
+			flags |= 4
+		}
 		b = append(b, flags)
 		b = binary.AppendUvarint(b, uint64(len(s.Value)))
 		b = append(b, s.Value...)

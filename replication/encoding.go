@@ -18,7 +18,7 @@ import (
 //	    uvarint index of the dot's actor among the clock entries,
 //	    uvarint counter (> 0, <= that entry's counter),
 //	    flags byte (1 tombstone, 2 has expiry, 4 counter contribution,
-//	    8 has observed contributions), varint time,
+//	    8 has observed contributions, 16 HyperLogLog sketch), varint time,
 //	    [varint expireAt if flag 2], uvarint length, value bytes,
 //	    [if flag 8: uvarint k, then k observed contributions sorted by dot,
 //	    one per actor: actor (8 bytes), uvarint counter, uvarint length,
@@ -34,6 +34,7 @@ const (
 	flagExpire    = 2
 	flagCounter   = 4
 	flagObserved  = 8
+	flagHLL       = 16
 )
 
 // ErrCorrupt is returned (wrapped) when an encoded object does not decode.
@@ -76,6 +77,9 @@ func AppendObject(dst []byte, o *Object) []byte {
 		}
 		if len(s.Observed) > 0 {
 			flags |= flagObserved
+		}
+		if s.HLL {
+			flags |= flagHLL
 		}
 		dst = append(dst, flags)
 		dst = codec.AppendVarint(dst, s.Time)
@@ -140,13 +144,16 @@ func DecodeObject(buf []byte) (*Object, error) {
 		if ctr == 0 || ctr > e.Counter {
 			d.Fail("sibling dot outside the clock")
 		}
-		if flags&^(flagTombstone|flagExpire|flagCounter|flagObserved) != 0 {
+		if flags&^(flagTombstone|flagExpire|flagCounter|flagObserved|flagHLL) != 0 {
 			d.Fail("unknown flags")
+		}
+		if flags&flagHLL != 0 && flags&(flagTombstone|flagCounter) != 0 {
+			d.Fail("a sketch that is a delete or a counter")
 		}
 		if flags&flagCounter != 0 && flags&(flagTombstone|flagObserved) != 0 {
 			d.Fail("a counter contribution that is a delete or observes")
 		}
-		s := Sibling{Dot: Dot{Actor: e.Actor, Counter: ctr}, Tombstone: flags&flagTombstone != 0, Counter: flags&flagCounter != 0}
+		s := Sibling{Dot: Dot{Actor: e.Actor, Counter: ctr}, Tombstone: flags&flagTombstone != 0, Counter: flags&flagCounter != 0, HLL: flags&flagHLL != 0}
 		s.Time = d.Varint()
 		if flags&flagExpire != 0 {
 			if s.ExpireAt = d.Varint(); s.ExpireAt == 0 {

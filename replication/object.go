@@ -23,6 +23,9 @@ type Sibling struct {
 	// every increment its actor made (see Write.Increment and
 	// Object.Newest).
 	Counter bool
+	// HLL marks a HyperLogLog sketch: Value is a crdt.HLL encoding. The
+	// key's sketch is the union of its live HLL siblings.
+	HLL bool
 	// Observed, on a version that is no counter contribution, is what the
 	// write that made it replaced of each actor's contributions: per
 	// actor, the newest contribution it covered (also through the versions
@@ -91,6 +94,8 @@ type Write struct {
 	// its newest plain value (Object.Newest). A write with a context that
 	// covers them (a SET after a read) replaces them.
 	Increment []byte
+	// HLL makes the version a HyperLogLog sketch (Value is its encoding).
+	HLL bool
 }
 
 // Contribution is one actor's counter contribution as a version observed
@@ -166,7 +171,7 @@ func (o *Object) Apply(d Dot, nowNanos int64, w Write, pruneAt int) *Object {
 			out.Siblings = append(out.Siblings, s)
 		}
 	}
-	ns := Sibling{Dot: d, Time: nowNanos, ExpireAt: w.ExpireAt, Tombstone: w.Tombstone, Counter: counter, Observed: observed}
+	ns := Sibling{Dot: d, Time: nowNanos, ExpireAt: w.ExpireAt, Tombstone: w.Tombstone, Counter: counter, HLL: w.HLL && !counter && !w.Tombstone, Observed: observed}
 	if !w.Tombstone {
 		ns.Value = w.Value
 	}
@@ -275,7 +280,7 @@ func (o *Object) Equal(p *Object) bool {
 	for i := range o.Siblings {
 		a, b := &o.Siblings[i], &p.Siblings[i]
 		if a.Dot != b.Dot || a.Time != b.Time || a.ExpireAt != b.ExpireAt ||
-			a.Tombstone != b.Tombstone || a.Counter != b.Counter || !bytes.Equal(a.Value, b.Value) ||
+			a.Tombstone != b.Tombstone || a.Counter != b.Counter || a.HLL != b.HLL || !bytes.Equal(a.Value, b.Value) ||
 			len(a.Observed) != len(b.Observed) {
 			return false
 		}

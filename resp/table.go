@@ -201,6 +201,17 @@ func commandTable() map[string]*command {
 			summary: "Increment the floating point value of a key by a number (a counter).", args: []argDoc{argKey("key"), argDoc{name: "increment", typ: "double"}}, fn: cmdIncrByFloat},
 	)
 	cmds = append(cmds,
+		&command{name: "pfadd", arity: -2, flags: []string{"write", "denyoom", "fast"}, firstKey: 1, lastKey: 1, step: 1, group: "hyperloglog", since: "2.8.9",
+			summary: "Adds elements to a HyperLogLog key (concurrent adds through different nodes are all kept). Creates the key if it doesn't exist.",
+			args:    []argDoc{argKey("key"), opt(many(argStr("element")))}, fn: cmdPFAdd},
+		&command{name: "pfcount", arity: -2, flags: []string{"readonly"}, firstKey: 1, lastKey: -1, step: 1, group: "hyperloglog", since: "2.8.9",
+			summary: "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s), as redis-server computes it.",
+			args:    []argDoc{many(argKey("key"))}, fn: cmdPFCount},
+		&command{name: "pfmerge", arity: -2, flags: []string{"write", "denyoom"}, firstKey: 1, lastKey: -1, step: 1, group: "hyperloglog", since: "2.8.9",
+			summary: "Merges one or more HyperLogLog values into a single key (the sources are read one by one, not atomically).",
+			args:    []argDoc{argKey("destkey"), opt(many(argKey("sourcekey")))}, fn: cmdPFMerge},
+	)
+	cmds = append(cmds,
 		&command{name: "multi", arity: 1, flags: []string{"noscript", "loading", "stale", "fast", "allow_busy"}, group: "transactions", since: "1.2.0",
 			summary: "Starts a transaction (its commands must all touch one key).", fn: cmdMulti},
 		&command{name: "exec", arity: 1, flags: []string{"noscript", "loading", "stale", "skip_slowlog"}, group: "transactions", since: "1.2.0",
@@ -349,6 +360,8 @@ func aclCategories(cmd *command) []string {
 		out = append(out, "@transaction")
 	case "scripting":
 		out = append(out, "@scripting")
+	case "hyperloglog":
+		out = append(out, "@hyperloglog")
 	case "server", "dynakv":
 		out = append(out, "@admin", "@dangerous")
 	}
