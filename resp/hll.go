@@ -51,11 +51,7 @@ func cmdPFAdd(c *Conn, args [][]byte) {
 		if !changed && len(cur.Live(now)) == 1 {
 			return nil, nil // nothing new, and nothing to fold
 		}
-		expire := int64(0)
-		if s := cur.Newest(now); s != nil {
-			expire = s.ExpireAt
-		}
-		return &replication.Write{Context: cur.Context(), Value: h.AppendBinary(nil), HLL: true, ExpireAt: expire}, nil
+		return sketchWrite(cur, h, now), nil
 	})
 	if !c.counterErr(err) {
 		return
@@ -67,55 +63,56 @@ func cmdPFAdd(c *Conn, args [][]byte) {
 	}
 }
 
-func cmdPFCount(c *Conn, args [][]byte) {
-	now := c.nowMs()
+// unionOf returns the union of the sketches of keys, or replies the error
+// (a backend failure, WRONGTYPE) and returns nil.
+func (c *Conn) unionOf(keys [][]byte) *crdt.HLL {
 	union := &crdt.HLL{}
-	for _, k := range args[1:] {
+	for _, k := range keys {
 		o, err := c.get(k)
 		if err != nil {
 			c.fail(err)
-			return
+			return nil
 		}
-		h, _, ok := sketchOf(o, now)
+		h, _, ok := sketchOf(o, c.nowMs())
 		if !ok {
 			c.replyErr(errNotHLL)
-			return
+			return nil
 		}
 		union.Merge(h)
 	}
-	c.out.Int(int64(union.Count()))
+	return union
+}
+
+// sketchWrite is the write that stores h as the key's one sketch, keeping
+// the key's expiry.
+func sketchWrite(cur *replication.Object, h *crdt.HLL, nowMs int64) *replication.Write {
+	expire := int64(0)
+	if s := cur.Newest(nowMs); s != nil {
+		expire = s.ExpireAt
+	}
+	return &replication.Write{Context: cur.Context(), Value: h.AppendBinary(nil), HLL: true, ExpireAt: expire}
+}
+
+func cmdPFCount(c *Conn, args [][]byte) {
+	if union := c.unionOf(args[1:]); union != nil {
+		c.out.Int(int64(union.Count()))
+	}
 }
 
 func cmdPFMerge(c *Conn, args [][]byte) {
-	now := c.nowMs()
-	union := &crdt.HLL{}
-	for _, k := range args[2:] {
-		o, err := c.get(k)
-		if err != nil {
-			c.fail(err)
-			return
-		}
-		h, _, ok := sketchOf(o, now)
-		if !ok {
-			c.replyErr(errNotHLL)
-			return
-		}
-		union.Merge(h)
+	union := c.unionOf(args[2:])
+	if union == nil {
+		return
 	}
 	_, err := c.update(args[1], func(cur *replication.Object) (*replication.Write, error) {
-		h, _, ok := sketchOf(cur, now)
+		h, _, ok := sketchOf(cur, c.nowMs())
 		if !ok {
 			return nil, &errCounter{errNotHLL}
 		}
 		h.Merge(union)
-		expire := int64(0)
-		if s := cur.Newest(now); s != nil {
-			expire = s.ExpireAt
-		}
-		return &replication.Write{Context: cur.Context(), Value: h.AppendBinary(nil), HLL: true, ExpireAt: expire}, nil
+		return sketchWrite(cur, h, c.nowMs()), nil
 	})
-	if !c.counterErr(err) {
-		return
+	if c.counterErr(err) {
+		c.out.OK()
 	}
-	c.out.OK()
 }
