@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark driver: redis-benchmark against a local dynakv node (or a local dynakv cluster) and
-# against redis-server, in the same run, alternating targets, SET and GET at pipeline depths 1 and
-# 16. Prints which mode ran and a markdown table of the median round (by rps) for each target, test
+# against redis-server, in the same run, alternating targets, SET, GET and INCR (BENCH_TESTS) at
+# pipeline depths 1 and 16. Prints which mode ran and a markdown table of the median round (by rps) for each target, test
 # and depth, with the servers' CPU time per request (user+system, from /proc; for a cluster, summed
 # over its nodes), and the dynakv/redis rps ratio.
 #
@@ -12,6 +12,7 @@
 #   BENCH_N       requests per redis-benchmark run          (default 200000)
 #   BENCH_ROUNDS  runs per (target, test, pipeline depth)    (default 3)
 #   BENCH_CLIENTS parallel connections                       (default 50)
+#   BENCH_TESTS   redis-benchmark tests to run                (default "set get incr")
 #   DYNAKV_BIN    use this dynakv binary instead of building one
 #   BENCH_CLUSTER nodes of a local cluster to benchmark instead of one node (default 0: one node).
 #                 The cluster runs with --n 3 --r 2 --w 2, is started by scripts/cluster.sh in the
@@ -44,6 +45,13 @@ if ! [[ $JOIN_WAIT =~ ^[0-9]+$ ]]; then
   echo "bench: BENCH_JOIN_WAIT must be a number of seconds, not '$JOIN_WAIT'" >&2
   exit 1
 fi
+read -r -a tests <<<"${BENCH_TESTS:-set get incr}"
+for test in "${tests[@]}"; do
+  if ! [[ $test =~ ^[a-z_]+$ ]]; then
+    echo "bench: BENCH_TESTS holds '$test': want redis-benchmark test names (set, get, incr, ...)" >&2
+    exit 1
+  fi
+done
 if [ "$CLUSTER" -gt 0 ] && [ -n "${DYNAKV_CMD:-}" ]; then
   echo "bench: BENCH_CLUSTER and DYNAKV_CMD cannot be combined" >&2
   exit 1
@@ -258,7 +266,6 @@ bench() {
   log "round $round $target ${test^^} -P $p: $row"
 }
 
-tests=(set get)
 depths=(1 16)
 for round in $(seq 1 "$ROUNDS"); do
   # alternate which target goes first, round by round

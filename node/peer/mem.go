@@ -29,6 +29,7 @@ type MemNetwork struct {
 	delays map[link]time.Duration
 	drops  map[link]float64
 	calls  map[link]int64
+	lost   map[link]int64 // calls the network lost, per link
 }
 
 // memService is what serves one address of a MemNetwork.
@@ -62,6 +63,7 @@ func NewMemNetwork(seed int64) *MemNetwork {
 		delays: make(map[link]time.Duration),
 		drops:  make(map[link]float64),
 		calls:  make(map[link]int64),
+		lost:   make(map[link]int64),
 	}
 }
 
@@ -163,6 +165,21 @@ func (n *MemNetwork) Calls(from, to string) int64 {
 	return sum
 }
 
+// Lost returns the number of calls from -> to the network lost (a
+// partition or a drop rule), whatever the caller saw of them; "" matches
+// any address.
+func (n *MemNetwork) Lost(from, to string) int64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var sum int64
+	for l, c := range n.lost {
+		if (from == "" || l.from == from) && (to == "" || l.to == to) {
+			sum += c
+		}
+	}
+	return sum
+}
+
 // rule returns the most specific rule in m for from -> to.
 func rule[V any](m map[link]V, from, to string) (V, bool) {
 	for _, l := range [...]link{{from, to}, {from, ""}, {"", to}, {"", ""}} {
@@ -183,9 +200,11 @@ func (n *MemNetwork) route(from, to string) (lost bool, delay time.Duration, svc
 	gf, okf := n.groups[from]
 	gt, okt := n.groups[to]
 	if okf && okt && gf != gt {
+		n.lost[link{from, to}]++
 		return true, 0, memService{}, false
 	}
 	if p, ok := rule(n.drops, from, to); ok && (p >= 1 || n.rng.Float64() < p) {
+		n.lost[link{from, to}]++
 		return true, 0, memService{}, false
 	}
 	delay, _ = rule(n.delays, from, to)
