@@ -230,12 +230,14 @@ type memEndpoint struct {
 // its response, subject to the network's faults.
 func (e *memEndpoint) Call(ctx context.Context, addr string, op byte, req []byte) ([]byte, error) {
 	lost, delay, svc, up := e.n.route(e.from, addr) // counts the call
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	if lost {
+		// Lost whatever the caller's deadline: it sees the network's
+		// silence until then, also when it had run out already.
 		<-ctx.Done()
 		return nil, fmt.Errorf("%w: %s -> %s: %w", ErrUnreachable, e.from, addr, ctx.Err())
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	if !up {
 		return nil, fmt.Errorf("%w: %s is down", ErrUnreachable, addr)
