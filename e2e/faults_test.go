@@ -12,7 +12,10 @@ package e2e
 // sides taking writes) and 1 | 4. After the faults heal, the
 // cluster must converge without client reads, and every acknowledged item
 // must be in the merged cart read through every node, with every home
-// replica's own copy identical.
+// replica's own copy identical. Beside the carts, counter clients INCRBY a
+// few keys through random nodes; after healing every node must read each
+// counter at one value between the increments acknowledged and those
+// attempted (an increment that got no reply may have been applied).
 //
 // The short run is part of `go test ./...` (not of `go test -short`); a long
 // one, from the module root, is scripts/soak.sh 30m, or:
@@ -195,6 +198,50 @@ func TestFaultsWorkload(t *testing.T) {
 			}
 		})
 	}
+	// The counter clients: INCRBY of small positive amounts on a few keys
+	// through random nodes, until stop. An increment that got no reply
+	// may or may not have been applied: after healing, every node must
+	// read a value between what was acknowledged and what was attempted.
+	const counterKeys, counterClients = 4, 2
+	var ctrMu sync.Mutex
+	ctrAcked, ctrTried := make([]int64, counterKeys), make([]int64, counterKeys)
+	keys := make([]string, counterKeys)
+	for i := range keys {
+		keys[i] = fmt.Sprint("counter:", i)
+	}
+	for id := range counterClients {
+		crng := rand.New(rand.NewPCG(seed, uint64(100+id)))
+		conns := make([]*redis.Client, len(procs))
+		for i, p := range procs {
+			conns[i] = p.Client(t, func(o *redis.Options) {
+				o.ReadTimeout, o.WriteTimeout, o.DialTimeout = 2*time.Second, 2*time.Second, time.Second
+				o.MaxRetries = -1 // a retry could apply an increment twice
+			})
+		}
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				k, d := crng.IntN(counterKeys), int64(1+crng.IntN(5))
+				c := conns[crng.IntN(len(conns))]
+				hold.RLock()
+				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+				err := c.IncrBy(ctx, keys[k], d).Err()
+				cancel()
+				hold.RUnlock()
+				ctrMu.Lock()
+				ctrTried[k] += d
+				if err == nil {
+					ctrAcked[k] += d
+				}
+				ctrMu.Unlock()
+			}
+		})
+	}
+	converged := func(limit time.Duration) { waitConverged(t, procs, append(w.carts(), keys...), limit) }
 	// The fault schedule: one fault at a time on a random node, each
 	// followed by a healthy pause.
 	var schedule []event
@@ -223,7 +270,7 @@ func TestFaultsWorkload(t *testing.T) {
 			// acknowledged by this node and one other must reach its third
 			// replica first, or one more fault could leave it nowhere.
 			hold.Lock() // the clients pause while the replicas catch up
-			waitConverged(t, procs, w.carts(), 60*time.Second)
+			converged(60 * time.Second)
 			hold.Unlock()
 			p.Wipe()
 			time.Sleep(ev.hold)
@@ -247,7 +294,7 @@ func TestFaultsWorkload(t *testing.T) {
 
 	// Heal, converge without client reads, check.
 	healed := time.Now()
-	waitConverged(t, procs, w.carts(), 120*time.Second)
+	converged(120 * time.Second)
 	converge := time.Since(healed)
 	lost := 0
 	total := 0
@@ -268,6 +315,24 @@ func TestFaultsWorkload(t *testing.T) {
 		}
 	}
 	report(t, w, lost, total, converge, schedule)
+	// Every node reads each counter at one value within its bounds.
+	for i, k := range keys {
+		var vals []int64
+		for _, p := range procs {
+			v, err := p.Shared(t).Get(testCtx(t, 10*time.Second), k).Int64()
+			if err != nil && err != redis.Nil {
+				t.Fatalf("GET %s through %s after healing: %v", k, p.Addr(), err)
+			}
+			vals = append(vals, v)
+		}
+		t.Logf("%s: acknowledged %d, attempted %d, read %v", k, ctrAcked[i], ctrTried[i], vals)
+		for _, v := range vals {
+			if v != vals[0] || v < ctrAcked[i] || v > ctrTried[i] {
+				t.Errorf("%s reads %v through the nodes: want one value between %d (acknowledged) and %d (attempted) (seed %d)", k, vals, ctrAcked[i], ctrTried[i], seed)
+				break
+			}
+		}
+	}
 	if lost > 0 {
 		t.Fatalf("%d acknowledged adds lost (seed %d)", lost, seed)
 	}
