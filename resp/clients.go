@@ -3,7 +3,6 @@ package resp
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -248,7 +247,7 @@ func (s *Server) waitPause(ctx context.Context, cmd *command) {
 		until, writes, resumed := p.until, p.writes, p.resumed
 		p.mu.Unlock()
 		d := time.Until(until)
-		if resumed == nil || d <= 0 || (writes && !slices.Contains(cmd.flags, "write")) {
+		if resumed == nil || d <= 0 || (writes && cmd.readonly()) {
 			return
 		}
 		if !held {

@@ -83,7 +83,7 @@ func cmdCommandGetKeys(c *Conn, args [][]byte) {
 	case (cmd.arity > 0 && len(line) != cmd.arity) || (cmd.arity < 0 && len(line) < -cmd.arity):
 		c.replyErr("ERR Invalid number of arguments specified for command")
 	default:
-		keys := cmd.keys(line)
+		keys := slices.Collect(cmd.keyArgs(line))
 		if len(keys) == 0 {
 			c.replyErr("ERR The command has no key arguments")
 			return

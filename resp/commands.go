@@ -3,6 +3,7 @@ package resp
 import (
 	"context"
 	"errors"
+	"iter"
 	"strings"
 	"time"
 
@@ -32,6 +33,26 @@ type command struct {
 	fn     func(c *Conn, args [][]byte)
 	subs   map[string]*command // container commands (CLIENT, CONFIG, ...)
 	parent *command
+}
+
+// keyArgs yields the arguments of args that are keys, by the command's key
+// positions (firstKey to lastKey, by step; a negative lastKey counts from
+// the end).
+func (cmd *command) keyArgs(args [][]byte) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		if cmd.firstKey <= 0 {
+			return
+		}
+		last := cmd.lastKey
+		if last < 0 {
+			last += len(args)
+		}
+		for k := cmd.firstKey; k <= last && k < len(args); k += max(cmd.step, 1) {
+			if !yield(args[k]) {
+				return
+			}
+		}
+	}
 }
 
 // fullName is "parent|sub" for subcommands, as Redis names them in errors.
@@ -229,6 +250,26 @@ func (c *Conn) fail(err error) {
 	default:
 		c.out.Error("ERR " + err.Error())
 	}
+}
+
+// clientError carries a client error out of an update function.
+type clientError struct{ msg string }
+
+func (e *clientError) Error() string { return e.msg }
+
+// updateOK replies err, a clientError from an update function or a backend
+// failure, and reports whether there was none.
+func (c *Conn) updateOK(err error) bool {
+	var ce *clientError
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &ce):
+		c.replyErr(ce.msg)
+	default:
+		c.fail(err)
+	}
+	return false
 }
 
 // replyErr replies with a client error and counts it.

@@ -1,7 +1,6 @@
 package resp
 
 import (
-	"errors"
 	"math"
 	"strconv"
 
@@ -22,11 +21,6 @@ var (
 	errOverflow    = "ERR increment or decrement would overflow"
 	errNaNInfinity = "ERR increment would produce NaN or Infinity"
 )
-
-// errCounter carries a client error out of an update function.
-type errCounter struct{ msg string }
-
-func (e *errCounter) Error() string { return e.msg }
 
 func cmdIncr(c *Conn, args [][]byte)   { incrBy(c, args[1], 1) }
 func cmdDecr(c *Conn, args [][]byte)   { incrBy(c, args[1], -1) }
@@ -58,16 +52,16 @@ func incrBy(c *Conn, key []byte, delta int64) {
 		if s := cur.Newest(now); s != nil {
 			v, ok := string2ll(s.Value)
 			if !ok {
-				return nil, &errCounter{errNotInteger}
+				return nil, &clientError{errNotInteger}
 			}
 			value, expire = v, s.ExpireAt
 		}
 		if (delta < 0 && value < math.MinInt64-delta) || (delta > 0 && value > math.MaxInt64-delta) {
-			return nil, &errCounter{errOverflow}
+			return nil, &clientError{errOverflow}
 		}
 		return &replication.Write{Increment: strconv.AppendInt(nil, delta, 10), ExpireAt: expire}, nil
 	})
-	if !c.counterErr(err) {
+	if !c.updateOK(err) {
 		return
 	}
 	v, ok := int64(0), false
@@ -96,16 +90,16 @@ func cmdIncrByFloat(c *Conn, args [][]byte) {
 		if s := cur.Newest(now); s != nil {
 			v, err := strconv.ParseFloat(string(s.Value), 64)
 			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, &errCounter{errNotFloat}
+				return nil, &clientError{errNotFloat}
 			}
 			value, expire = v, s.ExpireAt
 		}
 		if r := value + delta; math.IsNaN(r) || math.IsInf(r, 0) {
-			return nil, &errCounter{errNaNInfinity}
+			return nil, &clientError{errNaNInfinity}
 		}
 		return &replication.Write{Increment: replication.FormatFloat(delta), ExpireAt: expire}, nil
 	})
-	if !c.counterErr(err) {
+	if !c.updateOK(err) {
 		return
 	}
 	if s := o.Newest(now); s != nil {
@@ -113,19 +107,4 @@ func cmdIncrByFloat(c *Conn, args [][]byte) {
 		return
 	}
 	c.out.Null()
-}
-
-// counterErr replies err, a counter's client error or a backend failure,
-// and reports whether there was none.
-func (c *Conn) counterErr(err error) bool {
-	var ce *errCounter
-	switch {
-	case err == nil:
-		return true
-	case errors.As(err, &ce):
-		c.replyErr(ce.msg)
-	default:
-		c.fail(err)
-	}
-	return false
 }

@@ -44,7 +44,7 @@ func cmdPFAdd(c *Conn, args [][]byte) {
 	_, err := c.update(args[1], func(cur *replication.Object) (*replication.Write, error) {
 		h, exists, ok := sketchOf(cur, now)
 		if !ok {
-			return nil, &errCounter{errNotHLL}
+			return nil, &clientError{errNotHLL}
 		}
 		d := h.Add(args[2:]...)
 		changed = len(d) > 0 || !exists
@@ -53,7 +53,7 @@ func cmdPFAdd(c *Conn, args [][]byte) {
 		}
 		return sketchWrite(cur, h, now), nil
 	})
-	if !c.counterErr(err) {
+	if !c.updateOK(err) {
 		return
 	}
 	if changed {
@@ -107,12 +107,12 @@ func cmdPFMerge(c *Conn, args [][]byte) {
 	_, err := c.update(args[1], func(cur *replication.Object) (*replication.Write, error) {
 		h, _, ok := sketchOf(cur, c.nowMs())
 		if !ok {
-			return nil, &errCounter{errNotHLL}
+			return nil, &clientError{errNotHLL}
 		}
 		h.Merge(union)
 		return sketchWrite(cur, h, c.nowMs()), nil
 	})
-	if c.counterErr(err) {
+	if c.updateOK(err) {
 		c.out.OK()
 	}
 }

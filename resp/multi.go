@@ -240,7 +240,7 @@ func cmdExec(c *Conn, args [][]byte) {
 func txKey(queue []queued) (key []byte, many [][]byte) {
 	var keys [][]byte
 	for _, q := range queue {
-		for _, k := range q.cmd.keys(q.args) {
+		for k := range q.cmd.keyArgs(q.args) {
 			if !containsKey(keys, k) {
 				keys = append(keys, k)
 			}
@@ -280,23 +280,6 @@ func describeKeys(keys [][]byte) string {
 	}
 	b.WriteString(")")
 	return b.String()
-}
-
-// keys returns the keys args names, by the command's key positions.
-func (cmd *command) keys(args [][]byte) [][]byte {
-	if cmd.firstKey <= 0 || cmd.firstKey >= len(args) {
-		return nil
-	}
-	last := cmd.lastKey
-	if last < 0 {
-		last = len(args) + last
-	}
-	step := max(cmd.step, 1)
-	var out [][]byte
-	for i := cmd.firstKey; i <= last && i < len(args); i += step {
-		out = append(out, args[i])
-	}
-	return out
 }
 
 // readonly reports whether the command only reads.

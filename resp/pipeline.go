@@ -116,12 +116,8 @@ func (p *pipeline) start(cmd *command, args [][]byte) {
 	o.own(args)
 	o.view.out.proto = p.c.main.out.proto
 	o.done = make(chan struct{})
-	last := cmd.lastKey
-	if last < 0 {
-		last += len(args)
-	}
-	for k := cmd.firstKey; k <= last && k < len(args); k += cmd.step {
-		h := maphash.Bytes(p.seed, args[k])
+	for key := range cmd.keyArgs(args) {
+		h := maphash.Bytes(p.seed, key)
 		o.keys = append(o.keys, h)
 		if ch, ok := p.last[h]; ok && ch != o.done {
 			o.after = append(o.after, ch)
