@@ -135,7 +135,7 @@ func (m *Gossip) memberlistConfig(bindIP, advertiseIP string, port int) *memberl
 	}
 	c.Delegate = memberDelegate{m}
 	c.Events = memberEvents{m}
-	c.Alive, c.Merge, c.Conflict = admission{m}, admission{m}, admission{m}
+	c.Alive, c.Merge, c.Conflict = joinGate{m}, joinGate{m}, joinGate{m}
 	// Logger rather than LogOutput: the same io.Writer, without a second
 	// timestamp in front of slog's.
 	c.Logger = log.New(memberlistLog{m.cfg.Logger.With("component", "memberlist"), &m.secretWarn}, "", 0)

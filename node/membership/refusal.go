@@ -120,18 +120,18 @@ type ident struct {
 	addr     string // gossip address
 }
 
-// admission is the memberlist AliveDelegate, MergeDelegate and
+// joinGate is the memberlist AliveDelegate, MergeDelegate and
 // ConflictDelegate of a Gossip: it applies the rules above.
-type admission struct{ m *Gossip }
+type joinGate struct{ m *Gossip }
 
 var (
-	_ memberlist.AliveDelegate    = admission{}
-	_ memberlist.MergeDelegate    = admission{}
-	_ memberlist.ConflictDelegate = admission{}
+	_ memberlist.AliveDelegate    = joinGate{}
+	_ memberlist.MergeDelegate    = joinGate{}
+	_ memberlist.ConflictDelegate = joinGate{}
 )
 
 // NotifyAlive refuses an alive message about a node the rules refuse.
-func (a admission) NotifyAlive(n *memberlist.Node) error {
+func (a joinGate) NotifyAlive(n *memberlist.Node) error {
 	if err := a.m.admit(n); err != nil {
 		a.m.warnRefused(err)
 		return err
@@ -145,7 +145,7 @@ func (a admission) NotifyAlive(n *memberlist.Node) error {
 //
 // A state that holds this node's id at another gossip address, even dead,
 // sets staleSelf: the peer has not taken this node's current address yet.
-func (a admission) NotifyMerge(peers []*memberlist.Node) error {
+func (a joinGate) NotifyMerge(peers []*memberlist.Node) error {
 	self := a.m.GossipAddr()
 	for _, n := range peers {
 		if n.Name == a.m.cfg.Self.ID && nodeAddr(n) != self && self != "" {
@@ -166,7 +166,7 @@ func (a admission) NotifyMerge(peers []*memberlist.Node) error {
 // NotifyConflict hears of a node whose name memberlist holds at another
 // address; admit has ruled on it already (NotifyAlive comes first), so it
 // is only logged at debug level.
-func (a admission) NotifyConflict(existing, other *memberlist.Node) {
+func (a joinGate) NotifyConflict(existing, other *memberlist.Node) {
 	a.m.log.Debug("gossip name conflict", "node", existing.Name, "known_at", nodeAddr(existing), "other_at", nodeAddr(other))
 }
 
@@ -175,7 +175,7 @@ func nodeAddr(n *memberlist.Node) string {
 	return net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
 }
 
-// admit applies the admission rules to node n, as memberlist reports it.
+// admit applies the join rules to node n, as memberlist reports it.
 // It is called with memberlist's locks held and must not call into it.
 func (m *Gossip) admit(n *memberlist.Node) error {
 	addr := nodeAddr(n)
