@@ -72,7 +72,7 @@ func (h *Hub) Join(cfg Config) (*Member, error) {
 	return m, nil
 }
 
-// admitLocked applies Gossip's admission rules to a joining member: every
+// admitLocked applies Gossip's join rules (refusal.go) to a joining member: every
 // open member's partition count must equal cfg's (when both are set), and
 // an open, alive member with cfg's id must have cfg's instance token (the
 // hub has no addresses: a second process with the id is an impostor

@@ -103,7 +103,7 @@ func (m *Gossip) refreshLiveness() {
 // partition find each other again. Targets are tried one at a time so
 // that Close waits for at most one TCP timeout.
 //
-// A join the cluster refuses (see admission.go) ends the loop for good
+// A join the cluster refuses (see refusal.go) ends the loop for good
 // while this node has not met the cluster yet; afterwards it is logged.
 // While a peer still holds this node at an older gossip address (it
 // restarted with new addresses), it pushes its state to a member every
