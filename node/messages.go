@@ -242,6 +242,46 @@ func decodeRangeResult(b []byte) (keys []replication.KeyState, next uint64, done
 	return keys, next, d == 1, r.Done()
 }
 
+// keysMsg is the request of opReadKeys: the keys at one position within
+// [start, end), end nil for no bound.
+type keysMsg struct {
+	pos        uint64
+	start, end []byte
+	limit      int
+}
+
+func appendKeysMsg(dst []byte, m keysMsg) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, m.pos)
+	dst = codec.AppendBytes(dst, m.start)
+	if m.end == nil {
+		dst = append(dst, 0)
+	} else {
+		dst = codec.AppendBytes(append(dst, 1), m.end)
+	}
+	return binary.AppendUvarint(dst, uint64(m.limit))
+}
+
+func decodeKeysMsg(b []byte) (keysMsg, error) {
+	r := codec.NewReader(b, errBadFrame)
+	m := keysMsg{pos: r.U64(), start: r.Bytes(maxWireKey)}
+	switch r.Byte() {
+	case 0:
+	case 1:
+		m.end = r.Bytes(maxWireKey)
+		if m.end == nil {
+			m.end = []byte{}
+		}
+	default:
+		r.Fail("bad end flag")
+	}
+	l := r.Uvarint()
+	if l == 0 || l > 1<<16 {
+		r.Fail("bad limit")
+	}
+	m.limit = int(l)
+	return m, r.Done()
+}
+
 // decodeKey decodes a point read's request: the key alone.
 func decodeKey(b []byte) ([]byte, error) {
 	r := codec.NewReader(b, errBadFrame)

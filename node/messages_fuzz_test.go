@@ -29,6 +29,8 @@ func FuzzDecodePeer(f *testing.F) {
 	f.Add(opDeliverHints, appendKeyObjects(nil, []replica.Hinted{{Key: []byte("a"), Obj: o}, {Key: []byte("b"), Obj: o}}))
 	f.Add(opReadRange, appendRange(nil, rangeMsg{from: 1, to: 1 << 40, limit: 10}))
 	f.Add(opKeyCount, []byte(nil))
+	f.Add(opReadKeys, appendKeysMsg(nil, keysMsg{pos: 7, start: []byte("a"), end: []byte("b"), limit: 3}))
+	f.Add(opReadKeys, appendKeysMsg(nil, keysMsg{pos: 7, limit: 3}))
 	f.Add(opAERoots, appendParts(nil, []int{0, 3, 15}))
 	f.Add(opAEBranches, appendParts(nil, []int{1}))
 	f.Add(opAELeaves, appendRefs(nil, []antientropy.Ref{{P: 1, I: 2}, {P: 15, I: 31}}))
@@ -62,6 +64,11 @@ func FuzzDecodePeer(f *testing.F) {
 		if m, err := decodeRange(b); err == nil {
 			if got := appendRange(nil, m); !bytes.Equal(got, b) {
 				t.Fatalf("range message does not round-trip")
+			}
+		}
+		if m, err := decodeKeysMsg(b); err == nil {
+			if got := appendKeysMsg(nil, m); !bytes.Equal(got, b) {
+				t.Fatalf("keys message does not round-trip")
 			}
 		}
 		if keys, next, done, err := decodeRangeResult(b); err == nil {

@@ -138,6 +138,15 @@ func (r *remoteReplica) ReadRange(ctx context.Context, from, to uint64, limit in
 	return decodeRangeResult(resp)
 }
 
+func (r *remoteReplica) ReadKeys(ctx context.Context, pos uint64, start, end []byte, limit int) ([]replication.KeyState, bool, error) {
+	resp, err := r.call(ctx, opReadKeys, appendKeysMsg(nil, keysMsg{pos: pos, start: start, end: end, limit: limit}))
+	if err != nil {
+		return nil, false, err
+	}
+	keys, _, done, err := decodeRangeResult(resp)
+	return keys, !done, err
+}
+
 // deliverHints delivers a batch of hints to the node, their owner.
 func (r *remoteReplica) deliverHints(ctx context.Context, hs []replica.Hinted) error {
 	_, err := r.call(ctx, opDeliverHints, appendKeyObjects(nil, hs))

@@ -36,6 +36,7 @@ const (
 	opAELeaves     byte = 11 // [partition, branch]... → [[leaf hash]...]...
 	opAEKeys       byte = 12 // [partition, leaf]... → [[key, digest]...]...
 	opReadMany     byte = 13 // [key]... → [key, own state]...
+	opReadKeys     byte = 14 // pos, start, end, limit → [pos, key, state]..., 0, done
 )
 
 // operation is one row of the service table.
@@ -63,6 +64,7 @@ var service = [...]operation{
 	opAELeaves:     {serve: aeRefs(antientropy.Shape.Branches, aeLeaves)},
 	opAEKeys:       {serve: aeRefs(antientropy.Shape.Leaves, aeKeys)},
 	opReadMany:     {serve: (*cluster).serveReadMany},
+	opReadKeys:     {serve: (*cluster).serveReadKeys},
 }
 
 // Error codes carried in peer.RemoteError.Code: the sentinels a caller acts
@@ -284,6 +286,18 @@ func (c *cluster) serveReadRange(ctx context.Context, req []byte) ([]byte, error
 		return nil, err
 	}
 	return appendRangeResult(nil, keys, next, done), nil
+}
+
+func (c *cluster) serveReadKeys(ctx context.Context, req []byte) ([]byte, error) {
+	m, err := decodeKeysMsg(req)
+	if err != nil {
+		return nil, err
+	}
+	keys, more, err := c.local.ReadKeys(ctx, m.pos, m.start, m.end, m.limit)
+	if err != nil {
+		return nil, err
+	}
+	return appendRangeResult(nil, keys, 0, !more), nil
 }
 
 func (c *cluster) serveKeyCount(ctx context.Context, req []byte) ([]byte, error) {

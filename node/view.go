@@ -288,10 +288,13 @@ func (v *clusterView) ClusterInfo() []resp.Field {
 }
 
 // LocalKeys counts the live keys in the local store, and those with an
-// expiry, by scanning it.
+// expiry, by scanning it. Collections' elements are not keys.
 func (v *clusterView) LocalKeys(ctx context.Context) (keys, expires int64, err error) {
 	now := v.now().UnixMilli()
-	_, err = v.c.local.Scan(ctx, 0, func(_ []byte, o *replication.Object) bool {
+	_, err = v.c.local.Scan(ctx, 0, func(k []byte, o *replication.Object) bool {
+		if ring.IsElementKey(k) {
+			return true
+		}
 		if s := o.Newest(now); s != nil {
 			keys++
 			if s.ExpireAt != 0 {

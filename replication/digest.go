@@ -42,7 +42,7 @@ func Digest(key []byte, o *Object) uint64 {
 		if s.HLL {
 			flags |= 4
 		}
-		b = append(b, flags)
+		b = append(b, flags, s.Type)
 		b = binary.AppendUvarint(b, uint64(len(s.Value)))
 		b = append(b, s.Value...)
 		b = binary.AppendUvarint(b, uint64(len(s.Observed)))

@@ -18,7 +18,8 @@ import (
 //	    uvarint index of the dot's actor among the clock entries,
 //	    uvarint counter (> 0, <= that entry's counter),
 //	    flags byte (1 tombstone, 2 has expiry, 4 counter contribution,
-//	    8 has observed contributions, 16 HyperLogLog sketch), varint time,
+//	    8 has observed contributions, 16 HyperLogLog sketch, 32 collection
+//	    head), [type byte if flag 32], varint time,
 //	    [varint expireAt if flag 2], uvarint length, value bytes,
 //	    [if flag 8: uvarint k, then k observed contributions sorted by dot,
 //	    one per actor: actor (8 bytes), uvarint counter, uvarint length,
@@ -35,6 +36,7 @@ const (
 	flagCounter   = 4
 	flagObserved  = 8
 	flagHLL       = 16
+	flagHead      = 32
 )
 
 // ErrCorrupt is returned (wrapped) when an encoded object does not decode.
@@ -81,7 +83,13 @@ func AppendObject(dst []byte, o *Object) []byte {
 		if s.HLL {
 			flags |= flagHLL
 		}
+		if s.Type != 0 {
+			flags |= flagHead
+		}
 		dst = append(dst, flags)
+		if s.Type != 0 {
+			dst = append(dst, s.Type)
+		}
 		dst = codec.AppendVarint(dst, s.Time)
 		if s.ExpireAt != 0 {
 			dst = codec.AppendVarint(dst, s.ExpireAt)
@@ -144,8 +152,11 @@ func DecodeObject(buf []byte) (*Object, error) {
 		if ctr == 0 || ctr > e.Counter {
 			d.Fail("sibling dot outside the clock")
 		}
-		if flags&^(flagTombstone|flagExpire|flagCounter|flagObserved|flagHLL) != 0 {
+		if flags&^(flagTombstone|flagExpire|flagCounter|flagObserved|flagHLL|flagHead) != 0 {
 			d.Fail("unknown flags")
+		}
+		if flags&flagHead != 0 && flags&(flagTombstone|flagCounter|flagHLL) != 0 {
+			d.Fail("a collection head that is a delete, a counter or a sketch")
 		}
 		if flags&flagHLL != 0 && flags&(flagTombstone|flagCounter) != 0 {
 			d.Fail("a sketch that is a delete or a counter")
@@ -154,6 +165,11 @@ func DecodeObject(buf []byte) (*Object, error) {
 			d.Fail("a counter contribution that is a delete or observes")
 		}
 		s := Sibling{Dot: Dot{Actor: e.Actor, Counter: ctr}, Tombstone: flags&flagTombstone != 0, Counter: flags&flagCounter != 0, HLL: flags&flagHLL != 0}
+		if flags&flagHead != 0 {
+			if s.Type = d.Byte(); s.Type == 0 {
+				d.Fail("zero collection type")
+			}
+		}
 		s.Time = d.Varint()
 		if flags&flagExpire != 0 {
 			if s.ExpireAt = d.Varint(); s.ExpireAt == 0 {

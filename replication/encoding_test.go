@@ -73,3 +73,28 @@ func TestContextToken(t *testing.T) {
 		}
 	}
 }
+
+func TestHeadRoundTrip(t *testing.T) {
+	var o *Object
+	o = o.Apply(Dot{5, 1}, 1e9, Write{Type: 's', Value: []byte("ignored"), ExpireAt: 99}, 10)
+	o = o.Apply(Dot{9, 4}, 2e9, Write{Value: []byte("plain")}, 10)
+	if o.Siblings[0].Type != 's' || o.Siblings[0].Value != nil {
+		t.Fatalf("head sibling %+v", o.Siblings[0])
+	}
+	buf := AppendObject(nil, o)
+	back, err := DecodeObject(buf)
+	if err != nil || !back.Equal(o) || back.Siblings[0].Type != 's' {
+		t.Fatalf("round trip: %v %+v", err, back)
+	}
+	other := o.Apply(Dot{5, 2}, 3e9, Write{Context: o.Context(), Type: 'h'}, 10)
+	if Digest([]byte("k"), other) == Digest([]byte("k"), o) || back.Equal(other) {
+		t.Fatal("a head's type is not part of its state")
+	}
+	// A head that is also a delete does not decode.
+	bad := AppendObject(nil, o)
+	i := bytes.IndexByte(bad, flagHead|flagExpire)
+	bad[i] |= flagTombstone
+	if _, err := DecodeObject(bad); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("head and tombstone: %v", err)
+	}
+}

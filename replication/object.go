@@ -26,6 +26,11 @@ type Sibling struct {
 	// HLL marks a HyperLogLog sketch: Value is a crdt.HLL encoding. The
 	// key's sketch is the union of its live HLL siblings.
 	HLL bool
+	// Type, when not 0, makes the version a collection's head: the key
+	// holds a collection of that type (a byte the front end defines),
+	// whose elements live under element keys of their own (see
+	// ring.ElementKey). Value is empty.
+	Type byte
 	// Observed, on a version that is no counter contribution, is what the
 	// write that made it replaced of each actor's contributions: per
 	// actor, the newest contribution it covered (also through the versions
@@ -96,6 +101,9 @@ type Write struct {
 	Increment []byte
 	// HLL makes the version a HyperLogLog sketch (Value is its encoding).
 	HLL bool
+	// Type makes the version a collection head (see Sibling.Type); Value
+	// is ignored.
+	Type byte
 }
 
 // Contribution is one actor's counter contribution as a version observed
@@ -172,7 +180,10 @@ func (o *Object) Apply(d Dot, nowNanos int64, w Write, pruneAt int) *Object {
 		}
 	}
 	ns := Sibling{Dot: d, Time: nowNanos, ExpireAt: w.ExpireAt, Tombstone: w.Tombstone, Counter: counter, HLL: w.HLL && !counter && !w.Tombstone, Observed: observed}
-	if !w.Tombstone {
+	switch {
+	case w.Type != 0 && !counter && !w.Tombstone:
+		ns.Type, ns.HLL = w.Type, false
+	case !w.Tombstone:
 		ns.Value = w.Value
 	}
 	out.Siblings = append(out.Siblings, ns)
@@ -280,7 +291,7 @@ func (o *Object) Equal(p *Object) bool {
 	for i := range o.Siblings {
 		a, b := &o.Siblings[i], &p.Siblings[i]
 		if a.Dot != b.Dot || a.Time != b.Time || a.ExpireAt != b.ExpireAt ||
-			a.Tombstone != b.Tombstone || a.Counter != b.Counter || a.HLL != b.HLL || !bytes.Equal(a.Value, b.Value) ||
+			a.Tombstone != b.Tombstone || a.Counter != b.Counter || a.HLL != b.HLL || a.Type != b.Type || !bytes.Equal(a.Value, b.Value) ||
 			len(a.Observed) != len(b.Observed) {
 			return false
 		}

@@ -157,6 +157,29 @@ func (m *memLocal) Scan(ctx context.Context, from uint64, fn func(key []byte, o 
 	return 0, nil
 }
 
+// ReadKeys lists the keys at position pos within [start, end) in key
+// order, as node.LocalReplica reads them from its store.
+func (m *memLocal) ReadKeys(ctx context.Context, pos uint64, start, end []byte, limit int) ([]replication.KeyState, bool, error) {
+	m.mu.Lock()
+	if m.err != nil {
+		m.mu.Unlock()
+		return nil, false, m.err
+	}
+	var out []replication.KeyState
+	for k, o := range m.data {
+		kb := []byte(k)
+		if ring.HashKey(kb).Hi == pos && bytes.Compare(kb, start) >= 0 && (end == nil || bytes.Compare(kb, end) < 0) {
+			out = append(out, replication.KeyState{Pos: pos, Key: kb, Obj: o})
+		}
+	}
+	m.mu.Unlock()
+	slices.SortFunc(out, func(a, b replication.KeyState) int { return bytes.Compare(a.Key, b.Key) })
+	if len(out) > limit {
+		return out[:limit], true, nil
+	}
+	return out, false, nil
+}
+
 // object returns the stored state of key.
 func (m *memLocal) object(key string) *replication.Object {
 	m.mu.Lock()
@@ -168,8 +191,8 @@ func (m *memLocal) object(key string) *replication.Object {
 func (m *memLocal) liveKeys(nowMs int64) (keys, expires int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, o := range m.data {
-		if s := o.Newest(nowMs); s != nil {
+	for k, o := range m.data {
+		if s := o.Newest(nowMs); s != nil && !ring.IsElementKey([]byte(k)) {
 			keys++
 			if s.ExpireAt != 0 {
 				expires++

@@ -241,6 +241,11 @@ func (c *Conn) reqCtx() (context.Context, context.CancelFunc) {
 
 // fail replies with the Redis-style error for a backend failure.
 func (c *Conn) fail(err error) {
+	var ce *clientError
+	if errors.As(err, &ce) {
+		c.replyErr(ce.msg)
+		return
+	}
 	c.errCount++
 	switch {
 	case errors.Is(err, replication.ErrUnavailable):
@@ -276,26 +281,6 @@ func (c *Conn) updateOK(err error) bool {
 func (c *Conn) replyErr(msg string) {
 	c.errCount++
 	c.out.Error(msg)
-}
-
-// get reads key through the coordinator with the configured read quorum.
-func (c *Conn) get(key []byte) (*replication.Object, error) {
-	if c.tx != nil {
-		return c.tx.get(key)
-	}
-	ctx, cancel := c.reqCtx()
-	defer cancel()
-	return c.srv.cfg.Backend.Get(ctx, key, replication.ReadOptions{})
-}
-
-// update runs a plain write through the coordinator.
-func (c *Conn) update(key []byte, fn func(cur *replication.Object) (*replication.Write, error)) (*replication.Object, error) {
-	if c.tx != nil {
-		return c.tx.update(key, fn)
-	}
-	ctx, cancel := c.reqCtx()
-	defer cancel()
-	return c.srv.cfg.Backend.Update(ctx, key, fn, replication.WriteOptions{})
 }
 
 // nowMs is the command's time snapshot (the coordinator's clock at

@@ -11,17 +11,9 @@ import (
 // The keyspace commands. Multi-key commands act per key, not atomically.
 
 func cmdDel(c *Conn, args [][]byte) {
-	now := c.nowMs()
 	var n int64
 	for _, key := range args[1:] {
-		existed := false
-		_, err := c.update(key, func(cur *replication.Object) (*replication.Write, error) {
-			if cur.Newest(now) == nil {
-				return nil, nil
-			}
-			existed = true
-			return deleteWrite(cur), nil
-		})
+		existed, err := c.del(key)
 		if err != nil {
 			c.fail(err)
 			return
@@ -33,16 +25,39 @@ func cmdDel(c *Conn, args [][]byte) {
 	c.out.Int(n)
 }
 
-func cmdExists(c *Conn, args [][]byte) {
+// del deletes key, whatever its type, and reports whether it existed: a
+// tombstone replaces the versions of the key the coordinator reads, and
+// the elements of a collection are deleted with its head (updateAny), or
+// alone when they outlived an earlier delete.
+func (c *Conn) del(key []byte) (bool, error) {
 	now := c.nowMs()
+	existed, orphans := false, false
+	_, err := c.updateAny(key, func(cur *replication.Object) (*replication.Write, error) {
+		existed, orphans = cur.Newest(now) != nil, mayHaveOrphans(cur, now)
+		if !existed {
+			return nil, nil
+		}
+		return deleteWrite(cur), nil
+	})
+	if err != nil || existed || !orphans || c.tx != nil {
+		return existed, err
+	}
+	t, err := c.orphanType(key)
+	if t == 0 || err != nil {
+		return false, err
+	}
+	return true, c.dropElements(key, collectionTypes)
+}
+
+func cmdExists(c *Conn, args [][]byte) {
 	var n int64
 	for _, key := range args[1:] {
-		o, err := c.get(key)
+		_, _, ok, err := c.keyType(key)
 		if err != nil {
 			c.fail(err)
 			return
 		}
-		if o.Newest(now) != nil {
+		if ok {
 			n++
 		}
 	}
@@ -84,7 +99,7 @@ func expireCommand(unit int, relative bool, name string) func(c *Conn, args [][]
 			return
 		}
 		set := false
-		_, err := c.update(args[1], func(cur *replication.Object) (*replication.Write, error) {
+		_, err := c.updateAny(args[1], func(cur *replication.Object) (*replication.Write, error) {
 			old := cur.Newest(now)
 			if old == nil {
 				return nil, nil
@@ -102,7 +117,7 @@ func expireCommand(unit int, relative bool, name string) func(c *Conn, args [][]
 			if at <= now {
 				return deleteWrite(cur), nil
 			}
-			return plainWrite(cur, old.Value, at), nil
+			return keepWrite(cur, old, at), nil
 		})
 		if err != nil {
 			c.fail(err)
@@ -118,17 +133,16 @@ func expireCommand(unit int, relative bool, name string) func(c *Conn, args [][]
 
 func ttlCommand(unit int) func(c *Conn, args [][]byte) {
 	return func(c *Conn, args [][]byte) {
-		o, err := c.get(args[1])
+		_, s, ok, err := c.keyType(args[1])
 		if err != nil {
 			c.fail(err)
 			return
 		}
 		now := c.nowMs()
-		s := o.Newest(now)
 		switch {
-		case s == nil:
+		case !ok:
 			c.out.Int(-2)
-		case s.ExpireAt == 0:
+		case s == nil || s.ExpireAt == 0:
 			c.out.Int(-1)
 		case unit == unitSeconds:
 			c.out.Int((s.ExpireAt - now + 500) / 1000)
@@ -141,13 +155,13 @@ func ttlCommand(unit int) func(c *Conn, args [][]byte) {
 func cmdPersist(c *Conn, args [][]byte) {
 	now := c.nowMs()
 	done := false
-	_, err := c.update(args[1], func(cur *replication.Object) (*replication.Write, error) {
+	_, err := c.updateAny(args[1], func(cur *replication.Object) (*replication.Write, error) {
 		old := cur.Newest(now)
 		if old == nil || old.ExpireAt == 0 {
 			return nil, nil
 		}
 		done = true
-		return plainWrite(cur, old.Value, 0), nil
+		return keepWrite(cur, old, 0), nil
 	})
 	switch {
 	case err != nil:
@@ -160,26 +174,33 @@ func cmdPersist(c *Conn, args [][]byte) {
 }
 
 func cmdType(c *Conn, args [][]byte) {
-	o, err := c.get(args[1])
-	if err != nil {
+	t, _, ok, err := c.keyType(args[1])
+	switch {
+	case err != nil:
 		c.fail(err)
-		return
-	}
-	if o.Newest(c.nowMs()) != nil {
-		c.out.Simple("string")
-	} else {
+	case !ok:
 		c.out.Simple("none")
+	default:
+		c.out.Simple(typeName(t))
 	}
 }
 
-// scanKeys walks the whole keyspace, calling fn with each live key (a copy).
+// keepWrite is the write that keeps old, the key's newest version, as it
+// is (a value, a sketch or a collection head) with expiry expireAt, and
+// replaces everything else cur holds.
+func keepWrite(cur *replication.Object, old *replication.Sibling, expireAt int64) *replication.Write {
+	return &replication.Write{Context: cur.Context(), Value: old.Value, HLL: old.HLL, Type: old.Type, ExpireAt: expireAt}
+}
+
+// scanKeys walks the whole keyspace, calling fn with each live key (a copy
+// of the user key).
 func (c *Conn) scanKeys(fn func(key []byte)) error {
 	ctx, cancel := context.WithTimeout(c.ctx, 10*c.srv.cfg.RequestTimeout)
 	defer cancel()
 	now := c.nowMs()
 	_, err := c.srv.cfg.Backend.Scan(ctx, 0, func(key []byte, o *replication.Object) bool {
-		if o.Newest(now) != nil {
-			fn(append([]byte(nil), key...))
+		if uk, ok := ring.UserKey(key); ok && o.Newest(now) != nil {
+			fn(append([]byte(nil), uk...))
 		}
 		return true
 	})
@@ -204,10 +225,11 @@ const (
 // of tombstones costs a bounded amount per call, not a walk of all of them.
 const scanDeadPerKey = 100
 
-// scanPage calls fn with the live keys (copies) of the SCAN page starting
-// at cursor, about count of them, and returns the next page's cursor, 0
-// after the last page.
-func (c *Conn) scanPage(cursor uint64, count int, fn func(key []byte)) (uint64, error) {
+// scanPage calls fn with the live keys of the SCAN page starting at
+// cursor (copies of the user keys, and their newest versions), about count
+// of them, and returns the next page's cursor, 0 after the last page. With
+// raw, the keys are the internal keys, collections' elements included.
+func (c *Conn) scanPage(cursor uint64, count int, raw bool, fn func(key []byte, s *replication.Sibling)) (uint64, error) {
 	if cursor > maxCursor {
 		return 0, nil // past the last bucket: nothing is there
 	}
@@ -225,8 +247,15 @@ func (c *Conn) scanPage(cursor uint64, count int, fn func(key []byte)) (uint64, 
 			next = bucket // the first key of the next page
 			return false
 		}
-		if o.Newest(now) != nil {
-			fn(append([]byte(nil), key...))
+		uk, user := ring.UserKey(key)
+		if raw {
+			uk, user = key, true
+		}
+		if !user {
+			return true // an element, which is no key
+		}
+		if s := o.Newest(now); s != nil {
+			fn(append([]byte(nil), uk...), s)
 			live++
 		} else {
 			dead++
@@ -274,10 +303,9 @@ func cmdScan(c *Conn, args [][]byte) {
 			return
 		}
 	}
-	wantNone := typ != nil && !eqFold(typ, "string")
 	var keys [][]byte
-	next, err := c.scanPage(cursor, count, func(key []byte) {
-		if !wantNone && (pattern == nil || globMatch(pattern, key, false)) {
+	next, err := c.scanPage(cursor, count, false, func(key []byte, s *replication.Sibling) {
+		if (typ == nil || eqFold(typ, typeName(s.Type))) && (pattern == nil || globMatch(pattern, key, false)) {
 			keys = append(keys, key)
 		}
 	})
@@ -326,8 +354,8 @@ func cmdDBSize(c *Conn, args [][]byte) {
 	c.out.Int(n)
 }
 
-// cmdFlush deletes every live key: a tombstone per key, through the
-// coordinator, a page of keys at a time.
+// cmdFlush deletes every live key and element: a tombstone per internal
+// key, through the coordinator, a page of keys at a time.
 func cmdFlush(c *Conn, args [][]byte) {
 	if len(args) > 2 || (len(args) == 2 && !eqFold(args[1], "async") && !eqFold(args[1], "sync")) {
 		c.replyErr(errSyntax)
@@ -337,13 +365,13 @@ func cmdFlush(c *Conn, args [][]byte) {
 	cursor := uint64(0)
 	for {
 		var page [][]byte
-		next, err := c.scanPage(cursor, 1000, func(key []byte) { page = append(page, key) })
+		next, err := c.scanPage(cursor, 1000, true, func(key []byte, _ *replication.Sibling) { page = append(page, key) })
 		if err != nil {
 			c.fail(err)
 			return
 		}
 		for _, key := range page {
-			_, err := c.update(key, func(cur *replication.Object) (*replication.Write, error) {
+			_, err := c.rawUpdate(key, func(cur *replication.Object) (*replication.Write, error) {
 				if cur.Newest(now) == nil {
 					return nil, nil
 				}

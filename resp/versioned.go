@@ -2,6 +2,7 @@ package resp
 
 import (
 	"github.com/dynakv/dynakv/replication"
+	"github.com/dynakv/dynakv/ring"
 )
 
 // The Dynamo API: VGET returns every live sibling with the causal context;
@@ -47,9 +48,9 @@ func cmdVGet(c *Conn, args [][]byte) {
 		err error
 	)
 	if local {
-		o, err = c.srv.cfg.Backend.GetLocal(ctx, args[1])
+		o, err = c.srv.cfg.Backend.GetLocal(ctx, ring.InternalKey(args[1]))
 	} else {
-		o, err = c.srv.cfg.Backend.Get(ctx, args[1], opt)
+		o, err = c.srv.cfg.Backend.Get(ctx, ring.InternalKey(args[1]), opt)
 	}
 	if err != nil {
 		c.fail(err)
@@ -115,7 +116,7 @@ func versionedWrite(c *Conn, key, token []byte, opts [][]byte, value []byte, tom
 	w := &replication.Write{Context: ctxClock, Value: own(value), Tombstone: tombstone, ExpireAt: expireAt}
 	ctx, cancel := c.reqCtx()
 	defer cancel()
-	_, err = c.srv.cfg.Backend.Update(ctx, key, func(*replication.Object) (*replication.Write, error) {
+	_, err = c.srv.cfg.Backend.Update(ctx, ring.InternalKey(key), func(*replication.Object) (*replication.Write, error) {
 		return w, nil
 	}, wopt)
 	if err != nil {

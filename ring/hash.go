@@ -3,11 +3,7 @@ package ring
 // This file defines the key space: keys hash to 128-bit positions, and the
 // space splits into Q equal partitions (the Dynamo paper's strategy 3).
 
-import (
-	"crypto/md5"
-	"encoding/binary"
-	"math/bits"
-)
+import "math/bits"
 
 // Hash is a key's position in the 128-bit hash space, as the big-endian
 // halves of the key's MD5 digest (the hash the Dynamo paper uses).
@@ -15,14 +11,15 @@ type Hash struct {
 	Hi, Lo uint64
 }
 
-// HashKey returns the position of key in the hash space. It is safe for
-// concurrent use and does not retain key.
+// HashKey returns the position of internal key key in the hash space (see
+// keyspace.go): the MD5 digest of the user key it stands for, or of its
+// collection's user key for an element key. It is safe for concurrent use
+// and does not retain key.
 func HashKey(key []byte) Hash {
-	sum := md5.Sum(key)
-	return Hash{
-		Hi: binary.BigEndian.Uint64(sum[:8]),
-		Lo: binary.BigEndian.Uint64(sum[8:]),
+	if h, ok := routeHash(key); ok {
+		return h
 	}
+	return md5Hash(key)
 }
 
 // Partition returns the partition of h when the space is split into q equal

@@ -7,6 +7,7 @@ import (
 
 	"github.com/dynakv/dynakv/node/store"
 	"github.com/dynakv/dynakv/replication"
+	"github.com/dynakv/dynakv/ring"
 )
 
 // Walks of the keyspace in ring order: SCAN and DBSIZE through the
@@ -138,6 +139,7 @@ func (l *Local) holdingSpan(from, to uint64) (a, b, next uint64, ok bool) {
 
 // LiveKeys counts the keys of the node's own copy with a live value at
 // nowMs (Unix milliseconds), walking only the partitions that hold values.
+// Collections' elements are not keys.
 func (l *Local) LiveKeys(ctx context.Context, nowMs int64) (int64, error) {
 	var n int64
 	for from := uint64(0); ; {
@@ -146,7 +148,7 @@ func (l *Local) LiveKeys(ctx context.Context, nowMs int64) (int64, error) {
 			return n, err
 		}
 		for _, ks := range keys {
-			if ks.Obj.Newest(nowMs) != nil {
+			if !ring.IsElementKey(ks.Key) && ks.Obj.Newest(nowMs) != nil {
 				n++
 			}
 		}
@@ -242,4 +244,37 @@ func positionSpan(first, last uint64) (start, end []byte) {
 		end = store.DataBound(last + 1)
 	}
 	return start, end
+}
+
+// ReadKeys returns up to limit of the node's own keys at position pos
+// within [start, end) (a nil end: to the position's last key), in key
+// order: the elements of one collection. more reports that keys may remain.
+// It implements replication.KeyReader.
+func (l *Local) ReadKeys(ctx context.Context, pos uint64, start, end []byte, limit int) ([]replication.KeyState, bool, error) {
+	lo := store.AppendDataKey(nil, ring.Hash{Hi: pos}, start)
+	var hi []byte
+	if end != nil {
+		hi = store.AppendDataKey(nil, ring.Hash{Hi: pos}, end)
+	} else {
+		_, hi = positionSpan(pos, pos)
+	}
+	var (
+		out  []replication.KeyState
+		more bool
+	)
+	err := l.eachData(ctx, lo, hi, func(p uint64, key, v []byte) (bool, error) {
+		if len(out) >= limit {
+			more = true
+			return false, nil
+		}
+		o, ok := l.decodeOrSkip(p, key, bytes.Clone(v)) // v is valid during this call only
+		if ok {
+			out = append(out, replication.KeyState{Pos: p, Key: bytes.Clone(key), Obj: o})
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return out, more, nil
 }

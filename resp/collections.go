@@ -1,0 +1,397 @@
+package resp
+
+import (
+	"bytes"
+	"errors"
+	"slices"
+
+	"github.com/dynakv/dynakv/replication"
+	"github.com/dynakv/dynakv/ring"
+)
+
+// Collections: hashes and sets (and, later, the other Redis types) as
+// convergent types.
+//
+// A collection is a head and elements. The head is a version of the key
+// itself (replication.Sibling.Type names the type), written when the
+// collection is created and by EXPIRE and PERSIST; it carries the key's
+// type and expiry and takes part in the key's versions like any value, so a
+// key written concurrently as a string and as a set, or as a hash and as a
+// set, has one version of each and reads as the type of the newest one
+// (latest coordinator clock, as a plain GET picks among strings), the same
+// on every node; VGET shows all of them. Each element (a set's member, a
+// hash's field) is a key of its own (ring.ElementKey) at its collection's
+// ring position, with its own versions: an update reads and writes one
+// element, whatever the collection's size, and replicates, hands off,
+// repairs and compares through anti-entropy as one small key. An element is
+// present while it has a live version: a remove replaces only the versions
+// it read, so an add it did not see survives it (add-wins, observed-remove),
+// and its tombstone is collected like any other.
+//
+// The rules that keep heads and elements in step:
+//   - the elements of a collection are visible while its head is the key's
+//     newest live version; a collection with no visible element does not
+//     exist (an update that removes the last one deletes the head);
+//   - a write that replaces a collection's head (SET over a set, DEL, the
+//     write after an expiry) deletes the elements it reads of it;
+//   - an element that outlives its head's delete (an add concurrent with
+//     the DEL) keeps the collection alive without a head, with no expiry.
+
+const (
+	typeHash byte = 'h'
+	typeSet  byte = 's'
+)
+
+// collectionTypes lists the types with elements, for the walks that visit
+// them all.
+var collectionTypes = []byte{typeHash, typeSet}
+
+const errWrongType = "WRONGTYPE Operation against a key holding the wrong kind of value"
+
+// typeName is TYPE's answer for a head type (0: a string).
+func typeName(t byte) string {
+	switch t {
+	case 0:
+		return "string"
+	case typeHash:
+		return "hash"
+	case typeSet:
+		return "set"
+	}
+	return "none"
+}
+
+// headOf returns the key's newest live version (nil when none) and its
+// type: 0 for a string value, else the collection type of a head.
+func headOf(o *replication.Object, nowMs int64) (*replication.Sibling, byte) {
+	s := o.Newest(nowMs)
+	if s == nil {
+		return nil, 0
+	}
+	return s, s.Type
+}
+
+// headTypes returns the collection types of the heads among o's versions,
+// live or expired.
+func headTypes(o *replication.Object) []byte {
+	var out []byte
+	if o == nil {
+		return nil
+	}
+	for i := range o.Siblings {
+		if t := o.Siblings[i].Type; t != 0 && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// mayHaveOrphans reports whether elements may have outlived the key's
+// delete: nothing is live, and a delete is among its versions.
+func mayHaveOrphans(o *replication.Object, nowMs int64) bool {
+	if o == nil || o.Newest(nowMs) != nil {
+		return false
+	}
+	for _, s := range o.Siblings {
+		if s.Tombstone {
+			return true
+		}
+	}
+	return false
+}
+
+// getAny reads key (a user key) through the coordinator with the
+// configured read quorum, whatever its type.
+func (c *Conn) getAny(key []byte) (*replication.Object, error) {
+	if c.tx != nil {
+		return c.tx.get(key)
+	}
+	ctx, cancel := c.reqCtx()
+	defer cancel()
+	return c.srv.cfg.Backend.Get(ctx, ring.InternalKey(key), replication.ReadOptions{})
+}
+
+// get reads key for a string command: a collection is WRONGTYPE.
+func (c *Conn) get(key []byte) (*replication.Object, error) {
+	o, err := c.getAny(key)
+	if err == nil {
+		if _, t := headOf(o, c.nowMs()); t != 0 {
+			return nil, &clientError{errWrongType}
+		}
+	}
+	return o, err
+}
+
+// updateAny runs a write of key (a user key) through the coordinator,
+// whatever its type. When the write replaces a collection's head, the
+// elements of that collection are deleted too.
+func (c *Conn) updateAny(key []byte, fn func(cur *replication.Object) (*replication.Write, error)) (*replication.Object, error) {
+	if c.tx != nil {
+		return c.tx.update(key, fn)
+	}
+	var heads []byte
+	o, err := c.rawUpdate(ring.InternalKey(key), func(cur *replication.Object) (*replication.Write, error) {
+		w, err := fn(cur)
+		heads = nil
+		if w != nil && err == nil {
+			heads = headTypes(cur)
+		}
+		return w, err
+	})
+	if err != nil || len(heads) == 0 {
+		return o, err
+	}
+	var gone []byte
+	for _, t := range heads {
+		if !slices.Contains(headTypes(o), t) {
+			gone = append(gone, t)
+		}
+	}
+	return o, c.dropElements(key, gone)
+}
+
+// update runs a string command's write of key: a collection is
+// WRONGTYPE.
+func (c *Conn) update(key []byte, fn func(cur *replication.Object) (*replication.Write, error)) (*replication.Object, error) {
+	return c.updateAny(key, func(cur *replication.Object) (*replication.Write, error) {
+		if _, t := headOf(cur, c.nowMs()); t != 0 {
+			return nil, &clientError{errWrongType}
+		}
+		return fn(cur)
+	})
+}
+
+// rawUpdate runs a write of an internal key through the coordinator.
+func (c *Conn) rawUpdate(ikey []byte, fn func(cur *replication.Object) (*replication.Write, error)) (*replication.Object, error) {
+	ctx, cancel := c.reqCtx()
+	defer cancel()
+	return c.srv.cfg.Backend.Update(ctx, ikey, fn, replication.WriteOptions{})
+}
+
+// rawGet reads an internal key through the coordinator.
+func (c *Conn) rawGet(ikey []byte) (*replication.Object, error) {
+	ctx, cancel := c.reqCtx()
+	defer cancel()
+	return c.srv.cfg.Backend.Get(ctx, ikey, replication.ReadOptions{})
+}
+
+// eachElement walks the elements of type t of the collection key in member
+// order, batch at a time, calling fn with each member that has a live
+// version and its newest version, until fn returns false.
+func (c *Conn) eachElement(key []byte, t byte, batch int, fn func(member []byte, s *replication.Sibling, o *replication.Object) bool) error {
+	ctx, cancel := c.reqCtx()
+	defer cancel()
+	ikey := ring.InternalKey(key)
+	prefix := ring.ElementPrefix(t, key)
+	now := c.nowMs()
+	return c.srv.cfg.Backend.ScanKeys(ctx, ikey, ring.HashKey(ikey).Hi, prefix, ring.PrefixEnd(prefix), batch,
+		func(k []byte, o *replication.Object) bool {
+			s := o.Newest(now)
+			if s == nil {
+				return true
+			}
+			return fn(k[len(prefix):], s, o)
+		})
+}
+
+// hasElements reports whether the collection key has a live element of
+// type t.
+func (c *Conn) hasElements(key []byte, t byte) (bool, error) {
+	found := false
+	err := c.eachElement(key, t, 16, func([]byte, *replication.Sibling, *replication.Object) bool {
+		found = true
+		return false
+	})
+	return found, err
+}
+
+// orphanType returns the type of the elements that outlived the key's
+// delete, 0 when there are none.
+func (c *Conn) orphanType(key []byte) (byte, error) {
+	for _, t := range collectionTypes {
+		ok, err := c.hasElements(key, t)
+		if ok || err != nil {
+			return t, err
+		}
+	}
+	return 0, nil
+}
+
+// keyType returns the type of key as TYPE sees it (0 and ok for a string;
+// ok false when the key does not exist), and its newest live version (nil
+// for a collection without a head).
+func (c *Conn) keyType(key []byte) (t byte, s *replication.Sibling, ok bool, err error) {
+	o, err := c.getAny(key)
+	if err != nil {
+		return 0, nil, false, err
+	}
+	now := c.nowMs()
+	if s, t := headOf(o, now); s != nil {
+		return t, s, true, nil
+	}
+	if c.tx != nil || !mayHaveOrphans(o, now) {
+		return 0, nil, false, nil
+	}
+	t, err = c.orphanType(key)
+	return t, nil, t != 0, err
+}
+
+// dropElements deletes the elements of the given types of key that this
+// coordinator reads: the versions it reads of each, so an element added
+// concurrently survives.
+func (c *Conn) dropElements(key []byte, types []byte) error {
+	for _, t := range types {
+		var keys [][]byte
+		err := c.eachElement(key, t, replication.MaxKeysBatch, func(member []byte, _ *replication.Sibling, _ *replication.Object) bool {
+			keys = append(keys, ring.ElementKey(t, key, member))
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		for _, ek := range keys {
+			if _, err := c.rawUpdate(ek, removeElement(c.nowMs(), nil)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// removeElement is the write that deletes an element it reads live; it
+// sets *removed when it does.
+func removeElement(nowMs int64, removed *bool) func(cur *replication.Object) (*replication.Write, error) {
+	return func(cur *replication.Object) (*replication.Write, error) {
+		if cur.Newest(nowMs) == nil {
+			return nil, nil
+		}
+		if removed != nil {
+			*removed = true
+		}
+		return deleteWrite(cur), nil
+	}
+}
+
+// errNoSuchKey tells a collection update that the key holds no collection
+// of the type.
+var errNoSuchKey = errors.New("no such key")
+
+// collection prepares an update of the collection key of type t: it checks
+// the key's type (WRONGTYPE for another type that exists) and, when create
+// is set and the collection does not exist, creates it (a new head, after
+// deleting any elements the key's former versions hid). Without create, it
+// returns errNoSuchKey when there is no such collection. It returns the
+// head's version (nil for a collection without a head).
+func (c *Conn) collection(key []byte, t byte, create bool) (*replication.Sibling, error) {
+	if c.tx != nil {
+		return nil, &clientError{"ERR " + typeName(t) + " commands inside MULTI are not supported by dynakv yet"}
+	}
+	now := c.nowMs()
+	ikey := ring.InternalKey(key)
+	var (
+		head    *replication.Sibling
+		slow    bool
+		curHead []byte
+		orphans bool
+	)
+	// The fast path: a live head of the type; nothing is written.
+	_, err := c.rawUpdate(ikey, func(cur *replication.Object) (*replication.Write, error) {
+		s, ht := headOf(cur, now)
+		head, slow = s, false
+		switch {
+		case s != nil && ht == t:
+			return nil, nil
+		case s != nil && ht == 0:
+			return nil, &clientError{errWrongType}
+		}
+		slow, curHead, orphans = true, headTypes(cur), mayHaveOrphans(cur, now)
+		return nil, nil
+	})
+	if err != nil || !slow {
+		return head, err
+	}
+	// Another collection type's head, expired heads, or elements without
+	// a head: look at the elements.
+	if head != nil { // a live head of another type
+		ok, err := c.hasElements(key, head.Type)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return nil, &clientError{errWrongType}
+		}
+	}
+	if orphans {
+		ot, err := c.orphanType(key)
+		switch {
+		case err != nil:
+			return nil, err
+		case ot == t:
+			return nil, nil // alive without a head
+		case ot != 0:
+			return nil, &clientError{errWrongType}
+		}
+	}
+	if !create {
+		return nil, errNoSuchKey
+	}
+	// Hidden elements of the type (an expired or replaced collection)
+	// must not come back with the new head.
+	if err := c.dropElements(key, append(curHead, t)); err != nil {
+		return nil, err
+	}
+	var created *replication.Sibling
+	_, err = c.updateAny(key, func(cur *replication.Object) (*replication.Write, error) {
+		if s, ht := headOf(cur, now); s != nil && ht == t {
+			created = s // created concurrently
+			return nil, nil
+		}
+		return &replication.Write{Context: cur.Context(), Type: t}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if created == nil {
+		o, err := c.getAny(key)
+		if err != nil {
+			return nil, err
+		}
+		created, _ = headOf(o, now)
+	}
+	return created, nil
+}
+
+// emptied deletes the head of collection key when it no longer has a live
+// element of type t (an update removed the last one), as Redis deletes an
+// empty collection. The delete replaces only the head it read: an element
+// added concurrently keeps the collection alive.
+func (c *Conn) emptied(key []byte, t byte) error {
+	ok, err := c.hasElements(key, t)
+	if ok || err != nil {
+		return err
+	}
+	now := c.nowMs()
+	_, err = c.rawUpdate(ring.InternalKey(key), func(cur *replication.Object) (*replication.Write, error) {
+		if s, ht := headOf(cur, now); s == nil || ht != t {
+			return nil, nil
+		}
+		return deleteWrite(cur), nil
+	})
+	return err
+}
+
+// collectionOK replies the error of a collection update and reports
+// whether there was none; a missing key is no error.
+func (c *Conn) collectionOK(err error) bool {
+	if errors.Is(err, errNoSuchKey) {
+		return true
+	}
+	return c.updateOK(err)
+}
+
+// elementKey returns the internal key of member m of collection key of
+// type t.
+func elementKey(t byte, key, m []byte) []byte { return ring.ElementKey(t, key, m) }
+
+// sameMember reports whether two members are equal.
+func sameMember(a, b []byte) bool { return bytes.Equal(a, b) }
