@@ -19,7 +19,7 @@ import (
 //	    uvarint counter (> 0, <= that entry's counter),
 //	    flags byte (1 tombstone, 2 has expiry, 4 counter contribution,
 //	    8 has observed contributions, 16 HyperLogLog sketch, 32 collection
-//	    head), [type byte if flag 32], varint time,
+//	    head or, with 1, its delete), [type byte if flag 32], varint time,
 //	    [varint expireAt if flag 2], uvarint length, value bytes,
 //	    [if flag 8: uvarint k, then k observed contributions sorted by dot,
 //	    one per actor: actor (8 bytes), uvarint counter, uvarint length,
@@ -155,8 +155,8 @@ func DecodeObject(buf []byte) (*Object, error) {
 		if flags&^(flagTombstone|flagExpire|flagCounter|flagObserved|flagHLL|flagHead) != 0 {
 			d.Fail("unknown flags")
 		}
-		if flags&flagHead != 0 && flags&(flagTombstone|flagCounter|flagHLL) != 0 {
-			d.Fail("a collection head that is a delete, a counter or a sketch")
+		if flags&flagHead != 0 && flags&(flagCounter|flagHLL) != 0 {
+			d.Fail("a collection head that is a counter or a sketch")
 		}
 		if flags&flagHLL != 0 && flags&(flagTombstone|flagCounter) != 0 {
 			d.Fail("a sketch that is a delete or a counter")

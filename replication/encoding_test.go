@@ -90,11 +90,16 @@ func TestHeadRoundTrip(t *testing.T) {
 	if Digest([]byte("k"), other) == Digest([]byte("k"), o) || back.Equal(other) {
 		t.Fatal("a head's type is not part of its state")
 	}
-	// A head that is also a delete does not decode.
+	// A head that is also a counter does not decode.
 	bad := AppendObject(nil, o)
 	i := bytes.IndexByte(bad, flagHead|flagExpire)
-	bad[i] |= flagTombstone
+	bad[i] |= flagCounter
 	if _, err := DecodeObject(bad); !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("head and tombstone: %v", err)
+		t.Fatalf("head and counter: %v", err)
+	}
+	// A collection's delete keeps its type.
+	del := other.Apply(Dot{5, 3}, 4e9, Write{Context: other.Context(), Tombstone: true, Type: 'h'}, 10)
+	if back, err := DecodeObject(AppendObject(nil, del)); err != nil || !back.Equal(del) || back.Siblings[0].Type != 'h' || !back.Siblings[0].Tombstone {
+		t.Fatalf("collection delete round trip: %v %+v", err, back)
 	}
 }

@@ -29,7 +29,8 @@ type Sibling struct {
 	// Type, when not 0, makes the version a collection's head: the key
 	// holds a collection of that type (a byte the front end defines),
 	// whose elements live under element keys of their own (see
-	// ring.ElementKey). Value is empty.
+	// ring.ElementKey). Value is empty. On a tombstone, it marks the
+	// delete of such a collection.
 	Type byte
 	// Observed, on a version that is no counter contribution, is what the
 	// write that made it replaced of each actor's contributions: per
@@ -101,8 +102,8 @@ type Write struct {
 	Increment []byte
 	// HLL makes the version a HyperLogLog sketch (Value is its encoding).
 	HLL bool
-	// Type makes the version a collection head (see Sibling.Type); Value
-	// is ignored.
+	// Type makes the version a collection head, or with Tombstone a
+	// collection's delete (see Sibling.Type); Value is ignored.
 	Type byte
 }
 
@@ -181,7 +182,7 @@ func (o *Object) Apply(d Dot, nowNanos int64, w Write, pruneAt int) *Object {
 	}
 	ns := Sibling{Dot: d, Time: nowNanos, ExpireAt: w.ExpireAt, Tombstone: w.Tombstone, Counter: counter, HLL: w.HLL && !counter && !w.Tombstone, Observed: observed}
 	switch {
-	case w.Type != 0 && !counter && !w.Tombstone:
+	case w.Type != 0 && !counter:
 		ns.Type, ns.HLL = w.Type, false
 	case !w.Tombstone:
 		ns.Value = w.Value

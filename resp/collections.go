@@ -2,6 +2,7 @@ package resp
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"slices"
 
@@ -72,14 +73,18 @@ func headOf(o *replication.Object, nowMs int64) (*replication.Sibling, byte) {
 }
 
 // headTypes returns the collection types of the heads among o's versions,
-// live or expired.
-func headTypes(o *replication.Object) []byte {
+// live or expired, and of the collection deletes among them.
+func headTypes(o *replication.Object) []byte { return typesOf(o, true) }
+
+// typesOf returns the collection types among o's versions, deletes
+// included or not.
+func typesOf(o *replication.Object, deletes bool) []byte {
 	var out []byte
 	if o == nil {
 		return nil
 	}
 	for i := range o.Siblings {
-		if t := o.Siblings[i].Type; t != 0 && !slices.Contains(out, t) {
+		if t := o.Siblings[i].Type; t != 0 && (deletes || !o.Siblings[i].Tombstone) && !slices.Contains(out, t) {
 			out = append(out, t)
 		}
 	}
@@ -87,13 +92,15 @@ func headTypes(o *replication.Object) []byte {
 }
 
 // mayHaveOrphans reports whether elements may have outlived the key's
-// delete: nothing is live, and a delete is among its versions.
+// delete: nothing is live, and the delete of a collection is among its
+// versions (deleteWrite marks it), so a string's delete costs no look at
+// elements.
 func mayHaveOrphans(o *replication.Object, nowMs int64) bool {
 	if o == nil || o.Newest(nowMs) != nil {
 		return false
 	}
 	for _, s := range o.Siblings {
-		if s.Tombstone {
+		if s.Tombstone && s.Type != 0 {
 			return true
 		}
 	}
@@ -123,8 +130,9 @@ func (c *Conn) get(key []byte) (*replication.Object, error) {
 }
 
 // updateAny runs a write of key (a user key) through the coordinator,
-// whatever its type. When the write replaces a collection's head, the
-// elements of that collection are deleted too.
+// whatever its type. When the write replaces a collection's head (or the
+// delete of one, which elements may have outlived), the elements of that
+// collection are deleted too.
 func (c *Conn) updateAny(key []byte, fn func(cur *replication.Object) (*replication.Write, error)) (*replication.Object, error) {
 	if c.tx != nil {
 		return c.tx.update(key, fn)
@@ -143,7 +151,7 @@ func (c *Conn) updateAny(key []byte, fn func(cur *replication.Object) (*replicat
 	}
 	var gone []byte
 	for _, t := range heads {
-		if !slices.Contains(headTypes(o), t) {
+		if !slices.Contains(typesOf(o, false), t) {
 			gone = append(gone, t)
 		}
 	}
@@ -176,21 +184,22 @@ func (c *Conn) rawGet(ikey []byte) (*replication.Object, error) {
 }
 
 // eachElement walks the elements of type t of the collection key in member
-// order, batch at a time, calling fn with each member that has a live
-// version and its newest version, until fn returns false.
-func (c *Conn) eachElement(key []byte, t byte, batch int, fn func(member []byte, s *replication.Sibling, o *replication.Object) bool) error {
+// hash order from hash from on, batch at a time, calling fn with each
+// member that has a live version, its hash and its newest version, until
+// fn returns false.
+func (c *Conn) eachElement(key []byte, t byte, from uint64, batch int, fn func(member []byte, h uint64, s *replication.Sibling) bool) error {
 	ctx, cancel := c.reqCtx()
 	defer cancel()
 	ikey := ring.InternalKey(key)
 	prefix := ring.ElementPrefix(t, key)
 	now := c.nowMs()
-	return c.srv.cfg.Backend.ScanKeys(ctx, ikey, ring.HashKey(ikey).Hi, prefix, ring.PrefixEnd(prefix), batch,
+	return c.srv.cfg.Backend.ScanKeys(ctx, ikey, ring.HashKey(ikey).Hi, ring.ElementBound(t, key, from), ring.PrefixEnd(prefix), batch,
 		func(k []byte, o *replication.Object) bool {
 			s := o.Newest(now)
-			if s == nil {
+			if s == nil || len(k) < len(prefix)+8 {
 				return true
 			}
-			return fn(k[len(prefix):], s, o)
+			return fn(k[len(prefix)+8:], binary.BigEndian.Uint64(k[len(prefix):]), s)
 		})
 }
 
@@ -198,7 +207,7 @@ func (c *Conn) eachElement(key []byte, t byte, batch int, fn func(member []byte,
 // type t.
 func (c *Conn) hasElements(key []byte, t byte) (bool, error) {
 	found := false
-	err := c.eachElement(key, t, 16, func([]byte, *replication.Sibling, *replication.Object) bool {
+	err := c.eachElement(key, t, 0, 16, func([]byte, uint64, *replication.Sibling) bool {
 		found = true
 		return false
 	})
@@ -242,7 +251,7 @@ func (c *Conn) keyType(key []byte) (t byte, s *replication.Sibling, ok bool, err
 func (c *Conn) dropElements(key []byte, types []byte) error {
 	for _, t := range types {
 		var keys [][]byte
-		err := c.eachElement(key, t, replication.MaxKeysBatch, func(member []byte, _ *replication.Sibling, _ *replication.Object) bool {
+		err := c.eachElement(key, t, 0, replication.MaxKeysBatch, func(member []byte, _ uint64, _ *replication.Sibling) bool {
 			keys = append(keys, ring.ElementKey(t, key, member))
 			return true
 		})

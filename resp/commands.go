@@ -24,6 +24,9 @@ type command struct {
 	since    string
 	args     []argDoc
 	noAuth   bool
+	// numKeys, when > 0, is the position of a numkeys argument: that many
+	// keys follow it (Redis's movable keys; firstKey is then 0).
+	numKeys int
 	// concurrent: a data command, which reads or writes its keys and
 	// touches no connection state; pipelined, it may run alongside other
 	// commands of its connection (see pipeline).
@@ -40,6 +43,15 @@ type command struct {
 // the end).
 func (cmd *command) keyArgs(args [][]byte) iter.Seq[[]byte] {
 	return func(yield func([]byte) bool) {
+		if cmd.numKeys > 0 && cmd.numKeys < len(args) {
+			n, ok := string2ll(args[cmd.numKeys])
+			for i := cmd.numKeys + 1; ok && int64(i-cmd.numKeys) <= n && i < len(args); i++ {
+				if !yield(args[i]) {
+					return
+				}
+			}
+			return
+		}
 		if cmd.firstKey <= 0 {
 			return
 		}

@@ -81,9 +81,14 @@ func plainWrite(cur *replication.Object, value []byte, expireAt int64) *replicat
 // buffer) into memory a stored version may keep.
 func own(b []byte) []byte { return append(make([]byte, 0, len(b)), b...) }
 
-// deleteWrite is the tombstone that replaces everything cur holds.
+// deleteWrite is the tombstone that replaces everything cur holds. The
+// delete of a collection keeps its type (see mayHaveOrphans).
 func deleteWrite(cur *replication.Object) *replication.Write {
-	return &replication.Write{Context: cur.Context(), Tombstone: true}
+	w := &replication.Write{Context: cur.Context(), Tombstone: true}
+	if ts := headTypes(cur); len(ts) > 0 {
+		w.Type = ts[0]
+	}
+	return w
 }
 
 func cmdGet(c *Conn, args [][]byte) {
@@ -151,7 +156,11 @@ func cmdSet(c *Conn, args [][]byte) {
 // set runs SET with parsed options and writes its reply.
 func (c *Conn) set(key, value []byte, opt setOptions, now int64) {
 	var old *replication.Sibling
-	written, err := c.update(key, func(cur *replication.Object) (*replication.Write, error) {
+	update := c.updateAny // SET replaces any type
+	if opt.get {
+		update = c.update
+	}
+	written, err := update(key, func(cur *replication.Object) (*replication.Write, error) {
 		old = cur.Newest(now)
 		if (opt.nx && old != nil) || (opt.xx && old == nil) {
 			return nil, nil
@@ -174,7 +183,7 @@ func (c *Conn) set(key, value []byte, opt setOptions, now int64) {
 
 func cmdSetNX(c *Conn, args [][]byte) {
 	now := c.nowMs()
-	written, err := c.update(args[1], func(cur *replication.Object) (*replication.Write, error) {
+	written, err := c.updateAny(args[1], func(cur *replication.Object) (*replication.Write, error) {
 		if cur.Newest(now) != nil {
 			return nil, nil
 		}
@@ -297,7 +306,7 @@ func cmdMSet(c *Conn, args [][]byte) {
 	}
 	for i := 1; i < len(args); i += 2 {
 		val := args[i+1]
-		_, err := c.update(args[i], func(cur *replication.Object) (*replication.Write, error) {
+		_, err := c.updateAny(args[i], func(cur *replication.Object) (*replication.Write, error) {
 			return plainWrite(cur, own(val), 0), nil
 		})
 		if err != nil {

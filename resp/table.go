@@ -222,6 +222,7 @@ func commandTable() map[string]*command {
 		&command{name: "unwatch", arity: 1, flags: []string{"noscript", "loading", "stale", "fast", "allow_busy"}, group: "transactions", since: "2.2.0",
 			summary: "Forgets about all watched keys of the connection.", fn: cmdUnwatch},
 	)
+	cmds = append(cmds, setCommands()...)
 	for _, name := range []string{"eval", "evalsha", "eval_ro", "evalsha_ro", "script", "fcall", "fcall_ro", "function"} {
 		cmds = append(cmds, &command{name: name, arity: -1, group: "scripting", summary: "Not supported: " + noScripts + ".", fn: unsupported(noScripts)})
 	}

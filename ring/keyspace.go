@@ -9,7 +9,11 @@ package ring
 //
 //	user key k, k[0] != 0xFF        k                                (as it is)
 //	user key k, k[0] == 0xFF        0xFF 0xFF k[1:]                  (escaped)
-//	element m of collection k       0xFF typ uvarint(len k) k m      (typ != 0xFF)
+//	element m of collection k       0xFF typ uvarint(len k) k h m    (typ != 0xFF)
+//
+// where h is MemberHash(m), 8 bytes big-endian: a collection's elements sort
+// by the hash of their members, so a cursor over them is a number (SSCAN,
+// HSCAN) and a random position picks a random element.
 //
 // A user key and an internal key map one to one, and no user key maps to an
 // element key. An element key hashes to HashKey of its collection's user
@@ -62,12 +66,29 @@ func ElementPrefix(typ byte, k []byte) []byte {
 // ElementKey returns the key of element m of type typ of the collection
 // with user key k.
 func ElementKey(typ byte, k, m []byte) []byte {
-	return append(ElementPrefix(typ, k), m...)
+	return append(binary.BigEndian.AppendUint64(ElementPrefix(typ, k), MemberHash(m)), m...)
+}
+
+// MemberHash is the 64-bit FNV-1a hash of a member, which orders a
+// collection's elements.
+func MemberHash(m []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, b := range m {
+		h ^= uint64(b)
+		h *= 1099511628211
+	}
+	return h
+}
+
+// ElementBound returns the smallest element key of type typ of collection
+// k whose member hash is at least h.
+func ElementBound(typ byte, k []byte, h uint64) []byte {
+	return binary.BigEndian.AppendUint64(ElementPrefix(typ, k), h)
 }
 
 // ParseElementKey splits an element key into its type, its collection's
 // user key and its member; they alias k. ok is false when k is no element
-// key.
+// key (or its member hash is not its member's).
 func ParseElementKey(k []byte) (typ byte, coll, member []byte, ok bool) {
 	if len(k) < 3 || k[0] != escapeByte || k[1] == escapeByte {
 		return 0, nil, nil, false
@@ -80,10 +101,14 @@ func ParseElementKey(k []byte) (typ byte, coll, member []byte, ok bool) {
 	end := start + int(n)
 	// The length must be written in its shortest form: one key, one
 	// encoding.
-	if w != uvarintLen(n) {
+	if w != uvarintLen(n) || len(k)-end < 8 {
 		return 0, nil, nil, false
 	}
-	return k[1], k[start:end:end], k[end:len(k):len(k)], true
+	m := k[end+8 : len(k) : len(k)]
+	if binary.BigEndian.Uint64(k[end:]) != MemberHash(m) {
+		return 0, nil, nil, false
+	}
+	return k[1], k[start:end:end], m, true
 }
 
 // IsElementKey reports whether k is an element key.

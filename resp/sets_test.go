@@ -1,0 +1,167 @@
+package resp
+
+import (
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// TestSets: the set commands with Redis's replies and errors.
+func TestSets(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.dial()
+	wrong := errReply("WRONGTYPE Operation against a key holding the wrong kind of value")
+	runRaw(t, c, []rawCase{
+		{cmd("SADD", "s", "a", "b", "a"), integer(2)},
+		{cmd("SADD", "s", "b", "c"), integer(1)},
+		{cmd("SCARD", "s"), integer(3)},
+		{cmd("SISMEMBER", "s", "a"), integer(1)},
+		{cmd("SISMEMBER", "s", "z"), integer(0)},
+		{cmd("SMISMEMBER", "s", "a", "z", "c"), array(integer(1), integer(0), integer(1))},
+		{cmd("TYPE", "s"), simple("set")},
+		{cmd("EXISTS", "s"), integer(1)},
+		{cmd("GET", "s"), wrong},
+		{cmd("INCR", "s"), wrong},
+		{cmd("APPEND", "s", "x"), wrong},
+		{cmd("SREM", "s", "a", "z"), integer(1)},
+		{cmd("SCARD", "s"), integer(2)},
+		{cmd("SREM", "missing", "a"), integer(0)},
+		{cmd("SCARD", "missing"), integer(0)},
+		{cmd("SISMEMBER", "missing", "a"), integer(0)},
+		{cmd("SMEMBERS", "missing"), array()},
+		// An emptied set is gone.
+		{cmd("SREM", "s", "b", "c"), integer(2)},
+		{cmd("EXISTS", "s"), integer(0)},
+		{cmd("TYPE", "s"), simple("none")},
+		{cmd("GET", "s"), "$-1\r\n"},
+		// Type conflicts in Redis's words; SET replaces a set.
+		{cmd("SET", "str", "v"), okReply},
+		{cmd("SADD", "str", "a"), wrong},
+		{cmd("SCARD", "str"), wrong},
+		{cmd("SMEMBERS", "str"), wrong},
+		{cmd("SADD", "t", "a", "b"), integer(2)},
+		{cmd("SET", "t", "now a string"), okReply},
+		{cmd("GET", "t"), bulk("now a string")},
+		{cmd("DEL", "t"), integer(1)},
+		{cmd("SADD", "t", "c"), integer(1)},
+		{cmd("SMEMBERS", "t"), array(bulk("c"))}, // a and b went with the SET
+		// DEL deletes the members.
+		{cmd("DEL", "t"), integer(1)},
+		{cmd("SCARD", "t"), integer(0)},
+		{cmd("SADD", "t", "d"), integer(1)},
+		{cmd("SMEMBERS", "t"), array(bulk("d"))},
+		// Algebra.
+		{cmd("DEL", "t"), integer(1)},
+		{cmd("SADD", "x", "1", "2", "3"), integer(3)},
+		{cmd("SADD", "y", "2", "3", "4"), integer(3)},
+		{cmd("SINTERCARD", "2", "x", "y"), integer(2)},
+		{cmd("SINTERCARD", "2", "x", "y", "LIMIT", "1"), integer(1)},
+		{cmd("SINTERCARD", "0", "x"), errReply("ERR numkeys should be greater than 0")},
+		{cmd("SINTERCARD", "3", "x", "y"), errReply("ERR Number of keys can't be greater than number of args")},
+		{cmd("SINTERCARD", "2", "x", "y", "LIMIT", "-1"), errReply("ERR LIMIT can't be negative")},
+		{cmd("SINTERSTORE", "z", "x", "y"), integer(2)},
+		{cmd("SUNIONSTORE", "z", "x", "y"), integer(4)},
+		{cmd("SDIFFSTORE", "z", "x", "y"), integer(1)},
+		{cmd("SMEMBERS", "z"), array(bulk("1"))},
+		{cmd("SINTERSTORE", "z", "x", "nothing"), integer(0)},
+		{cmd("EXISTS", "z"), integer(0)},
+		{cmd("SINTER", "x", "str"), wrong},
+		// SMOVE.
+		{cmd("SMOVE", "x", "w", "1"), integer(1)},
+		{cmd("SMOVE", "x", "w", "1"), integer(0)},
+		{cmd("SMOVE", "x", "str", "2"), wrong},
+		{cmd("SISMEMBER", "w", "1"), integer(1)},
+		{cmd("SPOP", "x", "-1"), errReply("ERR value is out of range, must be positive")},
+		{cmd("SRANDMEMBER", "x", "a"), errReply("ERR value is not an integer or out of range")},
+		{cmd("SRANDMEMBER", "missing"), "$-1\r\n"},
+		{cmd("SPOP", "missing"), "$-1\r\n"},
+		{cmd("SRANDMEMBER", "x", "0"), array()},
+		{cmd("SADD", "s1"), errReply("ERR wrong number of arguments for 'sadd' command")},
+	})
+	sorted := func(args ...string) []string {
+		v := strs(t, decode(t, c.do(args...)))
+		slices.Sort(v)
+		return v
+	}
+	if got := sorted("SUNION", "x", "y"); !slices.Equal(got, []string{"2", "3", "4"}) {
+		t.Fatalf("SUNION = %q", got)
+	}
+	if got := sorted("SDIFF", "y", "x"); !slices.Equal(got, []string{"4"}) {
+		t.Fatalf("SDIFF = %q", got)
+	}
+	if got := sorted("SRANDMEMBER", "y", "-5"); len(got) != 5 {
+		t.Fatalf("SRANDMEMBER -5 = %q", got)
+	}
+	if got := sorted("SRANDMEMBER", "y", "10"); !slices.Equal(got, []string{"2", "3", "4"}) {
+		t.Fatalf("SRANDMEMBER 10 = %q", got)
+	}
+	// SPOP empties the set, one member at a time, each once.
+	var popped []string
+	for range 3 {
+		popped = append(popped, decode(t, c.do("SPOP", "y")).(string))
+	}
+	slices.Sort(popped)
+	if !slices.Equal(popped, []string{"2", "3", "4"}) || c.do("EXISTS", "y") != integer(0) {
+		t.Fatalf("SPOP gave %q", popped)
+	}
+}
+
+// TestSetScanAndExpiry: SSCAN visits every member exactly once across
+// pages; an expired set is gone and does not come back when re-created.
+func TestSetScanAndExpiry(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.dial()
+	args := []string{"SADD", "big"}
+	for i := range 500 {
+		args = append(args, "m"+strconv.Itoa(i))
+	}
+	if got := c.do(args...); got != integer(500) {
+		t.Fatalf("SADD: %q", got)
+	}
+	seen := map[string]int{}
+	cursor := "0"
+	for pages := 0; ; pages++ {
+		v := decode(t, c.do("SSCAN", "big", cursor, "COUNT", "20")).([]any)
+		cursor = v[0].(string)
+		for _, m := range strs(t, v[1]) {
+			seen[m]++
+		}
+		if cursor == "0" {
+			if pages < 10 {
+				t.Fatalf("%d pages of COUNT 20 for 500 members", pages)
+			}
+			break
+		}
+	}
+	if len(seen) != 500 {
+		t.Fatalf("SSCAN saw %d members", len(seen))
+	}
+	for m, n := range seen {
+		if n != 1 {
+			t.Fatalf("SSCAN returned %s %d times", m, n)
+		}
+	}
+	if got := strs(t, decode(t, c.do("SSCAN", "big", "0", "MATCH", "m49*", "COUNT", "1000")).([]any)[1]); len(got) != 11 {
+		t.Fatalf("SSCAN MATCH m49* = %q", got)
+	}
+	runRaw(t, c, []rawCase{
+		{cmd("EXPIRE", "big", "10"), integer(1)},
+		{cmd("TTL", "big"), integer(10)},
+		{cmd("SCAN", "0", "TYPE", "set"), array(bulk("0"), array(bulk("big")))},
+		{cmd("SCAN", "0", "TYPE", "string"), array(bulk("0"), array())},
+		{cmd("DBSIZE"), integer(1)},
+	})
+	e.clock.Advance(11 * time.Second)
+	runRaw(t, c, []rawCase{
+		{cmd("EXISTS", "big"), integer(0)},
+		{cmd("SCARD", "big"), integer(0)},
+		{cmd("SADD", "big", "new"), integer(1)},
+		{cmd("SCARD", "big"), integer(1)},
+		{cmd("TTL", "big"), integer(-1)},
+		{cmd("PERSIST", "big"), integer(0)},
+		{cmd("FLUSHDB"), okReply},
+		{cmd("DBSIZE"), integer(0)},
+		{cmd("SCARD", "big"), integer(0)},
+	})
+}
