@@ -271,11 +271,12 @@ func (c *Conn) dropElements(key []byte, types []byte) error {
 // sets *removed when it does.
 func removeElement(nowMs int64, removed *bool) func(cur *replication.Object) (*replication.Write, error) {
 	return func(cur *replication.Object) (*replication.Write, error) {
-		if cur.Newest(nowMs) == nil {
-			return nil, nil
-		}
+		live := cur.Newest(nowMs) != nil
 		if removed != nil {
-			*removed = true
+			*removed = live // the last read decides (a forwarded write may read again)
+		}
+		if !live {
+			return nil, nil
 		}
 		return deleteWrite(cur), nil
 	}
@@ -300,6 +301,7 @@ func (c *Conn) collection(key []byte, t byte, create bool) (*replication.Sibling
 	var (
 		head    *replication.Sibling
 		slow    bool
+		local   *replication.Object
 		curHead []byte
 		orphans bool
 	)
@@ -313,7 +315,7 @@ func (c *Conn) collection(key []byte, t byte, create bool) (*replication.Sibling
 		case s != nil && ht == 0:
 			return nil, &clientError{errWrongType}
 		}
-		slow, curHead, orphans = true, headTypes(cur), mayHaveOrphans(cur, now)
+		slow, local, curHead, orphans = true, cur, headTypes(cur), mayHaveOrphans(cur, now)
 		return nil, nil
 	})
 	if err != nil || !slow {
@@ -344,9 +346,30 @@ func (c *Conn) collection(key []byte, t byte, create bool) (*replication.Sibling
 	if !create {
 		return nil, errNoSuchKey
 	}
-	// Hidden elements of the type (an expired or replaced collection)
-	// must not come back with the new head.
-	if err := c.dropElements(key, append(curHead, t)); err != nil {
+	// Elements of the type hidden by its expired head must not come back
+	// with the new head (those of the key's other types stay hidden under
+	// it, and go too). Nothing else is evidence of hidden elements of the
+	// type: a delete of the collection dropped what it read, and what it
+	// did not read keeps the collection alive (looked for above), so an
+	// element found now was added since, by a writer that saw the
+	// collection live; and a key with no version of the type is one whose
+	// head this coordinator may not have received yet (written at W
+	// replicas without it, across a partition). Dropping such an element
+	// would delete an acknowledged add.
+	drop := slices.DeleteFunc(slices.Clone(curHead), func(x byte) bool { return x == t })
+	if expiredHead(local, t, now) {
+		// The collection may have been created anew where this copy
+		// does not show it yet: R replicas tell before anything goes.
+		o, err := c.getAny(key)
+		if err != nil {
+			return nil, err
+		}
+		if s, ht := headOf(o, now); s != nil && ht == t {
+			return s, nil
+		}
+		drop = append(drop, t)
+	}
+	if err := c.dropElements(key, drop); err != nil {
 		return nil, err
 	}
 	var created *replication.Sibling
@@ -368,6 +391,19 @@ func (c *Conn) collection(key []byte, t byte, create bool) (*replication.Sibling
 		created, _ = headOf(o, now)
 	}
 	return created, nil
+}
+
+// expiredHead reports whether o holds a head of type t that has expired.
+func expiredHead(o *replication.Object, t byte, nowMs int64) bool {
+	if o == nil {
+		return false
+	}
+	for i := range o.Siblings {
+		if s := &o.Siblings[i]; s.Type == t && !s.Tombstone && !s.Live(nowMs) {
+			return true
+		}
+	}
+	return false
 }
 
 // emptied deletes the head of collection key when it no longer has a live
