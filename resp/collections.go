@@ -137,15 +137,22 @@ func (c *Conn) updateAny(key []byte, fn func(cur *replication.Object) (*replicat
 	if c.tx != nil {
 		return c.tx.update(key, fn)
 	}
+	return c.updateWith(key, replication.WriteOptions{}, fn)
+}
+
+// updateWith is updateAny with write options, outside transactions.
+func (c *Conn) updateWith(key []byte, opt replication.WriteOptions, fn func(cur *replication.Object) (*replication.Write, error)) (*replication.Object, error) {
 	var heads []byte
-	o, err := c.rawUpdate(ring.InternalKey(key), func(cur *replication.Object) (*replication.Write, error) {
+	ctx, cancel := c.reqCtx()
+	defer cancel()
+	o, err := c.srv.cfg.Backend.Update(ctx, ring.InternalKey(key), func(cur *replication.Object) (*replication.Write, error) {
 		w, err := fn(cur)
 		heads = nil
 		if w != nil && err == nil {
 			heads = headTypes(cur)
 		}
 		return w, err
-	})
+	}, opt)
 	if err != nil || len(heads) == 0 {
 		return o, err
 	}
