@@ -36,7 +36,9 @@ func TestElementsReadByKeyAndNotCounted(t *testing.T) {
 			t.Fatal(err)
 		}
 		coll := []byte("myset")
-		write(t, l, coll, func(cur *replication.Object) replication.Write { return replication.Write{Context: cur.Context(), Type: 's'} })
+		write(t, l, coll, func(cur *replication.Object) replication.Write {
+			return replication.Write{Context: cur.Context(), Type: 's'}
+		})
 		for _, m := range []string{"a", "b", "c", "d"} {
 			write(t, l, ring.ElementKey('s', coll, []byte(m)), func(cur *replication.Object) replication.Write { return replication.Write{Context: cur.Context()} })
 		}
@@ -85,7 +87,9 @@ func TestCollectionDeleteKeptWhileElementsOutliveIt(t *testing.T) {
 		ctx := context.Background()
 		coll := []byte("cart")
 		el := ring.ElementKey('s', coll, []byte("late add"))
-		write(t, l, coll, func(cur *replication.Object) replication.Write { return replication.Write{Context: cur.Context(), Type: 's'} })
+		write(t, l, coll, func(cur *replication.Object) replication.Write {
+			return replication.Write{Context: cur.Context(), Type: 's'}
+		})
 		write(t, l, el, func(cur *replication.Object) replication.Write { return replication.Write{Context: cur.Context()} })
 		dead := write(t, l, coll, func(cur *replication.Object) replication.Write {
 			return replication.Write{Context: cur.Context(), Tombstone: true, Type: 's'}
@@ -93,12 +97,16 @@ func TestCollectionDeleteKeptWhileElementsOutliveIt(t *testing.T) {
 		if ok, err := l.CollectTombstone(ctx, coll, dead); ok || err != nil {
 			t.Fatalf("collected the delete of a set with a live member: %v %v", ok, err)
 		}
-		write(t, l, el, func(cur *replication.Object) replication.Write { return replication.Write{Context: cur.Context(), Tombstone: true} })
+		write(t, l, el, func(cur *replication.Object) replication.Write {
+			return replication.Write{Context: cur.Context(), Tombstone: true}
+		})
 		if ok, err := l.CollectTombstone(ctx, coll, dead); !ok || err != nil {
 			t.Fatalf("the delete of an emptied set was not collected: %v %v", ok, err)
 		}
 		// A string's delete is collected without a look at elements.
-		plain := write(t, l, []byte("s"), func(cur *replication.Object) replication.Write { return replication.Write{Context: cur.Context(), Tombstone: true} })
+		plain := write(t, l, []byte("s"), func(cur *replication.Object) replication.Write {
+			return replication.Write{Context: cur.Context(), Tombstone: true}
+		})
 		if ok, err := l.CollectTombstone(ctx, []byte("s"), plain); !ok || err != nil {
 			t.Fatalf("string delete: %v %v", ok, err)
 		}
