@@ -135,7 +135,15 @@ func (c *Conn) get(key []byte) (*replication.Object, error) {
 // collection are deleted too.
 func (c *Conn) updateAny(key []byte, fn func(cur *replication.Object) (*replication.Write, error)) (*replication.Object, error) {
 	if c.tx != nil {
-		return c.tx.update(key, fn)
+		// A transaction writes one version of its key: it cannot also
+		// delete a collection's elements, so it does not replace one.
+		return c.tx.update(key, func(cur *replication.Object) (*replication.Write, error) {
+			w, err := fn(cur)
+			if w != nil && err == nil && len(headTypes(cur)) > 0 {
+				return nil, &clientError{"ERR a transaction cannot replace or delete a set or hash in dynakv yet"}
+			}
+			return w, err
+		})
 	}
 	return c.updateWith(key, replication.WriteOptions{}, fn)
 }

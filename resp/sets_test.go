@@ -165,3 +165,22 @@ func TestSetScanAndExpiry(t *testing.T) {
 		{cmd("SCARD", "big"), integer(0)},
 	})
 }
+
+// TestSetsInMulti: set commands are refused while queueing (EXECABORT,
+// nothing applied), and a transaction does not delete a set.
+func TestSetsInMulti(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.dial()
+	runRaw(t, c, []rawCase{
+		{cmd("SADD", "s", "a"), integer(1)},
+		{cmd("MULTI"), okReply},
+		{cmd("SET", "x", "1"), simple("QUEUED")},
+		{cmd("SADD", "s", "b"), errReply("ERR 'sadd' cannot run inside a transaction: dynakv does not run set commands in MULTI yet")},
+		{cmd("EXEC"), errReply("EXECABORT Transaction discarded because of previous errors.")},
+		{cmd("EXISTS", "x"), integer(0)},
+		{cmd("MULTI"), okReply},
+		{cmd("DEL", "s"), simple("QUEUED")},
+		{cmd("EXEC"), array(errReply("ERR a transaction cannot replace or delete a set or hash in dynakv yet"))},
+		{cmd("SMEMBERS", "s"), array(bulk("a"))},
+	})
+}
