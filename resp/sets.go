@@ -257,9 +257,25 @@ func cmdSCard(c *Conn, args [][]byte) {
 	c.out.Int(n)
 }
 
+// smallSet is the size up to which a random member is drawn evenly from
+// all members; a larger set's is the first member at or after a random
+// hash (members whose hashes follow a wider gap come up more often).
+const smallSet = 64
+
 // randomMember returns a random member of the set key (nil when it has
-// none): the first member whose hash is at or after a random hash.
+// none).
 func (c *Conn) randomMember(key []byte) ([]byte, error) {
+	var few [][]byte
+	err := c.eachElement(key, typeSet, 0, smallSet+1, func(m []byte, _ uint64, _ *replication.Sibling) bool {
+		few = append(few, m)
+		return len(few) <= smallSet
+	})
+	if err != nil || len(few) == 0 {
+		return nil, err
+	}
+	if len(few) <= smallSet {
+		return few[rand.IntN(len(few))], nil
+	}
 	var got []byte
 	pick := func(from uint64) error {
 		return c.eachElement(key, typeSet, from, 4, func(m []byte, _ uint64, _ *replication.Sibling) bool {
