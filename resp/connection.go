@@ -411,7 +411,11 @@ func cmdConfigSet(c *Conn, args [][]byte) {
 		c.srv.encoding = map[string]string{}
 	}
 	for i := 2; i < len(args); i += 2 {
-		c.srv.encoding[strings.ToLower(string(args[i]))] = string(args[i+1])
+		name := strings.ToLower(string(args[i]))
+		c.srv.encoding[name] = string(args[i+1])
+		if a := encodingAlias(name); a != "" {
+			c.srv.encoding[a] = string(args[i+1])
+		}
 	}
 	c.srv.encodingMu.Unlock()
 	c.out.OK()
