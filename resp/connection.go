@@ -381,22 +381,26 @@ func (s *Server) settings() []Field {
 // hash-max-listpack-entries, ...), which choose redis-server's in-memory
 // encodings and have no counterpart in dynakv's storage: it records them for
 // CONFIG GET, so tools and test suites that tune them run, and changes
-// nothing else. Every other setting is read at start.
+// nothing else. A setting set to the value it has is accepted (CONFIG SET
+// save "" where nothing snapshots); every other setting is read at start.
 func cmdConfigSet(c *Conn, args [][]byte) {
 	if len(args)%2 != 0 {
 		c.replyErr(errArity(c.srv.table["config"].subs["set"]))
 		return
 	}
-	known := map[string]bool{}
-	for _, f := range redisConfigDefaults {
-		known[f.Name] = true
+	current := map[string]string{}
+	for _, f := range c.srv.settings() {
+		current[f.Name] = f.Value
 	}
 	for i := 2; i < len(args); i += 2 {
 		name := strings.ToLower(string(args[i]))
+		cur, known := current[name]
 		switch {
-		case !known[name]:
+		case !known:
 			c.replyErr("ERR Unknown option or number of arguments for CONFIG SET - '" + string(args[i]) + "'")
 			return
+		case cur == string(args[i+1]) && !encodingSetting(name):
+			continue // already so (CONFIG SET save "" on a node that never snapshots)
 		case !encodingSetting(name):
 			c.replyErr("ERR CONFIG SET is not supported by dynakv for '" + name + "': settings are read at start (file, DYNAKV_* environment, flags); restart the node to change them")
 			return
@@ -412,6 +416,9 @@ func cmdConfigSet(c *Conn, args [][]byte) {
 	}
 	for i := 2; i < len(args); i += 2 {
 		name := strings.ToLower(string(args[i]))
+		if !encodingSetting(name) {
+			continue
+		}
 		c.srv.encoding[name] = string(args[i+1])
 		if a := encodingAlias(name); a != "" {
 			c.srv.encoding[a] = string(args[i+1])
