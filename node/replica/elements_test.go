@@ -72,6 +72,29 @@ func TestElementsReadByKeyAndNotCounted(t *testing.T) {
 		if err != nil || n != 1 {
 			t.Fatalf("LiveKeys = %d, %v; want 1 (the set's head)", n, err)
 		}
+		// Walks of the keyspace list keys only, also a key that sorts
+		// after the elements at their position (forged: an escaped user
+		// key at the set's position).
+		var o *replication.Object
+		o = o.Apply(replication.Dot{Actor: 9, Counter: 1}, 1, replication.Write{Value: []byte("x")}, 10)
+		forged := []byte{0xFF, 0xFF, 'z'}
+		if err := s.Apply(store.Op{Key: store.DataKey(ring.Hash{Hi: pos}, forged), Value: replication.AppendObject(nil, o)}); err != nil {
+			t.Fatal(err)
+		}
+		var scanned []string
+		if _, err := l.Scan(context.Background(), 0, func(k []byte, _ *replication.Object) bool {
+			scanned = append(scanned, string(k))
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+		ranged, _, _, err := l.ReadRange(context.Background(), 0, ^uint64(0), 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(scanned) != 2 || len(ranged) != 2 || scanned[0] != "myset" || scanned[1] != string(forged) || string(ranged[1].Key) != string(forged) {
+			t.Fatalf("Scan listed %q, ReadRange %d keys; want the set's head and the forged key", scanned, len(ranged))
+		}
 	})
 }
 
