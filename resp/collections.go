@@ -91,6 +91,22 @@ func typesOf(o *replication.Object, deletes bool) []byte {
 	return out
 }
 
+// expiredHeads returns the types of the collection heads among o's
+// versions that have expired at nowMs.
+func expiredHeads(o *replication.Object, nowMs int64) []byte {
+	var out []byte
+	if o == nil {
+		return nil
+	}
+	for i := range o.Siblings {
+		s := &o.Siblings[i]
+		if s.Type != 0 && !s.Tombstone && !s.Live(nowMs) && !slices.Contains(out, s.Type) {
+			out = append(out, s.Type)
+		}
+	}
+	return out
+}
+
 // mayHaveOrphans reports whether elements may have outlived the key's
 // delete: nothing is live, and the delete of a collection is among its
 // versions (deleteWrite marks it), so a string's delete costs no look at
@@ -315,7 +331,7 @@ func (c *Conn) collection(key []byte, t byte, create bool) (*replication.Sibling
 	var (
 		head    *replication.Sibling
 		slow    bool
-		curHead []byte
+		expired []byte
 		orphans bool
 	)
 	// The fast path: a live head of the type; nothing is written.
@@ -328,7 +344,7 @@ func (c *Conn) collection(key []byte, t byte, create bool) (*replication.Sibling
 		case s != nil && ht == 0:
 			return nil, &clientError{errWrongType}
 		}
-		slow, curHead, orphans = true, headTypes(cur), mayHaveOrphans(cur, now)
+		slow, expired, orphans = true, expiredHeads(cur, now), mayHaveOrphans(cur, now)
 		return nil, nil
 	})
 	if err != nil || !slow {
@@ -359,9 +375,10 @@ func (c *Conn) collection(key []byte, t byte, create bool) (*replication.Sibling
 	if !create {
 		return nil, errNoSuchKey
 	}
-	// Hidden elements of the type (an expired or replaced collection)
-	// must not come back with the new head.
-	if err := c.dropElements(key, append(curHead, t)); err != nil {
+	// The elements of an expired collection must not come back with the
+	// new head. (Only those: elements whose head this node has not
+	// received yet, a write through another node, are live and stay.)
+	if err := c.dropElements(key, expired); err != nil {
 		return nil, err
 	}
 	var created *replication.Sibling

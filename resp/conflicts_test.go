@@ -3,6 +3,7 @@ package resp
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/dynakv/dynakv/replication"
 	"github.com/dynakv/dynakv/ring"
@@ -106,5 +107,31 @@ func TestAddSurvivesConcurrentDel(t *testing.T) {
 		{cmd("SET", "s", "v"), okReply},
 		{cmd("DEL", "s"), integer(1)},
 		{cmd("EXISTS", "s"), integer(0)},
+	})
+}
+
+// TestCreationKeepsElementsAheadOfTheirHead: an element that reached this
+// node before its collection's head (a write through another node) is not
+// deleted when this node creates the head for its own add; only an
+// expired collection's elements are.
+func TestCreationKeepsElementsAheadOfTheirHead(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.dial()
+	_, err := e.coord.Update(context.Background(), ring.ElementKey(typeSet, []byte("s"), []byte("early")), func(cur *replication.Object) (*replication.Write, error) {
+		return &replication.Write{}, nil
+	}, replication.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runRaw(t, c, []rawCase{
+		{cmd("SADD", "s", "mine"), integer(1)},
+		{cmd("SCARD", "s"), integer(2)},
+		{cmd("EXPIRE", "s", "1"), integer(1)},
+	})
+	e.clock.Advance(2 * time.Second)
+	runRaw(t, c, []rawCase{
+		{cmd("SCARD", "s"), integer(0)},
+		{cmd("SADD", "s", "new"), integer(1)},
+		{cmd("SMEMBERS", "s"), array(bulk("new"))},
 	})
 }
