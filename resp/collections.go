@@ -91,6 +91,22 @@ func typesOf(o *replication.Object, deletes bool) []byte {
 	return out
 }
 
+// expiredHeads returns the types of the collection heads among o's
+// versions that have expired at nowMs.
+func expiredHeads(o *replication.Object, nowMs int64) []byte {
+	var out []byte
+	if o == nil {
+		return nil
+	}
+	for i := range o.Siblings {
+		s := &o.Siblings[i]
+		if s.Type != 0 && !s.Tombstone && !s.Live(nowMs) && !slices.Contains(out, s.Type) {
+			out = append(out, s.Type)
+		}
+	}
+	return out
+}
+
 // mayHaveOrphans reports whether elements may have outlived the key's
 // delete: nothing is live, and the delete of a collection is among its
 // versions (deleteWrite marks it), so a string's delete costs no look at
@@ -135,17 +151,32 @@ func (c *Conn) get(key []byte) (*replication.Object, error) {
 // collection are deleted too.
 func (c *Conn) updateAny(key []byte, fn func(cur *replication.Object) (*replication.Write, error)) (*replication.Object, error) {
 	if c.tx != nil {
-		return c.tx.update(key, fn)
+		// A transaction writes one version of its key: it cannot also
+		// delete a collection's elements, so it does not replace one.
+		return c.tx.update(key, func(cur *replication.Object) (*replication.Write, error) {
+			w, err := fn(cur)
+			if w != nil && err == nil && len(headTypes(cur)) > 0 {
+				return nil, &clientError{"ERR a transaction cannot replace or delete a set or hash in dynakv yet"}
+			}
+			return w, err
+		})
 	}
+	return c.updateWith(key, replication.WriteOptions{}, fn)
+}
+
+// updateWith is updateAny with write options, outside transactions.
+func (c *Conn) updateWith(key []byte, opt replication.WriteOptions, fn func(cur *replication.Object) (*replication.Write, error)) (*replication.Object, error) {
 	var heads []byte
-	o, err := c.rawUpdate(ring.InternalKey(key), func(cur *replication.Object) (*replication.Write, error) {
+	ctx, cancel := c.reqCtx()
+	defer cancel()
+	o, err := c.srv.cfg.Backend.Update(ctx, ring.InternalKey(key), func(cur *replication.Object) (*replication.Write, error) {
 		w, err := fn(cur)
 		heads = nil
 		if w != nil && err == nil {
 			heads = headTypes(cur)
 		}
 		return w, err
-	})
+	}, opt)
 	if err != nil || len(heads) == 0 {
 		return o, err
 	}
@@ -302,7 +333,7 @@ func (c *Conn) collection(key []byte, t byte, create bool) (*replication.Sibling
 		head    *replication.Sibling
 		slow    bool
 		local   *replication.Object
-		curHead []byte
+		expired []byte
 		orphans bool
 	)
 	// The fast path: a live head of the type; nothing is written.
@@ -315,7 +346,7 @@ func (c *Conn) collection(key []byte, t byte, create bool) (*replication.Sibling
 		case s != nil && ht == 0:
 			return nil, &clientError{errWrongType}
 		}
-		slow, local, curHead, orphans = true, cur, headTypes(cur), mayHaveOrphans(cur, now)
+		slow, local, expired, orphans = true, cur, expiredHeads(cur, now), mayHaveOrphans(cur, now)
 		return nil, nil
 	})
 	if err != nil || !slow {
@@ -346,30 +377,24 @@ func (c *Conn) collection(key []byte, t byte, create bool) (*replication.Sibling
 	if !create {
 		return nil, errNoSuchKey
 	}
-	// Elements of the type hidden by its expired head must not come back
-	// with the new head (those of the key's other types stay hidden under
-	// it, and go too). Nothing else is evidence of hidden elements of the
-	// type: a delete of the collection dropped what it read, and what it
-	// did not read keeps the collection alive (looked for above), so an
-	// element found now was added since, by a writer that saw the
-	// collection live; and a key with no version of the type is one whose
-	// head this coordinator may not have received yet (written at W
-	// replicas without it, across a partition). Dropping such an element
-	// would delete an acknowledged add.
-	drop := slices.DeleteFunc(slices.Clone(curHead), func(x byte) bool { return x == t })
-	if expiredHead(local, t, now) {
-		// The collection may have been created anew where this copy
-		// does not show it yet: R replicas tell before anything goes.
+	// The elements of an expired collection must not come back with the
+	// new head. (Only those: elements whose head this node has not
+	// received yet, a write through another node, are live and stay.)
+	if slices.Contains(expired, t) {
+		// This node's copy may show the expired head only because the
+		// collection was created anew where it has not received the new
+		// head yet (across a partition): R replicas tell before its
+		// members, which another node may have added to this one's copy,
+		// are taken for the expired collection's.
 		o, err := c.getAny(key)
 		if err != nil {
 			return nil, err
 		}
-		if s, ht := headOf(o, now); s != nil && ht == t {
+		if s, ht := headOf(o.Merge(local), now); s != nil && ht == t {
 			return s, nil
 		}
-		drop = append(drop, t)
 	}
-	if err := c.dropElements(key, drop); err != nil {
+	if err := c.dropElements(key, expired); err != nil {
 		return nil, err
 	}
 	var created *replication.Sibling
@@ -391,19 +416,6 @@ func (c *Conn) collection(key []byte, t byte, create bool) (*replication.Sibling
 		created, _ = headOf(o, now)
 	}
 	return created, nil
-}
-
-// expiredHead reports whether o holds a head of type t that has expired.
-func expiredHead(o *replication.Object, t byte, nowMs int64) bool {
-	if o == nil {
-		return false
-	}
-	for i := range o.Siblings {
-		if s := &o.Siblings[i]; s.Type == t && !s.Tombstone && !s.Live(nowMs) {
-			return true
-		}
-	}
-	return false
 }
 
 // emptied deletes the head of collection key when it no longer has a live

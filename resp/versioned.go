@@ -61,11 +61,48 @@ func cmdVGet(c *Conn, args [][]byte) {
 		c.out.Array(0)
 		return
 	}
+	// A collection version shows as an array of its type's name and its
+	// elements (a set's members; a hash's fields and values), read before
+	// the reply starts.
+	colls := map[byte][][]byte{}
+	for _, s := range live {
+		if _, done := colls[s.Type]; s.Type == 0 || done {
+			continue
+		}
+		elems, err := c.collectionElements(args[1], s.Type)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		colls[s.Type] = elems
+	}
 	c.out.Array(len(live) + 1)
 	c.out.BulkString(replication.EncodeContext(o.Context()))
 	for _, s := range live {
-		c.out.Bulk(s.Value)
+		if s.Type == 0 {
+			c.out.Bulk(s.Value)
+			continue
+		}
+		c.out.Array(len(colls[s.Type]) + 1)
+		c.out.BulkString(typeName(s.Type))
+		for _, e := range colls[s.Type] {
+			c.out.Bulk(e)
+		}
 	}
+}
+
+// collectionElements returns the elements of collection key of type t: a
+// set's members, or a hash's fields and values in turn.
+func (c *Conn) collectionElements(key []byte, t byte) ([][]byte, error) {
+	var elems [][]byte
+	err := c.eachElement(key, t, 0, replication.MaxKeysBatch, func(m []byte, _ uint64, s *replication.Sibling) bool {
+		elems = append(elems, m)
+		if t == typeHash {
+			elems = append(elems, s.Value)
+		}
+		return true
+	})
+	return elems, err
 }
 
 // versionedWrite parses VSET/VDEL's context and options and runs the write.
@@ -114,11 +151,18 @@ func versionedWrite(c *Conn, key, token []byte, opts [][]byte, value []byte, tom
 		}
 	}
 	w := &replication.Write{Context: ctxClock, Value: own(value), Tombstone: tombstone, ExpireAt: expireAt}
-	ctx, cancel := c.reqCtx()
-	defer cancel()
-	_, err = c.srv.cfg.Backend.Update(ctx, ring.InternalKey(key), func(*replication.Object) (*replication.Write, error) {
+	// A collection's head the context covers goes with its elements.
+	_, err = c.updateWith(key, wopt, func(cur *replication.Object) (*replication.Write, error) {
+		if tombstone {
+			w.Type = 0
+			for _, s := range cur.Siblings {
+				if s.Type != 0 && ctxClock.Covers(s.Dot) {
+					w.Type = s.Type // the delete of a collection (see mayHaveOrphans)
+				}
+			}
+		}
 		return w, nil
-	}, wopt)
+	})
 	if err != nil {
 		c.fail(err)
 		return
