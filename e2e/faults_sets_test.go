@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -116,23 +117,29 @@ func checkSets(t *testing.T, procs []*proc, h *setcheck.History, limit time.Dura
 	start := time.Now()
 	for _, key := range h.Keys() {
 		var got []string
+		reads := make([]string, len(procs)) // what each node read last, for the failure's message
+		done := false
+		defer func() {
+			if !done {
+				t.Logf("SMEMBERS %s through each node, last read:\n%s", key, strings.Join(reads, "\n"))
+			}
+		}()
 		poll.Until(t, limit, "SMEMBERS "+key+" to read the same through every node", func() bool {
 			var first []string
+			same := true
 			for i, p := range procs {
 				ms, err := p.Shared(t).SMembers(testCtx(t, 10*time.Second), key).Result()
-				if err != nil {
-					return false
-				}
 				slices.Sort(ms)
+				reads[i] = fmt.Sprintf("%s: %v %v", p.Addr(), ms, err)
 				if i == 0 {
 					first = ms
-				} else if !slices.Equal(first, ms) {
-					return false
 				}
+				same = same && err == nil && slices.Equal(first, ms)
 			}
 			got = first
-			return true
+			return same
 		})
+		done = true
 		bad, c := h.Check(key, got)
 		for _, b := range bad {
 			t.Error(b)
@@ -147,4 +154,36 @@ func checkSets(t *testing.T, procs []*proc, h *setcheck.History, limit time.Dura
 	if st.AddsAcked == 0 || st.Removed == 0 {
 		t.Errorf("the set workload did too little: %+v", st)
 	}
+}
+
+// waitTreesAgree waits until every node has run two anti-entropy rounds
+// in which it repaired nothing, all over the same stretch of time: every
+// key, collections' elements included (VGET cannot read those), is then
+// held alike by all its home replicas.
+func waitTreesAgree(t *testing.T, procs []*proc, limit time.Duration) {
+	t.Helper()
+	type mark struct{ rounds, repaired int }
+	read := func(p *proc) (mark, bool) {
+		f := info(t, p.Shared(t), "cluster")
+		r, err1 := strconv.Atoi(f["anti_entropy_rounds"])
+		n, err2 := strconv.Atoi(f["anti_entropy_repaired"]) // the total so far
+		return mark{r, n}, err1 == nil && err2 == nil && f["anti_entropy_trees"] == "ready"
+	}
+	base := make([]mark, len(procs))
+	for i := range base {
+		base[i] = mark{-1, -1}
+	}
+	poll.Until(t, limit, "two anti-entropy rounds repairing nothing on every node", func() bool {
+		quiet := true
+		for i, p := range procs {
+			m, ok := read(p)
+			if !ok || m.repaired != base[i].repaired {
+				base[i] = m // a repair (or the first look): count rounds from here
+				quiet = false
+				continue
+			}
+			quiet = quiet && m.rounds >= base[i].rounds+2
+		}
+		return quiet
+	})
 }

@@ -15,7 +15,10 @@ package e2e
 // replica's own copy identical. Beside the carts, counter clients INCRBY a
 // few keys through random nodes; after healing every node must read each
 // counter at one value between the increments acknowledged and those
-// attempted (an increment that got no reply may have been applied).
+// attempted (an increment that got no reply may have been applied). And
+// set clients SADD and SREM members (faults_sets_test.go); after healing
+// every node must read each set alike, with every acknowledged add no
+// remove could have seen and without every member its owner removed.
 //
 // The short run is part of `go test ./...` (not of `go test -short`); a long
 // one, from the module root, is scripts/soak.sh 30m, or:
@@ -39,6 +42,7 @@ import (
 	"time"
 
 	"github.com/dynakv/dynakv/internal/poll"
+	"github.com/dynakv/dynakv/internal/setcheck"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -241,7 +245,16 @@ func TestFaultsWorkload(t *testing.T) {
 			}
 		})
 	}
-	converged := func(limit time.Duration) { waitConverged(t, procs, append(w.carts(), keys...), limit) }
+	// The set clients (faults_sets_test.go): SADD and SREM through random
+	// nodes, on sets of their own generation, as the carts.
+	sets := setcheck.New()
+	setLoad{procs: procs, seed: seed, clients: 2, hold: &hold, timeout: 3 * time.Second, start: start, keys: func() []string {
+		return []string{fmt.Sprint("set:", cartGen(), ":0"), fmt.Sprint("set:", cartGen(), ":1")}
+	}}.run(t, sets, stop, &wg)
+	converged := func(limit time.Duration) {
+		waitConverged(t, procs, append(w.carts(), keys...), limit)
+		waitTreesAgree(t, procs, limit) // the sets' elements too, which VGET cannot read
+	}
 	// The fault schedule: one fault at a time on a random node, each
 	// followed by a healthy pause.
 	var schedule []event
@@ -333,6 +346,7 @@ func TestFaultsWorkload(t *testing.T) {
 			}
 		}
 	}
+	checkSets(t, procs, sets, 60*time.Second)
 	if lost > 0 {
 		t.Fatalf("%d acknowledged adds lost (seed %d)", lost, seed)
 	}

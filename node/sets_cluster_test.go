@@ -223,6 +223,50 @@ func TestClusterSetRecreatedAfterExpiryKeepsItsMembers(t *testing.T) {
 	}
 }
 
+// TestClusterSetThroughANonHome: a set created, emptied and created again
+// through a node that is not one of its homes (the write is forwarded to
+// a home, which coordinates it) is a set on every node: the forwarded
+// write keeps its collection type. (Before, the forwarded head arrived as
+// a string's version, and the key answered WRONGTYPE for good.)
+func TestClusterSetThroughANonHome(t *testing.T) {
+	mc := newMemCluster(t, 3, 2, 2, "a", "b", "c", "d")
+	cl := mc.serveRESP()
+	const key = "far"
+	homes := mc.homes(key)
+	var via string
+	for _, id := range mc.ids {
+		if !slices.Contains(homes, id) {
+			via = id
+		}
+	}
+	ctx, cancel := cmdCtx()
+	defer cancel()
+	for round := range 2 {
+		if n, err := cl[via].SAdd(ctx, key, "m1", "m2").Result(); n != 2 || err != nil {
+			t.Fatalf("round %d: SADD through %s = %d, %v", round, via, n, err)
+		}
+		for _, id := range mc.ids {
+			if typ, err := cl[id].Type(ctx, key).Result(); typ != "set" || err != nil {
+				t.Fatalf("round %d: TYPE through %s = %q, %v", round, id, typ, err)
+			}
+		}
+		if got := mc.setConverged(cl, key, []string{"m1", "m2"}); !slices.Equal(got, []string{"m1", "m2"}) {
+			t.Fatalf("round %d: SMEMBERS = %v", round, got)
+		}
+		// Emptying it deletes its head through the same node: a
+		// collection's delete, so members an SADD adds concurrently
+		// keep the set alive.
+		if n, err := cl[via].SRem(ctx, key, "m1", "m2").Result(); n != 2 || err != nil {
+			t.Fatalf("round %d: SREM through %s = %d, %v", round, via, n, err)
+		}
+		for _, h := range homes {
+			if o := mc.own(h, key); o.Len() != 1 || !o.Siblings[0].Tombstone || o.Siblings[0].Type != setType {
+				t.Fatalf("round %d: %s holds %v for the emptied set's head, want one delete of a set", round, h, o)
+			}
+		}
+	}
+}
+
 // TestClusterSetReadsPastASilentHome: a home that stops answering while the
 // failure detector still trusts it (partitioned away) does not stop the
 // reads of a set's elements: each read of it ends at the request timeout
