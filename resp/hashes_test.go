@@ -208,6 +208,18 @@ func TestHashCounters(t *testing.T) {
 		// INCRBYFLOAT on a stored infinity answers as Redis does too.
 		{cmd("SET", "sinf", "inf"), okReply},
 		{cmd("INCRBYFLOAT", "sinf", "1"), errReply("ERR increment would produce NaN or Infinity")},
+		// A field's counter continues its node's running sum after a
+		// delete or an HSET; the value is still exactly the increments
+		// made since (float64 sums gave 1.2300000000000004 here).
+		{cmd("HINCRBYFLOAT", "r", "f", "7.49"), bulk("7.49")},
+		{cmd("DEL", "r"), integer(1)},
+		{cmd("HINCRBYFLOAT", "r", "f", "1.23"), bulk("1.23")},
+		{cmd("HINCRBYFLOAT", "r", "f", "0.77"), bulk("2")},
+		{cmd("HINCRBYFLOAT", "r", "f", "-0.1"), bulk("1.9")},
+		{cmd("HSET", "r", "f", "17179869184"), integer(0)},
+		{cmd("HINCRBYFLOAT", "r", "f", "17179869184"), bulk("34359738368")},
+		{cmd("HINCRBYFLOAT", "r", "f", "0.1"), bulk("34359738368.1")},
+		{cmd("HINCRBYFLOAT", "r", "f", "0.2"), bulk("34359738368.3")},
 		// HDEL removes a counter field like any other.
 		{cmd("HINCRBY", "g", "n", "3"), integer(3)},
 		{cmd("HDEL", "g", "n"), integer(1)},
