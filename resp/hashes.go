@@ -91,18 +91,21 @@ func (c *Conn) setFields(key []byte, pairs [][]byte, nx bool) (int64, error) {
 	var added int64
 	for i := 0; i+1 < len(pairs); i += 2 {
 		value := own(pairs[i+1])
+		// The update may run more than once (a forwarded write that met a
+		// conflict is redone on the fresh state): the last run counts.
+		isNew := false
 		_, err := c.rawUpdate(elementKey(typeHash, key, pairs[i]), func(cur *replication.Object) (*replication.Write, error) {
-			isNew := cur.Newest(now) == nil
+			isNew = cur.Newest(now) == nil
 			if nx && !isNew {
 				return nil, nil
-			}
-			if isNew {
-				added++
 			}
 			return &replication.Write{Context: cur.Context(), Value: value}, nil
 		})
 		if err != nil {
 			return added, err
+		}
+		if isNew {
+			added++
 		}
 	}
 	return added, nil
