@@ -149,15 +149,12 @@ func TestHashTypes(t *testing.T) {
 	if got := slices.Sorted(slices.Values(strs(t, scan[1]))); !slices.Equal(got, []string{"h", "t"}) {
 		t.Fatalf("SCAN TYPE hash = %q", got)
 	}
-	// Hash commands inside MULTI are refused for now, at EXEC. (On a key
-	// that holds a hash, EXEC itself answers WRONGTYPE: its one update of
-	// the key is a string's.)
+	// Hash commands inside MULTI are refused for now, while queueing.
 	runRaw(t, c, []rawCase{
 		{cmd("MULTI"), okReply},
-		{cmd("HSET", "m", "f", "w"), simple("QUEUED")},
-		{cmd("HGET", "m", "f"), simple("QUEUED")},
-		{cmd("EXEC"), array(errReply("ERR hash commands inside MULTI are not supported by dynakv yet"),
-			errReply("ERR hash commands inside MULTI are not supported by dynakv yet"))},
+		{cmd("HSET", "m", "f", "w"), errReply("ERR 'hset' cannot run inside a transaction: dynakv does not run hash commands in MULTI yet")},
+		{cmd("VHGET", "m", "f"), errReply("ERR 'vhget' cannot run inside a transaction: a dynakv transaction works on one key's coordinated state")},
+		{cmd("EXEC"), errReply("EXECABORT Transaction discarded because of previous errors.")},
 		{cmd("EXISTS", "m"), integer(0)},
 	})
 }
