@@ -303,5 +303,7 @@ func cmdVHGet(c *Conn, args [][]byte) {
 		c.fail(err)
 		return
 	}
-	c.replyVersions(nil, o) // nil: no versions, an empty array
+	// o is nil when the hash does not exist: an empty array. A field's
+	// versions are never a collection's, so no key is needed to show one.
+	c.replyVersions(nil, o)
 }
