@@ -299,7 +299,9 @@ func (c *Conn) dropElements(key []byte, types []byte) error {
 }
 
 // removeElement is the write that deletes an element it reads live; it
-// sets *removed when it does.
+// sets *removed to whether it does (the update may run more than once: a
+// forwarded write that met a conflict is redone on the fresh state, and
+// the last run counts).
 func removeElement(nowMs int64, removed *bool) func(cur *replication.Object) (*replication.Write, error) {
 	return func(cur *replication.Object) (*replication.Write, error) {
 		live := cur.Newest(nowMs) != nil

@@ -54,7 +54,7 @@ var txControl = map[string]bool{"exec": true, "discard": true, "multi": true, "w
 // they bypass the transaction's one read and one write (a versioned read or
 // write names its own causal context; a replica's local copy is not the
 // coordinated state).
-var notInMulti = map[string]bool{"vget": true, "vset": true, "vdel": true}
+var notInMulti = map[string]bool{"vget": true, "vset": true, "vdel": true, "vhget": true}
 
 // queue handles a command of a client in MULTI: it queues it and replies
 // QUEUED, or replies the error and marks the transaction for EXECABORT.

@@ -223,7 +223,9 @@ func commandTable() map[string]*command {
 			summary: "Forgets about all watched keys of the connection.", fn: cmdUnwatch},
 	)
 	cmds = append(cmds, setCommands()...)
+	cmds = append(cmds, hashCommands()...)
 	cmds = append(cmds, objectCommand())
+	cmds = append(cmds, memoryCommand())
 	for _, name := range []string{"eval", "evalsha", "eval_ro", "evalsha_ro", "script", "fcall", "fcall_ro", "function"} {
 		cmds = append(cmds, &command{name: name, arity: -1, group: "scripting", summary: "Not supported: " + noScripts + ".", fn: unsupported(noScripts)})
 	}

@@ -22,40 +22,57 @@ func parseQuorum(b []byte) (int, string) {
 
 // cmdVGet implements VGET key [R n] [LOCAL].
 func cmdVGet(c *Conn, args [][]byte) {
-	var opt replication.ReadOptions
-	local := false
-	for i := 2; i < len(args); i++ {
-		switch {
-		case eqFold(args[i], "r") && i+1 < len(args):
-			n, msg := parseQuorum(args[i+1])
-			if msg != "" {
-				c.replyErr(msg)
-				return
-			}
-			opt.R = n
-			i++
-		case eqFold(args[i], "local"):
-			local = true
-		default:
-			c.replyErr(errSyntax)
-			return
-		}
+	opt, local, ok := c.vgetOptions(args[2:])
+	if !ok {
+		return
 	}
-	ctx, cancel := c.reqCtx()
-	defer cancel()
-	var (
-		o   *replication.Object
-		err error
-	)
-	if local {
-		o, err = c.srv.cfg.Backend.GetLocal(ctx, ring.InternalKey(args[1]))
-	} else {
-		o, err = c.srv.cfg.Backend.Get(ctx, ring.InternalKey(args[1]), opt)
-	}
+	o, err := c.readVersions(ring.InternalKey(args[1]), opt, local)
 	if err != nil {
 		c.fail(err)
 		return
 	}
+	c.replyVersions(args[1], o)
+}
+
+// vgetOptions parses VGET's options, [R n] [LOCAL]; when they are wrong it
+// replies the error and returns ok false.
+func (c *Conn) vgetOptions(opts [][]byte) (opt replication.ReadOptions, local, ok bool) {
+	for i := 0; i < len(opts); i++ {
+		switch {
+		case eqFold(opts[i], "r") && i+1 < len(opts):
+			n, msg := parseQuorum(opts[i+1])
+			if msg != "" {
+				c.replyErr(msg)
+				return opt, false, false
+			}
+			opt.R = n
+			i++
+		case eqFold(opts[i], "local"):
+			local = true
+		default:
+			c.replyErr(errSyntax)
+			return opt, false, false
+		}
+	}
+	return opt, local, true
+}
+
+// readVersions reads the internal key ikey through the coordinator with
+// opt, or from this node's replica alone when local is set.
+func (c *Conn) readVersions(ikey []byte, opt replication.ReadOptions, local bool) (*replication.Object, error) {
+	ctx, cancel := c.reqCtx()
+	defer cancel()
+	if local {
+		return c.srv.cfg.Backend.GetLocal(ctx, ikey)
+	}
+	return c.srv.cfg.Backend.Get(ctx, ikey, opt)
+}
+
+// replyVersions replies VGET's answer for o, the state of key: the causal
+// context, then every live version, oldest write first; an empty array
+// when nothing is live. (A hash field's versions, which VHGET replies
+// this way, are never a collection's, so key is not read for them.)
+func (c *Conn) replyVersions(key []byte, o *replication.Object) {
 	live := o.Live(c.nowMs())
 	if len(live) == 0 {
 		c.out.Array(0)
@@ -69,7 +86,7 @@ func cmdVGet(c *Conn, args [][]byte) {
 		if _, done := colls[s.Type]; s.Type == 0 || done {
 			continue
 		}
-		elems, err := c.collectionElements(args[1], s.Type)
+		elems, err := c.collectionElements(key, s.Type)
 		if err != nil {
 			c.fail(err)
 			return
