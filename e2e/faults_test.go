@@ -16,9 +16,10 @@ package e2e
 // few keys through random nodes; after healing every node must read each
 // counter at one value between the increments acknowledged and those
 // attempted (an increment that got no reply may have been applied). And
-// set clients SADD and SREM members (faults_sets_test.go); after healing
-// every node must read each set alike, with every acknowledged add no
-// remove could have seen and without every member its owner removed.
+// set and hash clients SADD/SREM members and HSET/HDEL fields
+// (faults_colls_test.go); after healing every node must read each
+// collection alike, with every acknowledged write no remove could have
+// seen and without every member its owner wrote once and removed.
 //
 // The short run is part of `go test ./...` (not of `go test -short`); a long
 // one, from the module root, is scripts/soak.sh 30m, or:
@@ -41,8 +42,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynakv/dynakv/internal/collcheck"
 	"github.com/dynakv/dynakv/internal/poll"
-	"github.com/dynakv/dynakv/internal/setcheck"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -245,15 +246,23 @@ func TestFaultsWorkload(t *testing.T) {
 			}
 		})
 	}
-	// The set clients (faults_sets_test.go): SADD and SREM through random
-	// nodes, on sets of their own generation, as the carts.
-	sets := setcheck.New()
-	setLoad{procs: procs, seed: seed, clients: 2, hold: &hold, timeout: 3 * time.Second, start: start, keys: func() []string {
-		return []string{fmt.Sprint("set:", cartGen(), ":0"), fmt.Sprint("set:", cartGen(), ":1")}
-	}}.run(t, sets, stop, &wg)
+	// The set and hash clients (faults_colls_test.go): SADD/SREM and
+	// HSET/HDEL through random nodes, on collections of their own
+	// generation, as the carts.
+	sets, hashes := collcheck.New(), collcheck.New()
+	for i, l := range []struct {
+		kind collcheck.Kind
+		h    *collcheck.History
+	}{{collcheck.Set, sets}, {collcheck.Hash, hashes}} {
+		cl := collClients(t, procs, l.kind, 2, seed+uint64(300+i), 3*time.Second, func() []string {
+			return []string{fmt.Sprint(l.kind.Name, ":", cartGen(), ":0"), fmt.Sprint(l.kind.Name, ":", cartGen(), ":1")}
+		})
+		cl.Hold = &hold
+		cl.Run(l.h, stop, &wg)
+	}
 	converged := func(limit time.Duration) {
 		waitConverged(t, procs, append(w.carts(), keys...), limit)
-		waitTreesAgree(t, procs, limit) // the sets' elements too, which VGET cannot read
+		waitTreesAgree(t, procs, limit) // the collections' elements too, which VGET cannot read
 	}
 	// The fault schedule: one fault at a time on a random node, each
 	// followed by a healthy pause.
@@ -346,7 +355,8 @@ func TestFaultsWorkload(t *testing.T) {
 			}
 		}
 	}
-	checkSets(t, procs, sets, 60*time.Second)
+	checkColls(t, procs, collcheck.Set, sets, 60*time.Second)
+	checkColls(t, procs, collcheck.Hash, hashes, 60*time.Second)
 	if lost > 0 {
 		t.Fatalf("%d acknowledged adds lost (seed %d)", lost, seed)
 	}

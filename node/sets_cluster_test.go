@@ -3,18 +3,16 @@ package node
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
+	"maps"
 	"net"
 	"slices"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/dynakv/dynakv/internal/collcheck"
 	"github.com/dynakv/dynakv/internal/poll"
-	"github.com/dynakv/dynakv/internal/setcheck"
 	"github.com/dynakv/dynakv/ring"
 )
 
@@ -60,19 +58,27 @@ func memberKey(key, m string) string {
 	return string(ring.ElementKey(setType, []byte(key), []byte(m)))
 }
 
-// setConverged waits until every home holds the same own copy of set
-// key's head and of each of members' element keys, running anti-entropy
-// rounds meanwhile (hints are delivered by the nodes' own loops), then
-// until SMEMBERS through every node reads the same members, and returns
-// them sorted.
+// setConverged is collConverged for a set, and returns its members
+// sorted.
 func (mc *memCluster) setConverged(cl map[string]*redis.Client, key string, members []string) []string {
+	mc.t.Helper()
+	got := mc.collConverged(cl, collcheck.Set, setType, key, members)
+	return slices.Sorted(maps.Keys(got))
+}
+
+// collConverged waits until every home holds the same own copy of
+// collection key's head and of the element keys (of type t) of members,
+// running anti-entropy rounds meanwhile (hints are delivered by the
+// nodes' own loops), then until the collection reads the same through
+// every node, and returns what it reads.
+func (mc *memCluster) collConverged(cl map[string]*redis.Client, kind collcheck.Kind, t byte, key string, members []string) map[string]string {
 	mc.t.Helper()
 	keys := []string{key}
 	for _, m := range members {
-		keys = append(keys, memberKey(key, m))
+		keys = append(keys, string(ring.ElementKey(t, []byte(key), []byte(m))))
 	}
 	homes := mc.homes(key)
-	poll.Until(mc.t, 30*time.Second, "the replicas of set "+key+" to converge", func() bool {
+	poll.Until(mc.t, 30*time.Second, "the replicas of "+key+" to converge", func() bool {
 		mc.aeRound()
 		for _, k := range keys {
 			first := mc.own(homes[0], k)
@@ -84,25 +90,17 @@ func (mc *memCluster) setConverged(cl map[string]*redis.Client, key string, memb
 		}
 		return true
 	})
-	var got []string
-	poll.Until(mc.t, 10*time.Second, "SMEMBERS "+key+" to read the same through every node", func() bool {
-		var first []string
-		for i, id := range mc.ids {
-			ctx, cancel := cmdCtx()
-			ms, err := cl[id].SMembers(ctx, key).Result()
-			cancel()
-			if err != nil {
-				return false
-			}
-			slices.Sort(ms)
-			if i == 0 {
-				first = ms
-			} else if !slices.Equal(ms, first) {
-				return false
-			}
-		}
-		got = first
-		return true
+	conns := make([]*redis.Client, len(mc.ids))
+	for i, id := range mc.ids {
+		conns[i] = cl[id]
+	}
+	var got map[string]string
+	poll.Until(mc.t, 10*time.Second, key+" to read the same through every node", func() bool {
+		ctx, cancel := cmdCtx()
+		defer cancel()
+		var same bool
+		got, same, _ = kind.Agree(ctx, conns, key)
+		return same
 	})
 	return got
 }
@@ -293,156 +291,6 @@ func TestClusterSetReadsPastASilentHome(t *testing.T) {
 	}
 	if n, err := cl[homes[0]].SCard(ctx, key).Result(); n != 1 || err != nil {
 		t.Fatalf("SCARD through %s with %s silent = %d, %v", homes[0], homes[1], n, err)
-	}
-}
-
-// TestClusterSetsUnderFaults: clients SADD and SREM members of three sets
-// through random nodes while the network drops messages, isolates a node,
-// and splits two nodes with the third hearing both; after the heal every
-// node reads each set alike, with every acknowledged add nobody could
-// have removed, without every member its owner removed, and with every
-// member an SADD added concurrently with an SREM of it (add-wins).
-func TestClusterSetsUnderFaults(t *testing.T) {
-	mc := newMemCluster(t, 3, 2, 2, "a", "b", "c")
-	mc.buildTrees()
-	cl := mc.serveRESP()
-	seed := time.Now().UnixNano()
-	t.Logf("seed %d", seed)
-	keys := []string{"fs:0", "fs:1", "fs:churn"} // churn: emptied and created again and again
-	h := setcheck.New()
-	start := time.Now()
-
-	// Members the add-wins step removes through one side of a split and
-	// adds again through the other, at the same moment: in the set first.
-	pairKey := keys[0]
-	homes := mc.homes(pairKey)
-	var pairs []string
-	for i := range 4 {
-		pairs = append(pairs, fmt.Sprint("pair-", i))
-	}
-	ctx, cancel := cmdCtx()
-	defer cancel()
-	inv := time.Now()
-	must(t, cl[homes[0]].SAdd(ctx, pairKey, toAny(pairs)...))
-	for _, m := range pairs {
-		h.Add(pairKey, m, false, inv, nil)
-	}
-	mc.setConverged(cl, pairKey, pairs)
-
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	const clients, maxOps = 6, 2000
-	for id := range clients {
-		rng := rand.New(rand.NewPCG(uint64(seed), uint64(id)))
-		wg.Go(func() {
-			var mine []string // owned members, "key\x00member"
-			for seq := range maxOps {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				key := keys[rng.IntN(len(keys))]
-				c := cl[mc.ids[rng.IntN(len(mc.ids))]]
-				ctx, cancel := cmdCtx()
-				inv := time.Now()
-				switch r := rng.IntN(10); {
-				case r < 4 || (r < 6 && len(mine) == 0):
-					m := fmt.Sprintf("c%d-%d", id, seq)
-					_, err := c.SAdd(ctx, key, m).Result()
-					h.Add(key, m, true, inv, err)
-					if err == nil {
-						mine = append(mine, key+"\x00"+m)
-					}
-				case r < 6:
-					i := rng.IntN(len(mine))
-					k, m, _ := strings.Cut(mine[i], "\x00")
-					n, err := c.SRem(ctx, k, m).Result()
-					h.Remove(k, m, true, inv, n, err)
-					if !h.Present(k, m) {
-						mine = slices.Delete(mine, i, i+1)
-					}
-				default: // shared members: a few per key, new ones every half second
-					m := fmt.Sprintf("x%d-%d", time.Since(start)/(500*time.Millisecond), rng.IntN(3))
-					if key == keys[2] {
-						key = keys[1]
-					}
-					if r < 8 {
-						_, err := c.SAdd(ctx, key, m).Result()
-						h.Add(key, m, false, inv, err)
-					} else {
-						n, err := c.SRem(ctx, key, m).Result()
-						h.Remove(key, m, false, inv, n, err)
-					}
-				}
-				cancel()
-			}
-		})
-	}
-	progress := func(what string, n int) {
-		t.Helper()
-		mark := h.Stats().AddsAcked
-		poll.Until(t, 60*time.Second, what, func() bool { return h.Stats().AddsAcked >= mark+n })
-	}
-	progress("adds while healthy", 100)
-	mc.net.SetDrop("", "", 0.05)
-	progress("adds while 5% of the messages are lost", 60)
-	mc.net.Heal()
-	lone := mc.ids[2]
-	mc.net.Partition([]string{peerAddrOf(lone)}, []string{peerAddrOf(mc.ids[0]), peerAddrOf(mc.ids[1])})
-	progress("adds with "+lone+" isolated", 60)
-	mc.net.Heal()
-	// The split h0 | h2, h1 hearing both: an SREM through h0 cannot see
-	// an SADD through h2, so each pair is truly concurrent.
-	mc.net.Partition([]string{peerAddrOf(homes[0])}, []string{peerAddrOf(homes[2])})
-	progress("adds while "+homes[0]+" and "+homes[2]+" cannot hear each other", 60)
-	var pairWG sync.WaitGroup
-	for _, m := range pairs {
-		pairWG.Go(func() {
-			ctx, cancel := cmdCtx()
-			defer cancel()
-			inv := time.Now()
-			n, err := cl[homes[0]].SRem(ctx, pairKey, m).Result()
-			h.Remove(pairKey, m, false, inv, n, err)
-		})
-		pairWG.Go(func() {
-			ctx, cancel := cmdCtx()
-			defer cancel()
-			inv := time.Now()
-			_, err := cl[homes[2]].SAdd(ctx, pairKey, m).Result()
-			h.Add(pairKey, m, false, inv, err)
-			if err != nil {
-				t.Errorf("SADD %s through %s: %v", m, homes[2], err)
-			}
-		})
-	}
-	pairWG.Wait()
-	mc.net.SetDrop(peerAddrOf(homes[1]), "", 0.2)
-	progress("adds while the split holds and "+homes[1]+" loses a fifth of its calls", 40)
-	mc.net.Heal()
-	close(stop)
-	wg.Wait()
-
-	st := h.Stats()
-	t.Logf("SADD %d sent, %d acknowledged; SREM %d sent, %d answered, %d removed, %d answered 0 for an acknowledged own member",
-		st.Adds, st.AddsAcked, st.Removes, st.RemovesAcked, st.Removed, st.MissedRemoves)
-	for _, key := range keys {
-		got := mc.setConverged(cl, key, h.Members(key))
-		bad, c := h.Check(key, got)
-		for _, b := range bad {
-			t.Error(b)
-		}
-		t.Logf("%s: %d members; checked %d present, %d absent, %d unknown", key, len(got), c.MustHave, c.MustLack, c.Unknown)
-		if key == pairKey {
-			for _, m := range pairs {
-				if !slices.Contains(got, m) {
-					t.Errorf("%s lacks %s: the SADD through %s was concurrent with the SREM through %s (add-wins)", key, m, homes[2], homes[0])
-				}
-			}
-		}
-	}
-	if st.AddsAcked == 0 || st.Removed == 0 {
-		t.Fatalf("the workload did nothing: %+v", st)
 	}
 }
 
