@@ -15,7 +15,11 @@ package e2e
 // replica's own copy identical. Beside the carts, counter clients INCRBY a
 // few keys through random nodes; after healing every node must read each
 // counter at one value between the increments acknowledged and those
-// attempted (an increment that got no reply may have been applied).
+// attempted (an increment that got no reply may have been applied). And
+// set and hash clients SADD/SREM members and HSET/HDEL fields
+// (faults_colls_test.go); after healing every node must read each
+// collection alike, with every acknowledged write no remove could have
+// seen and without every member its owner wrote once and removed.
 //
 // The short run is part of `go test ./...` (not of `go test -short`); a long
 // one, from the module root, is scripts/soak.sh 30m, or:
@@ -38,6 +42,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynakv/dynakv/internal/collcheck"
 	"github.com/dynakv/dynakv/internal/poll"
 
 	"github.com/redis/go-redis/v9"
@@ -241,7 +246,24 @@ func TestFaultsWorkload(t *testing.T) {
 			}
 		})
 	}
-	converged := func(limit time.Duration) { waitConverged(t, procs, append(w.carts(), keys...), limit) }
+	// The set and hash clients (faults_colls_test.go): SADD/SREM and
+	// HSET/HDEL through random nodes, on collections of their own
+	// generation, as the carts.
+	sets, hashes := collcheck.New(), collcheck.New()
+	for i, l := range []struct {
+		kind collcheck.Kind
+		h    *collcheck.History
+	}{{collcheck.Set, sets}, {collcheck.Hash, hashes}} {
+		cl := collClients(t, procs, l.kind, 2, seed+uint64(300+i), 3*time.Second, func() []string {
+			return []string{fmt.Sprint(l.kind.Name, ":", cartGen(), ":0"), fmt.Sprint(l.kind.Name, ":", cartGen(), ":1")}
+		})
+		cl.Hold = &hold
+		cl.Run(l.h, stop, &wg)
+	}
+	converged := func(limit time.Duration) {
+		waitConverged(t, procs, append(w.carts(), keys...), limit)
+		waitTreesAgree(t, procs, limit) // the collections' elements too, which VGET cannot read
+	}
 	// The fault schedule: one fault at a time on a random node, each
 	// followed by a healthy pause.
 	var schedule []event
@@ -333,6 +355,8 @@ func TestFaultsWorkload(t *testing.T) {
 			}
 		}
 	}
+	checkColls(t, procs, collcheck.Set, sets, 60*time.Second)
+	checkColls(t, procs, collcheck.Hash, hashes, 60*time.Second)
 	if lost > 0 {
 		t.Fatalf("%d acknowledged adds lost (seed %d)", lost, seed)
 	}

@@ -107,6 +107,9 @@ func appendCoordinate(dst []byte, m coordinateMsg) []byte {
 	if m.write.HLL {
 		flags |= 8
 	}
+	if m.write.Type != 0 {
+		flags |= 16
+	}
 	dst = append(dst, flags)
 	dst = appendClock(dst, m.basis)
 	dst = binary.AppendUvarint(dst, uint64(m.w))
@@ -115,6 +118,9 @@ func appendCoordinate(dst []byte, m coordinateMsg) []byte {
 	dst = codec.AppendBytes(dst, m.write.Value)
 	if m.write.Increment != nil {
 		dst = codec.AppendBytes(dst, m.write.Increment)
+	}
+	if m.write.Type != 0 {
+		dst = append(dst, m.write.Type)
 	}
 	return dst
 }
@@ -125,7 +131,7 @@ func decodeCoordinate(b []byte) (coordinateMsg, error) {
 	m.key = r.Bytes(maxWireKey)
 	flags := r.Byte()
 	m.check, m.write.Tombstone, m.write.HLL = flags&1 != 0, flags&2 != 0, flags&8 != 0
-	if flags&^15 != 0 {
+	if flags&^31 != 0 {
 		r.Fail("unknown flags")
 	}
 	m.basis = readClock(&r)
@@ -145,6 +151,13 @@ func decodeCoordinate(b []byte) (coordinateMsg, error) {
 		m.write.Increment = r.Bytes(64)
 		if !replication.IsDecimal(m.write.Increment) {
 			r.Fail("increment is no number")
+		}
+	}
+	// A collection's head or delete (Write.Type): without it the home
+	// would store a forwarded set's head as a string's version.
+	if flags&16 != 0 {
+		if m.write.Type = r.Byte(); m.write.Type == 0 {
+			r.Fail("type flag with no type")
 		}
 	}
 	return m, r.Done()

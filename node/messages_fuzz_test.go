@@ -26,6 +26,8 @@ func FuzzDecodePeer(f *testing.F) {
 	f.Add(opRead, codec.AppendBytes(nil, []byte("k")))
 	f.Add(opCoordinate, appendCoordinate(nil, coordinateMsg{key: []byte("k"), check: true, basis: o.Context(), w: 2,
 		write: replication.Write{Context: o.Context(), Value: []byte("x"), ExpireAt: 5}}))
+	f.Add(opCoordinate, appendCoordinate(nil, coordinateMsg{key: []byte("k"), w: 2, write: replication.Write{Context: o.Context(), Type: 's'}}))
+	f.Add(opCoordinate, appendCoordinate(nil, coordinateMsg{key: []byte("k"), write: replication.Write{Tombstone: true, Type: 'h'}}))
 	f.Add(opDeliverHints, appendKeyObjects(nil, []replica.Hinted{{Key: []byte("a"), Obj: o}, {Key: []byte("b"), Obj: o}}))
 	f.Add(opReadRange, appendRange(nil, rangeMsg{from: 1, to: 1 << 40, limit: 10}))
 	f.Add(opKeyCount, []byte(nil))

@@ -34,7 +34,7 @@ func (c *Coordinator) ScanKeys(ctx context.Context, routeKey []byte, pos uint64,
 		return ErrClosed
 	}
 	prefs, n := c.prefs(routeKey)
-	readers := c.keyReaders(prefs, n)
+	readers, spares := c.keyReaders(prefs, n)
 	if len(readers) == 0 {
 		return fmt.Errorf("%w: no live replica to read the elements from", ErrUnavailable)
 	}
@@ -43,8 +43,20 @@ func (c *Coordinator) ScanKeys(ctx context.Context, routeKey []byte, pos uint64,
 	for {
 		batches := make([][]KeyState, 0, len(readers))
 		var cut []byte // the last key every reader has answered for; nil: all of them
-		for _, r := range readers {
-			keys, more, err := r.ReadKeys(ctx, pos, from, end, batch)
+		for i := 0; i < len(readers); i++ {
+			r := readers[i]
+			keys, more, err := c.readKeys(ctx, r, pos, from, end, batch)
+			if err != nil && len(spares) > 0 && ctx.Err() == nil {
+				// A home that fails, or does not answer within the
+				// request timeout (paused, or partitioned away while
+				// the failure detector still trusts it), hands its place
+				// to the next live home, as a read's does; the new one
+				// reads from where the walk is.
+				c.log.Debug("element read failed, asking another home", "replica", r.(Replica).Name(), "err", err)
+				readers[i], spares = spares[0], spares[1:]
+				i--
+				continue
+			}
 			if err != nil {
 				return fmt.Errorf("read elements from %s: %w", r.(Replica).Name(), err)
 			}
@@ -71,20 +83,33 @@ func (c *Coordinator) ScanKeys(ctx context.Context, routeKey []byte, pos uint64,
 }
 
 // keyReaders picks up to R live home replicas of a key that can list keys,
-// the local one first when it is a home.
-func (c *Coordinator) keyReaders(prefs []Replica, n int) []KeyReader {
+// the local one first when it is a home, and returns the other live ones
+// as spares.
+func (c *Coordinator) keyReaders(prefs []Replica, n int) (readers, spares []KeyReader) {
 	r := max(1, min(c.cfg.R, n))
 	homes := slices.Clone(prefs[:n])
 	if i := slices.Index(homes, Replica(c.cfg.Local)); i > 0 {
 		homes[0], homes[i] = homes[i], homes[0]
 	}
-	var out []KeyReader
 	for _, h := range homes {
-		if kr, ok := h.(KeyReader); ok && c.alive(h) && len(out) < r {
-			out = append(out, kr)
+		kr, ok := h.(KeyReader)
+		switch {
+		case !ok || !c.alive(h):
+		case len(readers) < r:
+			readers = append(readers, kr)
+		default:
+			spares = append(spares, kr)
 		}
 	}
-	return out
+	return readers, spares
+}
+
+// readKeys reads one batch from r within the request timeout: the caller's
+// context may have no deadline of its own.
+func (c *Coordinator) readKeys(ctx context.Context, r KeyReader, pos uint64, from, end []byte, batch int) ([]KeyState, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	return r.ReadKeys(ctx, pos, from, end, batch)
 }
 
 // mergeKeys merges key-sorted batches into one key-sorted list, keeping the

@@ -306,7 +306,7 @@ func removeElement(nowMs int64, removed *bool) func(cur *replication.Object) (*r
 	return func(cur *replication.Object) (*replication.Write, error) {
 		live := cur.Newest(nowMs) != nil
 		if removed != nil {
-			*removed = live
+			*removed = live // the last read decides (a forwarded write may read again)
 		}
 		if !live {
 			return nil, nil
@@ -334,6 +334,7 @@ func (c *Conn) collection(key []byte, t byte, create bool) (*replication.Sibling
 	var (
 		head    *replication.Sibling
 		slow    bool
+		local   *replication.Object
 		expired []byte
 		orphans bool
 	)
@@ -347,7 +348,7 @@ func (c *Conn) collection(key []byte, t byte, create bool) (*replication.Sibling
 		case s != nil && ht == 0:
 			return nil, &clientError{errWrongType}
 		}
-		slow, expired, orphans = true, expiredHeads(cur, now), mayHaveOrphans(cur, now)
+		slow, local, expired, orphans = true, cur, expiredHeads(cur, now), mayHaveOrphans(cur, now)
 		return nil, nil
 	})
 	if err != nil || !slow {
@@ -381,6 +382,20 @@ func (c *Conn) collection(key []byte, t byte, create bool) (*replication.Sibling
 	// The elements of an expired collection must not come back with the
 	// new head. (Only those: elements whose head this node has not
 	// received yet, a write through another node, are live and stay.)
+	if slices.Contains(expired, t) {
+		// This node's copy may show the expired head only because the
+		// collection was created anew where it has not received the new
+		// head yet (across a partition): R replicas tell before its
+		// members, which another node may have added to this one's copy,
+		// are taken for the expired collection's.
+		o, err := c.getAny(key)
+		if err != nil {
+			return nil, err
+		}
+		if s, ht := headOf(o.Merge(local), now); s != nil && ht == t {
+			return s, nil
+		}
+	}
 	if err := c.dropElements(key, expired); err != nil {
 		return nil, err
 	}

@@ -116,19 +116,27 @@ func (c *Conn) members(key []byte) ([][]byte, error) {
 
 // addMembers adds members to the set key, which must exist or have been
 // created, and returns how many were not there.
+//
+// A member the coordinator already holds is written again all the same:
+// a new version replacing the ones it read, as an ORSWOT's add mints a new
+// dot. Without it, an SADD of a present member would be acknowledged with
+// nothing of its own in the set, and an SREM through another node that
+// read only the older versions (concurrent with this SADD) would remove
+// the member for good: the add would lose to a concurrent remove.
 func (c *Conn) addMembers(key []byte, members [][]byte) (int64, error) {
 	now := c.nowMs()
 	var added int64
 	for _, m := range members {
+		absent := false // set by the last read (a forwarded write may read again)
 		_, err := c.rawUpdate(elementKey(typeSet, key, m), func(cur *replication.Object) (*replication.Write, error) {
-			if cur.Newest(now) != nil {
-				return nil, nil
-			}
-			added++
+			absent = cur.Newest(now) == nil
 			return &replication.Write{Context: cur.Context()}, nil
 		})
 		if err != nil {
 			return added, err
+		}
+		if absent {
+			added++
 		}
 	}
 	return added, nil
