@@ -2,6 +2,10 @@ package resp
 
 import "slices"
 
+// The set algebra: SINTER, SUNION, SDIFF, their STORE forms and
+// SINTERCARD. Each reads its sets one by one (per key, not atomically) and
+// a STORE replaces its destination as DEL then SADD would.
+
 // setAlgebra computes the intersection, union or difference of the sets
 // keys (a missing key is an empty set).
 func (c *Conn) setAlgebra(op byte, keys [][]byte) ([][]byte, error) {
@@ -9,9 +13,6 @@ func (c *Conn) setAlgebra(op byte, keys [][]byte) ([][]byte, error) {
 	for i, k := range keys {
 		ms, err := c.members(k)
 
-		// The set algebra: SINTER, SUNION, SDIFF, their STORE forms and
-		// SINTERCARD. Each reads its sets one by one (per key, not atomically) and
-		// a STORE replaces its destination as DEL then SADD would.
 		if err != nil {
 			return nil, err
 		}
