@@ -12,7 +12,6 @@ func (c *Conn) setAlgebra(op byte, keys [][]byte) ([][]byte, error) {
 	var result [][]byte
 	for i, k := range keys {
 		ms, err := c.members(k)
-
 		if err != nil {
 			return nil, err
 		}
