@@ -88,27 +88,34 @@ func (c *Conn) setFields(key []byte, pairs [][]byte, nx bool) (int64, error) {
 		return 0, err
 	}
 	now := c.nowMs()
-	var added int64
+	// A field named twice takes its last value, as in Redis; the fields
+	// are written side by side.
+	last := map[string]int{}
+	var fields []int
 	for i := 0; i+1 < len(pairs); i += 2 {
+		if j, ok := last[string(pairs[i])]; ok {
+			fields[j] = i
+			continue
+		}
+		last[string(pairs[i])] = len(fields)
+		fields = append(fields, i)
+	}
+	// The update may run more than once (a forwarded write that met a
+	// conflict is redone on the fresh state): the last run counts.
+	isNew := make([]bool, len(fields))
+	err := parallel(len(fields), func(j int) error {
+		i := fields[j]
 		value := own(pairs[i+1])
-		// The update may run more than once (a forwarded write that met a
-		// conflict is redone on the fresh state): the last run counts.
-		isNew := false
 		_, err := c.rawUpdate(elementKey(typeHash, key, pairs[i]), func(cur *replication.Object) (*replication.Write, error) {
-			isNew = cur.Newest(now) == nil
-			if nx && !isNew {
+			isNew[j] = cur.Newest(now) == nil
+			if nx && !isNew[j] {
 				return nil, nil
 			}
 			return &replication.Write{Context: cur.Context(), Value: value}, nil
 		})
-		if err != nil {
-			return added, err
-		}
-		if isNew {
-			added++
-		}
-	}
-	return added, nil
+		return err
+	})
+	return count(isNew), err
 }
 
 func cmdHSet(c *Conn, args [][]byte) {
@@ -145,17 +152,17 @@ func cmdHDel(c *Conn, args [][]byte) {
 		}
 		return
 	}
-	var n int64
-	for _, f := range args[2:] {
-		removed := false
-		if _, err := c.rawUpdate(elementKey(typeHash, key, f), removeElement(c.nowMs(), &removed)); err != nil {
-			c.fail(err)
-			return
-		}
-		if removed {
-			n++
-		}
+	fields := unique(args[2:])
+	removed := make([]bool, len(fields))
+	err := parallel(len(fields), func(i int) error {
+		_, err := c.rawUpdate(elementKey(typeHash, key, fields[i]), removeElement(c.nowMs(), &removed[i]))
+		return err
+	})
+	if err != nil {
+		c.fail(err)
+		return
 	}
+	n := count(removed)
 	if n > 0 {
 		if err := c.emptied(key, typeHash); err != nil {
 			c.fail(err)

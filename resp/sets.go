@@ -90,35 +90,41 @@ func (c *Conn) members(key []byte) ([][]byte, error) {
 // the member for good: the add would lose to a concurrent remove.
 func (c *Conn) addMembers(key []byte, members [][]byte) (int64, error) {
 	now := c.nowMs()
-	var added int64
-	for _, m := range members {
-		absent := false // set by the last read (a forwarded write may read again)
-		_, err := c.rawUpdate(elementKey(typeSet, key, m), func(cur *replication.Object) (*replication.Write, error) {
-			absent = cur.Newest(now) == nil
+	members = unique(members)
+	absent := make([]bool, len(members)) // set by the last read (a forwarded write may read again)
+	err := parallel(len(members), func(i int) error {
+		_, err := c.rawUpdate(elementKey(typeSet, key, members[i]), func(cur *replication.Object) (*replication.Write, error) {
+			absent[i] = cur.Newest(now) == nil
 			return &replication.Write{Context: cur.Context()}, nil
 		})
-		if err != nil {
-			return added, err
-		}
-		if absent {
-			added++
+		return err
+	})
+	return count(absent), err
+}
+
+// count returns how many of bs are true.
+func count(bs []bool) int64 {
+	var n int64
+	for _, b := range bs {
+		if b {
+			n++
 		}
 	}
-	return added, nil
+	return n
 }
 
 // removeMembers removes members from the set key and returns how many it
 // removed; the set's head goes when it removed the last member.
 func (c *Conn) removeMembers(key []byte, members [][]byte) (int64, error) {
-	var n int64
-	for _, m := range members {
-		removed := false
-		if _, err := c.rawUpdate(elementKey(typeSet, key, m), removeElement(c.nowMs(), &removed)); err != nil {
-			return n, err
-		}
-		if removed {
-			n++
-		}
+	members = unique(members)
+	removed := make([]bool, len(members))
+	err := parallel(len(members), func(i int) error {
+		_, err := c.rawUpdate(elementKey(typeSet, key, members[i]), removeElement(c.nowMs(), &removed[i]))
+		return err
+	})
+	n := count(removed)
+	if err != nil {
+		return n, err
 	}
 	if n > 0 {
 		return n, c.emptied(key, typeSet)

@@ -16,6 +16,9 @@ func TestSets(t *testing.T) {
 	runRaw(t, c, []rawCase{
 		{cmd("SADD", "s", "a", "b", "a"), integer(2)},
 		{cmd("SADD", "s", "b", "c"), integer(1)},
+		{cmd("HSET", "dup", "f", "1", "f", "2", "g", "3"), integer(2)},
+		{cmd("HGET", "dup", "f"), bulk("2")},
+		{cmd("SREM", "dup2", "a", "a"), integer(0)},
 		{cmd("SCARD", "s"), integer(3)},
 		{cmd("SISMEMBER", "s", "a"), integer(1)},
 		{cmd("SISMEMBER", "s", "z"), integer(0)},
