@@ -253,6 +253,9 @@ func (c *Conn) reqCtx() (context.Context, context.CancelFunc) {
 
 // fail replies with the Redis-style error for a backend failure.
 func (c *Conn) fail(err error) {
+	if errors.Is(err, errOutputLimit) {
+		return // the connection is closed: nothing more to reply
+	}
 	var ce *clientError
 	if errors.As(err, &ce) {
 		c.replyErr(ce.msg)
@@ -268,6 +271,10 @@ func (c *Conn) fail(err error) {
 		c.out.Error("ERR " + err.Error())
 	}
 }
+
+// errOutputLimit stops a command whose reply would pass the client's
+// output buffer limit: the connection was closed for it (Conn.exceeds).
+var errOutputLimit = errors.New("closed for the output buffer limit")
 
 // clientError carries a client error out of an update function.
 type clientError struct{ msg string }

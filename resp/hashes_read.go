@@ -38,10 +38,16 @@ func (c *Conn) eachField(key []byte, fn func(field []byte, s *replication.Siblin
 	if !ok || err != nil {
 		return err
 	}
-	return c.eachElement(key, typeHash, 0, replication.MaxKeysBatch, func(f []byte, _ uint64, s *replication.Sibling) bool {
+	size := 0
+	err = c.eachElement(key, typeHash, 0, replication.MaxKeysBatch, func(f []byte, _ uint64, s *replication.Sibling) bool {
 		fn(f, s)
-		return true
+		size += len(f) + len(s.Value) + 32 // with their bulk headers
+		return !c.exceeds(size)
 	})
+	if err == nil && c.exceeds(size) {
+		err = errOutputLimit
+	}
+	return err
 }
 
 func cmdHGet(c *Conn, args [][]byte) {

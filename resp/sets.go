@@ -66,16 +66,27 @@ func setCommands() []*command {
 
 // members returns the members of the set key (none when it does not
 // exist), or WRONGTYPE.
-func (c *Conn) members(key []byte) ([][]byte, error) {
+func (c *Conn) members(key []byte) ([][]byte, error) { return c.readMembers(key, false) }
+
+// readMembers is members; with reply, the members are a reply's, and the
+// read stops (errOutputLimit, the client closed) once they would pass the
+// client's output buffer limit, so a huge set is never held for a client
+// that may not take it.
+func (c *Conn) readMembers(key []byte, reply bool) ([][]byte, error) {
 	_, ok, err := c.readCollection(key, typeSet)
 	if !ok || err != nil {
 		return nil, err
 	}
 	var out [][]byte
+	size := 0
 	err = c.eachElement(key, typeSet, 0, replication.MaxKeysBatch, func(m []byte, _ uint64, _ *replication.Sibling) bool {
 		out = append(out, m)
-		return true
+		size += len(m) + 16 // with its bulk header
+		return !reply || !c.exceeds(size)
 	})
+	if err == nil && reply && c.exceeds(size) {
+		err = errOutputLimit
+	}
 	return out, err
 }
 
@@ -157,7 +168,7 @@ func cmdSRem(c *Conn, args [][]byte) {
 }
 
 func cmdSMembers(c *Conn, args [][]byte) {
-	ms, err := c.members(args[1])
+	ms, err := c.readMembers(args[1], true)
 	if err != nil {
 		c.fail(err)
 		return

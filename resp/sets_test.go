@@ -1,6 +1,7 @@
 package resp
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -218,4 +219,40 @@ func TestObjectEncoding(t *testing.T) {
 		{cmd("CONFIG", "GET", "hash-max-listpack-entries"), bulks("hash-max-listpack-entries", "7")},
 		{cmd("OBJECT", "FOO", "s"), errReply("ERR unknown subcommand 'FOO'. Try OBJECT HELP.")},
 	})
+}
+
+// TestBigCollectionReplyClosedAtOutputLimit: SMEMBERS and HGETALL of a
+// collection larger than the client's output buffer limit close the
+// client as soon as the reply would pass it, holding no more than the
+// limit; the server still serves others.
+func TestBigCollectionReplyClosedAtOutputLimit(t *testing.T) {
+	e := newTestEnv(t, func(cfg *Config) { cfg.OutputLimit = OutputLimit{Hard: 64 << 10} })
+	c := e.dial()
+	member := strings.Repeat("m", 100)
+	for i := range 40 {
+		args := []string{"SADD", "big"}
+		hargs := []string{"HSET", "bigh"}
+		for j := range 50 {
+			args = append(args, fmt.Sprint(member, i, "-", j))
+			hargs = append(hargs, fmt.Sprint(member, i, "-", j), member)
+		}
+		if got := c.do(args...); got != integer(50) {
+			t.Fatalf("SADD: %q", got)
+		}
+		if got := c.do(hargs...); got != integer(50) {
+			t.Fatalf("HSET: %q", got)
+		}
+	}
+	for _, command := range [][]string{{"SMEMBERS", "big"}, {"HGETALL", "bigh"}} {
+		big := e.dial()
+		big.send(string(rdEncode(command)))
+		big.expectClosed()
+	}
+	// The replies (about 240 kB each) were never built in full.
+	if peak := e.srv.stats.peakOutput.Load(); peak > 128<<10 {
+		t.Fatalf("output buffer peaked at %d bytes over a 64 kB limit", peak)
+	}
+	if got := c.do("SCARD", "big"); got != integer(2000) {
+		t.Fatalf("SCARD after: %q", got)
+	}
 }
