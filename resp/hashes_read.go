@@ -32,8 +32,10 @@ func (c *Conn) readField(key, field []byte) (*replication.Sibling, error) {
 
 // eachField walks the fields of the hash key in field hash order, calling
 // fn with each field and its newest version; a hash that does not exist
-// has none, and another type is WRONGTYPE.
-func (c *Conn) eachField(key []byte, fn func(field []byte, s *replication.Sibling)) error {
+// has none, and another type is WRONGTYPE. With reply, the fields are a
+// reply's, and the walk stops (errOutputLimit, the client closed) once
+// they would pass the client's output buffer limit.
+func (c *Conn) eachField(key []byte, reply bool, fn func(field []byte, s *replication.Sibling)) error {
 	_, ok, err := c.readCollection(key, typeHash)
 	if !ok || err != nil {
 		return err
@@ -42,9 +44,9 @@ func (c *Conn) eachField(key []byte, fn func(field []byte, s *replication.Siblin
 	err = c.eachElement(key, typeHash, 0, replication.MaxKeysBatch, func(f []byte, _ uint64, s *replication.Sibling) bool {
 		fn(f, s)
 		size += len(f) + len(s.Value) + 32 // with their bulk headers
-		return !c.exceeds(size)
+		return !reply || !c.exceeds(size)
 	})
-	if err == nil && c.exceeds(size) {
+	if err == nil && reply && c.exceeds(size) {
 		err = errOutputLimit
 	}
 	return err
@@ -94,7 +96,7 @@ func hashWalk(fields, values bool) func(c *Conn, args [][]byte) {
 	return func(c *Conn, args [][]byte) {
 		var out [][]byte
 		n := 0
-		err := c.eachField(args[1], func(f []byte, s *replication.Sibling) {
+		err := c.eachField(args[1], true, func(f []byte, s *replication.Sibling) {
 			if fields {
 				out = append(out, f)
 			}
@@ -126,7 +128,7 @@ var (
 
 func cmdHLen(c *Conn, args [][]byte) {
 	var n int64
-	if err := c.eachField(args[1], func([]byte, *replication.Sibling) { n++ }); err != nil {
+	if err := c.eachField(args[1], false, func([]byte, *replication.Sibling) { n++ }); err != nil {
 		c.fail(err)
 		return
 	}
@@ -234,7 +236,7 @@ func cmdHRandField(c *Conn, args [][]byte) {
 		vs [][]byte
 	)
 	if count != 0 {
-		err := c.eachField(args[1], func(f []byte, s *replication.Sibling) {
+		err := c.eachField(args[1], false, func(f []byte, s *replication.Sibling) {
 			fs, vs = append(fs, f), append(vs, s.Value)
 		})
 		if err != nil {

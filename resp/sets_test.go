@@ -252,7 +252,14 @@ func TestBigCollectionReplyClosedAtOutputLimit(t *testing.T) {
 	if peak := e.srv.stats.peakOutput.Load(); peak > 128<<10 {
 		t.Fatalf("output buffer peaked at %d bytes over a 64 kB limit", peak)
 	}
+	// Counting is no reply of the collection: not bounded by the limit.
 	if got := c.do("SCARD", "big"); got != integer(2000) {
 		t.Fatalf("SCARD after: %q", got)
+	}
+	if got := c.do("HLEN", "bigh"); got != integer(2000) {
+		t.Fatalf("HLEN after: %q", got)
+	}
+	if got := c.do("SINTERCARD", "2", "big", "big"); got != integer(2000) {
+		t.Fatalf("SINTERCARD after: %q", got)
 	}
 }
