@@ -68,31 +68,10 @@ func (c *Conn) scanCollection(args [][]byte, t byte, values bool) {
 		c.out.Array(0)
 		return
 	}
-	count := 10
-	var pattern []byte
-	for i := 3; i < len(args); i += 2 {
-		if i+1 >= len(args) {
-			c.replyErr(errSyntax)
-			return
-		}
-		switch a, v := args[i], args[i+1]; {
-		case eqFold(a, "count"):
-			n, ok := string2ll(v)
-			if !ok {
-				c.replyErr(errNotInteger)
-				return
-			}
-			if n < 1 {
-				c.replyErr(errSyntax)
-				return
-			}
-			count = int(min(n, 1<<20))
-		case eqFold(a, "match"):
-			pattern = v
-		default:
-			c.replyErr(errSyntax)
-			return
-		}
+	count, pattern, _, msg := scanOptions(args[3:], false)
+	if msg != "" {
+		c.replyErr(msg)
+		return
 	}
 	var (
 		out        [][]byte

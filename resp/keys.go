@@ -270,40 +270,45 @@ func (c *Conn) scanPage(cursor uint64, count int, orphans bool, fn func(key []by
 	return next, err
 }
 
+// scanOptions parses the options of SCAN (withType) and of SSCAN/HSCAN:
+// COUNT, MATCH and TYPE, as Redis, or returns the error to reply.
+func scanOptions(opts [][]byte, withType bool) (count int, pattern, typ []byte, msg string) {
+	count = 10
+	for i := 0; i < len(opts); i += 2 {
+		if i+1 >= len(opts) {
+			return 0, nil, nil, errSyntax
+		}
+		switch a, v := opts[i], opts[i+1]; {
+		case eqFold(a, "count"):
+			n, ok := string2ll(v)
+			if !ok {
+				return 0, nil, nil, errNotInteger
+			}
+			if n < 1 {
+				return 0, nil, nil, errSyntax
+			}
+			count = int(min(n, 1<<20))
+		case eqFold(a, "match"):
+			pattern = v
+		case withType && eqFold(a, "type"):
+			typ = v
+		default:
+			return 0, nil, nil, errSyntax
+		}
+	}
+	return count, pattern, typ, ""
+}
+
 func cmdScan(c *Conn, args [][]byte) {
 	cursor, err := strconv.ParseUint(string(args[1]), 10, 64)
 	if err != nil {
 		c.replyErr(errInvalidCurs)
 		return
 	}
-	count := 10
-	var pattern []byte
-	var typ []byte
-	for i := 2; i < len(args); i += 2 {
-		if i+1 >= len(args) {
-			c.replyErr(errSyntax)
-			return
-		}
-		switch a, v := args[i], args[i+1]; {
-		case eqFold(a, "count"):
-			n, ok := string2ll(v)
-			if !ok {
-				c.replyErr(errNotInteger)
-				return
-			}
-			if n < 1 {
-				c.replyErr(errSyntax)
-				return
-			}
-			count = int(min(n, 1<<20))
-		case eqFold(a, "match"):
-			pattern = v
-		case eqFold(a, "type"):
-			typ = v
-		default:
-			c.replyErr(errSyntax)
-			return
-		}
+	count, pattern, typ, msg := scanOptions(args[2:], true)
+	if msg != "" {
+		c.replyErr(msg)
+		return
 	}
 	var keys [][]byte
 	next, err := c.scanPage(cursor, count, false, func(key []byte, s *replication.Sibling) {
