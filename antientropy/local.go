@@ -17,7 +17,14 @@ type LeafScanner func(ctx context.Context, first, last uint64, fn func(key []byt
 type Local struct {
 	Trees *Trees
 	Scan  LeafScanner
+	// Filter, when set, is Scan for the keys want accepts only, computing
+	// no contribution for the others (a big leaf's buckets).
+	Filter FilteredScanner
 }
+
+// FilteredScanner is a LeafScanner that first asks want of each key and
+// calls fn only for those it accepts.
+type FilteredScanner func(ctx context.Context, first, last uint64, want func(key []byte) bool, fn func(key []byte, hash uint64) error) error
 
 var _ Replica = (*Local)(nil)
 
@@ -77,18 +84,40 @@ func (l *Local) Keys(ctx context.Context, leaves []Ref) ([]LeafKeys, error) {
 	return out, nil
 }
 
-// BucketKeys implements Replica by scanning each bucket's leaf.
+// BucketKeys implements Replica: each leaf asked about is scanned once,
+// whatever number of its buckets are asked, and only the keys of those
+// buckets have their contributions computed (Filter, when set).
 func (l *Local) BucketKeys(ctx context.Context, buckets []BucketRef) ([][]KeyHash, error) {
 	s := l.Trees.Shape()
 	out := make([][]KeyHash, len(buckets))
+	byLeaf := map[Ref]map[int][]int{} // leaf -> bucket -> indexes in buckets
+	var leaves []Ref
 	for i, b := range buckets {
-		first, last := s.LeafRange(b.P, b.I)
-		err := l.Scan(ctx, first, last, func(key []byte, h uint64) error {
-			if h != 0 && KeyBucket(key) == b.B {
+		if byLeaf[b.Ref] == nil {
+			byLeaf[b.Ref] = map[int][]int{}
+			leaves = append(leaves, b.Ref)
+		}
+		byLeaf[b.Ref][b.B] = append(byLeaf[b.Ref][b.B], i)
+	}
+	for _, lf := range leaves {
+		want := byLeaf[lf]
+		first, last := s.LeafRange(lf.P, lf.I)
+		filter := func(key []byte) bool { return want[KeyBucket(key)] != nil }
+		scan := func(key []byte, h uint64) error {
+			if h == 0 {
+				return nil
+			}
+			for _, i := range want[KeyBucket(key)] {
 				out[i] = append(out[i], KeyHash{Key: bytes.Clone(key), Hash: h})
 			}
 			return nil
-		})
+		}
+		var err error
+		if l.Filter != nil {
+			err = l.Filter(ctx, first, last, filter, scan)
+		} else {
+			err = l.Scan(ctx, first, last, scan)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -65,7 +65,7 @@ type memKey struct {
 
 func newMemReplica(s Shape) *memReplica {
 	m := &memReplica{keys: map[string]memKey{}}
-	m.Local = Local{Trees: NewTrees(s), Scan: m.scan}
+	m.Local = Local{Trees: NewTrees(s), Scan: m.scan, Filter: m.filter}
 	return m
 }
 
@@ -109,6 +109,15 @@ func (m *memReplica) scan(_ context.Context, first, last uint64, fn func([]byte,
 		}
 	}
 	return nil
+}
+
+func (m *memReplica) filter(ctx context.Context, first, last uint64, want func([]byte) bool, fn func([]byte, uint64) error) error {
+	return m.scan(ctx, first, last, func(k []byte, h uint64) error {
+		if !want(k) {
+			return nil
+		}
+		return fn(k, h)
+	})
 }
 
 // counted counts the calls and the bytes a remote side's answers would

@@ -144,7 +144,7 @@ func (c *cluster) account(remote *aeRemote) {
 
 // aeLocal is this node's side of exchanges, and what answers its peers'.
 func (c *cluster) aeLocal() *antientropy.Local {
-	return &antientropy.Local{Trees: c.local.Trees(), Scan: c.local.ScanLeaf}
+	return &antientropy.Local{Trees: c.local.Trees(), Scan: c.local.ScanLeaf, Filter: c.local.ScanLeafKeys}
 }
 
 // exchange compares the trees of parts with peer r and merges the keys

@@ -138,6 +138,22 @@ func (l *Local) ScanLeaf(ctx context.Context, first, last uint64, fn func(key []
 	return l.scanPositions(ctx, first, last, func(_ uint64, key []byte, _ *replication.Object, h uint64) error { return fn(key, h) })
 }
 
+// ScanLeafKeys is ScanLeaf for the keys want accepts: the others are not
+// decoded (antientropy.FilteredScanner).
+func (l *Local) ScanLeafKeys(ctx context.Context, first, last uint64, want func(key []byte) bool, fn func(key []byte, h uint64) error) error {
+	start, end := positionSpan(first, last)
+	return l.eachData(ctx, start, end, func(pos uint64, key, v []byte) (bool, error) {
+		if !want(key) {
+			return true, nil
+		}
+		o, ok := l.decodeOrSkip(pos, key, v)
+		if !ok {
+			return true, nil
+		}
+		return true, fn(key, replication.Digest(key, o))
+	})
+}
+
 // scanPositions calls fn for every data key at positions first..last
 // (inclusive) with its position, state and digest.
 func (l *Local) scanPositions(ctx context.Context, first, last uint64, fn func(pos uint64, key []byte, o *replication.Object, h uint64) error) error {
