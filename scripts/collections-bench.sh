@@ -22,7 +22,8 @@
 #   COLLBENCH_ARGS    more collbench flags (go run ./scripts/collbench -h), e.g. "-one-key"
 #   COLLBENCH_CLUSTER nodes of a local cluster instead of one node (default 0: one node); started by
 #                     scripts/cluster.sh with --n 3 --r 2 --w 2 on free ports, collbench sends to node-1
-#   COLLBENCH_CLUSTER_ARGS extra flags for every dynakv node
+#   COLLBENCH_DYNAKV_ARGS  extra flags for the dynakv node, or every node of the cluster, e.g.
+#                     "--anti-entropy-interval 0" or "--cache-size 1073741824"
 #   COLLBENCH_TIMEOUT seconds the whole collbench run may take   (default 1800)
 #   DYNAKV_BIN        use this dynakv binary instead of building one
 #   DYNAKV_CPUPROFILE when set, every dynakv process writes a CPU profile of its whole run to
@@ -166,7 +167,7 @@ if [ "$CLUSTER" -gt 0 ]; then
     bin="$tmp/dynakv-prof"
   fi
   cluster_env=(DYNAKV_BIN="$bin" DYNAKV_CLUSTER_DIR="$tmp/cluster" DYNAKV_CLUSTER_PORT="$dyn_port"
-    DYNAKV_CLUSTER_ARGS="$CLUSTER_FLAGS --log-level warn ${COLLBENCH_CLUSTER_ARGS:-}"
+    DYNAKV_CLUSTER_ARGS="$CLUSTER_FLAGS --log-level warn ${COLLBENCH_DYNAKV_ARGS:-}"
     DYNAKV_CLUSTER_WAIT=30 DYNAKV_CLUSTER_JOIN_WAIT=15)
   log "starting a local cluster of $CLUSTER nodes (ports from $dyn_port)"
   env -u DYNAKV_CPUPROFILE "${cluster_env[@]}" "$cluster_sh" start "$CLUSTER" >&2
@@ -182,11 +183,12 @@ else
   take_port gossip_port
   take_port peer_port
   mkdir -p "$tmp/dynakv-data"
+  read -r -a extra <<<"${COLLBENCH_DYNAKV_ARGS:-}"
   prof=()
   if [ -n "${DYNAKV_CPUPROFILE:-}" ]; then prof=(DYNAKV_CPUPROFILE="$DYNAKV_CPUPROFILE.1"); fi
   env -u DYNAKV_CPUPROFILE "${prof[@]}" "$bin" --listen "127.0.0.1:$dyn_port" --data-dir "$tmp/dynakv-data" \
     --gossip-listen "127.0.0.1:$gossip_port" --peer-listen "127.0.0.1:$peer_port" \
-    --log-level warn >"$tmp/dynakv.log" 2>&1 &
+    --log-level warn "${extra[@]}" >"$tmp/dynakv.log" 2>&1 &
   pids+=($!)
   dyn_pids=$!
   wait_ready "$dyn_port" "$dyn_pids" dynakv "$tmp/dynakv.log"
