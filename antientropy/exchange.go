@@ -16,6 +16,52 @@ type Ref struct {
 	P, I int
 }
 
+// BucketRef names bucket B of leaf Ref (see LeafKeys).
+type BucketRef struct {
+	Ref
+	B int
+}
+
+// BigLeaf is the most keys a leaf's answer lists: a leaf with more (the
+// elements of a large collection share one ring position, so one leaf) is
+// answered with LeafBuckets bucket hashes instead, and only the keys of
+// the buckets that differ are listed then.
+const BigLeaf = 1024
+
+// LeafBuckets is the number of buckets a big leaf's keys are hashed into.
+const LeafBuckets = 1024
+
+// LeafKeys is a replica's answer for one leaf: its keys with their
+// contributions, or, when it holds more than BigLeaf keys, Buckets: per
+// bucket (KeyBucket), the XOR of the contributions of its keys.
+type LeafKeys struct {
+	Keys    []KeyHash
+	Buckets []uint64
+}
+
+// KeyBucket returns the bucket of a big leaf that key falls in: its
+// 64-bit FNV-1a hash modulo LeafBuckets.
+func KeyBucket(key []byte) int {
+	h := uint64(14695981039346656037)
+	for _, b := range key {
+		h ^= uint64(b)
+		h *= 1099511628211
+	}
+	return int(h % LeafBuckets)
+}
+
+// buckets returns the bucket hashes of a leaf's answer.
+func (lk LeafKeys) buckets() []uint64 {
+	if lk.Buckets != nil {
+		return lk.Buckets
+	}
+	out := make([]uint64, LeafBuckets)
+	for _, k := range lk.Keys {
+		out[KeyBucket(k.Key)] ^= k.Hash
+	}
+	return out
+}
+
 // Replica is what an exchange asks of each of the two replicas it
 // compares: hashes level by level, then the keys of the leaves that
 // differ. Each call answers for many partitions, branches or leaves at
@@ -29,8 +75,12 @@ type Replica interface {
 	Branches(ctx context.Context, parts []int) ([][]uint64, error)
 	// Leaves returns the leaf hashes under each branch.
 	Leaves(ctx context.Context, branches []Ref) ([][]uint64, error)
-	// Keys returns the keys, with their contributions, of each leaf.
-	Keys(ctx context.Context, leaves []Ref) ([][]KeyHash, error)
+	// Keys returns the keys, with their contributions, of each leaf, or
+	// the bucket hashes of a leaf with more than BigLeaf keys.
+	Keys(ctx context.Context, leaves []Ref) ([]LeafKeys, error)
+	// BucketKeys returns the keys, with their contributions, of each
+	// bucket of a big leaf.
+	BucketKeys(ctx context.Context, buckets []BucketRef) ([][]KeyHash, error)
 }
 
 // Diff is a key whose state differs between the two replicas: Local and
@@ -49,6 +99,7 @@ type Stats struct {
 	PartitionsDiff int // ... whose roots differed
 	BranchesDiff   int // branches that differed
 	LeavesDiff     int // leaves that differed
+	BucketsDiff    int // buckets of big leaves that differed
 	Calls          int // calls to the remote side
 	Truncated      bool
 }
@@ -176,9 +227,26 @@ func compareBranches(ctx context.Context, s Shape, local, remote Replica, brefs 
 			if err != nil {
 				return nil, err
 			}
+			var brefs []BucketRef
 			for i, l := range lrefs[ki:kend] {
-				diffs = diffKeys(diffs, l.P, lk[i], rk[i])
+				if lk[i].Buckets == nil && rk[i].Buckets == nil {
+					diffs = diffKeys(diffs, l.P, lk[i].Keys, rk[i].Keys)
+					continue
+				}
+				// A big leaf: compare buckets, then list the keys of
+				// those that differ.
+				lb, rb := lk[i].buckets(), rk[i].buckets()
+				for b := range LeafBuckets {
+					if lb[b] != rb[b] {
+						brefs = append(brefs, BucketRef{Ref: l, B: b})
+					}
+				}
 			}
+			d, err := compareBuckets(ctx, local, remote, brefs, lim, have+len(diffs), st)
+			if err != nil {
+				return nil, err
+			}
+			diffs = append(diffs, d...)
 		}
 	}
 	return diffs, nil
@@ -221,9 +289,35 @@ func level[T any](ctx context.Context, fetch func(context.Context, []T) ([][]uin
 	return out, nil
 }
 
+// compareBuckets lists the keys of the differing buckets of big leaves on
+// both sides and returns those that differ.
+func compareBuckets(ctx context.Context, local, remote Replica, brefs []BucketRef, lim Limits, have int, st *Stats) ([]Diff, error) {
+	var diffs []Diff
+	for bi := 0; bi < len(brefs) && have+len(diffs) < lim.MaxDiffs; bi += lim.KeysPerCall {
+		chunk := brefs[bi:min(bi+lim.KeysPerCall, len(brefs))]
+		lk, err := local.BucketKeys(ctx, chunk)
+		if err != nil {
+			return nil, err
+		}
+		rk, err := remote.BucketKeys(ctx, chunk)
+		st.Calls++
+		if err != nil {
+			return nil, err
+		}
+		if len(lk) != len(chunk) || len(rk) != len(chunk) {
+			return nil, fmt.Errorf("antientropy: keys of %d buckets for %d asked", min(len(lk), len(rk)), len(chunk))
+		}
+		st.BucketsDiff += len(chunk)
+		for i, b := range chunk {
+			diffs = diffKeys(diffs, b.P, lk[i], rk[i])
+		}
+	}
+	return diffs, nil
+}
+
 // keys asks r for the keys of the leaves whose hash is not 0.
-func keys(ctx context.Context, r Replica, leaves []Ref, hashes []uint64, calls *int) ([][]KeyHash, error) {
-	out := make([][]KeyHash, len(leaves))
+func keys(ctx context.Context, r Replica, leaves []Ref, hashes []uint64, calls *int) ([]LeafKeys, error) {
+	out := make([]LeafKeys, len(leaves))
 	var ask []Ref
 	var at []int
 	for i := range leaves {

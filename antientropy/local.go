@@ -48,14 +48,43 @@ func (l *Local) Leaves(_ context.Context, branches []Ref) ([][]uint64, error) {
 	return out, nil
 }
 
-// Keys implements Replica by scanning each leaf's range of positions.
-func (l *Local) Keys(ctx context.Context, leaves []Ref) ([][]KeyHash, error) {
+// Keys implements Replica by scanning each leaf's range of positions. A
+// leaf with more than BigLeaf keys is answered with its bucket hashes.
+func (l *Local) Keys(ctx context.Context, leaves []Ref) ([]LeafKeys, error) {
 	s := l.Trees.Shape()
-	out := make([][]KeyHash, len(leaves))
+	out := make([]LeafKeys, len(leaves))
 	for i, lf := range leaves {
 		first, last := s.LeafRange(lf.P, lf.I)
+		lk := &out[i]
 		err := l.Scan(ctx, first, last, func(key []byte, h uint64) error {
-			if h != 0 {
+			switch {
+			case h == 0:
+			case lk.Buckets != nil:
+				lk.Buckets[KeyBucket(key)] ^= h
+			case len(lk.Keys) == BigLeaf:
+				lk.Buckets = LeafKeys{Keys: lk.Keys}.buckets()
+				lk.Buckets[KeyBucket(key)] ^= h
+				lk.Keys = nil
+			default:
+				lk.Keys = append(lk.Keys, KeyHash{Key: bytes.Clone(key), Hash: h})
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// BucketKeys implements Replica by scanning each bucket's leaf.
+func (l *Local) BucketKeys(ctx context.Context, buckets []BucketRef) ([][]KeyHash, error) {
+	s := l.Trees.Shape()
+	out := make([][]KeyHash, len(buckets))
+	for i, b := range buckets {
+		first, last := s.LeafRange(b.P, b.I)
+		err := l.Scan(ctx, first, last, func(key []byte, h uint64) error {
+			if h != 0 && KeyBucket(key) == b.B {
 				out[i] = append(out[i], KeyHash{Key: bytes.Clone(key), Hash: h})
 			}
 			return nil

@@ -82,9 +82,11 @@ func keyPos(key string) uint64 {
 }
 
 // set gives key the contribution hash (0 removes it).
-func (m *memReplica) set(key string, hash uint64) {
+func (m *memReplica) set(key string, hash uint64) { m.setAt(key, keyPos(key), hash) }
+
+// setAt is set for a key at position pos.
+func (m *memReplica) setAt(key string, pos, hash uint64) {
 	old := m.keys[key]
-	pos := keyPos(key)
 	m.Trees.Update(pos, old.hash, hash)
 	if hash == 0 {
 		delete(m.keys, key)
@@ -141,9 +143,21 @@ func (c *counted) Leaves(ctx context.Context, refs []Ref) ([][]uint64, error) {
 	return r, err
 }
 
-func (c *counted) Keys(ctx context.Context, refs []Ref) ([][]KeyHash, error) {
+func (c *counted) Keys(ctx context.Context, refs []Ref) ([]LeafKeys, error) {
 	c.calls++
 	r, err := c.Replica.Keys(ctx, refs)
+	for _, lk := range r {
+		c.bytes += 8 * len(lk.Buckets)
+		for _, k := range lk.Keys {
+			c.bytes += len(k.Key) + 8
+		}
+	}
+	return r, err
+}
+
+func (c *counted) BucketKeys(ctx context.Context, refs []BucketRef) ([][]KeyHash, error) {
+	c.calls++
+	r, err := c.Replica.BucketKeys(ctx, refs)
 	for _, ks := range r {
 		for _, k := range ks {
 			c.bytes += len(k.Key) + 8

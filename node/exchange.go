@@ -85,8 +85,16 @@ func (a *aeRemote) Leaves(ctx context.Context, branches []antientropy.Ref) ([][]
 	return decodeHashLists(resp)
 }
 
-func (a *aeRemote) Keys(ctx context.Context, leaves []antientropy.Ref) ([][]antientropy.KeyHash, error) {
+func (a *aeRemote) Keys(ctx context.Context, leaves []antientropy.Ref) ([]antientropy.LeafKeys, error) {
 	resp, err := a.call(ctx, opAEKeys, appendRefs(nil, leaves))
+	if err != nil {
+		return nil, err
+	}
+	return decodeLeafKeys(resp)
+}
+
+func (a *aeRemote) BucketKeys(ctx context.Context, buckets []antientropy.BucketRef) ([][]antientropy.KeyHash, error) {
+	resp, err := a.call(ctx, opAEBucketKeys, appendBucketRefs(nil, buckets))
 	if err != nil {
 		return nil, err
 	}

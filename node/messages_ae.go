@@ -152,23 +152,113 @@ func decodeKeyHashLists(b []byte) ([][]antientropy.KeyHash, error) {
 	}
 	out := make([][]antientropy.KeyHash, 0, n)
 	for range n {
-		m := r.Uvarint()
-		if r.Err() == nil && m > uint64(r.Len()/9) {
-			r.Fail("bad count")
+		l := readKeyHashes(&r)
+		if r.Err() != nil {
+			break
+		}
+		out = append(out, l)
+	}
+	return out, r.Done()
+}
+
+// readKeyHashes reads one list of keys with their digests.
+func readKeyHashes(r *codec.Reader) []antientropy.KeyHash {
+	m := r.Uvarint()
+	if r.Err() == nil && m > uint64(r.Len()/9) {
+		r.Fail("bad count")
+	}
+	if r.Err() != nil {
+		return nil
+	}
+	l := make([]antientropy.KeyHash, 0, m)
+	for range m {
+		k := antientropy.KeyHash{Key: r.Bytes(maxWireKey)}
+		k.Hash = r.U64()
+		if r.Err() != nil {
+			break
+		}
+		l = append(l, k)
+	}
+	return l
+}
+
+// appendLeafKeys encodes each leaf's answer to opAEKeys: 0 and its keys
+// with their digests, or 1 and its bucket hashes (a big leaf).
+func appendLeafKeys(dst []byte, ls []antientropy.LeafKeys) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(ls)))
+	for _, l := range ls {
+		if l.Buckets != nil {
+			dst = appendHashes(append(dst, 1), l.Buckets)
+			continue
+		}
+		dst = appendKeyHashLists(append(dst, 0), [][]antientropy.KeyHash{l.Keys})
+	}
+	return dst
+}
+
+func decodeLeafKeys(b []byte) ([]antientropy.LeafKeys, error) {
+	r := codec.NewReader(b, errBadFrame)
+	n := r.Uvarint()
+	if n > uint64(len(b)) {
+		r.Fail("bad count")
+		return nil, r.Err()
+	}
+	out := make([]antientropy.LeafKeys, 0, n)
+	for range n {
+		switch r.Byte() {
+		case 0:
+			m := r.Uvarint()
+			if r.Err() == nil && m != 1 {
+				r.Fail("bad leaf")
+			}
+			l := readKeyHashes(&r)
+			out = append(out, antientropy.LeafKeys{Keys: l})
+		case 1:
+			hs := readHashes(&r)
+			if r.Err() == nil && len(hs) != antientropy.LeafBuckets {
+				r.Fail("bad bucket count")
+			}
+			out = append(out, antientropy.LeafKeys{Buckets: hs})
+		default:
+			r.Fail("bad leaf kind")
 		}
 		if r.Err() != nil {
 			break
 		}
-		l := make([]antientropy.KeyHash, 0, m)
-		for range m {
-			k := antientropy.KeyHash{Key: r.Bytes(maxWireKey)}
-			k.Hash = r.U64()
-			if r.Err() != nil {
-				break
-			}
-			l = append(l, k)
+	}
+	return out, r.Done()
+}
+
+// appendBucketRefs encodes a list of buckets of big leaves.
+func appendBucketRefs(dst []byte, refs []antientropy.BucketRef) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(refs)))
+	for _, f := range refs {
+		dst = binary.AppendUvarint(dst, uint64(f.P))
+		dst = binary.AppendUvarint(dst, uint64(f.I))
+		dst = binary.AppendUvarint(dst, uint64(f.B))
+	}
+	return dst
+}
+
+// decodeBucketRefs decodes a list of buckets: partitions below q, leaves
+// below width.
+func decodeBucketRefs(b []byte, q, width int) ([]antientropy.BucketRef, error) {
+	r := codec.NewReader(b, errBadFrame)
+	n := r.Uvarint()
+	if n > uint64(len(b)/3) {
+		r.Fail("bad count")
+		return nil, r.Err()
+	}
+	out := make([]antientropy.BucketRef, 0, n)
+	for range n {
+		p, i, bk := r.Uvarint(), r.Uvarint(), r.Uvarint()
+		if r.Err() == nil && (p >= uint64(q) || i >= uint64(width) || bk >= antientropy.LeafBuckets) {
+			r.Fail("no such bucket")
 		}
-		out = append(out, l)
+		if r.Err() != nil {
+			break
+		}
+		out = append(out, antientropy.BucketRef{Ref: antientropy.Ref{P: int(p), I: int(i)}, B: int(bk)})
 	}
 	return out, r.Done()
 }

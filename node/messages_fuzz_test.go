@@ -36,6 +36,8 @@ func FuzzDecodePeer(f *testing.F) {
 	f.Add(opAELeaves, appendRefs(nil, []antientropy.Ref{{P: 1, I: 2}, {P: 15, I: 31}}))
 	f.Add(opAEKeys, appendRefs(nil, []antientropy.Ref{{P: 0, I: 1023}}))
 	f.Add(opReadMany, appendKeys(nil, [][]byte{[]byte("a"), []byte("b")}))
+	f.Add(opAEBucketKeys, appendBucketRefs(nil, []antientropy.BucketRef{{Ref: antientropy.Ref{P: 1, I: 2}, B: 3}}))
+	f.Add(byte(0), appendLeafKeys(nil, []antientropy.LeafKeys{{Keys: []antientropy.KeyHash{{Key: []byte("k"), Hash: 7}}}, {Buckets: make([]uint64, antientropy.LeafBuckets)}}))
 	f.Add(byte(0), appendHashLists(nil, [][]uint64{{1, 2}, {}}))
 	f.Add(byte(0), appendKeyHashLists(nil, [][]antientropy.KeyHash{{{Key: []byte("k"), Hash: 7}}, nil}))
 	f.Add(byte(99), []byte{1, 2, 3})
@@ -99,6 +101,16 @@ func FuzzDecodePeer(f *testing.F) {
 		if ls, err := decodeKeyHashLists(b); err == nil {
 			if got := appendKeyHashLists(nil, ls); !bytes.Equal(got, b) {
 				t.Fatalf("key hash lists do not round-trip")
+			}
+		}
+		if ls, err := decodeLeafKeys(b); err == nil {
+			if got := appendLeafKeys(nil, ls); !bytes.Equal(got, b) {
+				t.Fatalf("leaf keys do not round-trip")
+			}
+		}
+		if rs, err := decodeBucketRefs(b, 1<<24, 1<<10); err == nil {
+			if got := appendBucketRefs(nil, rs); !bytes.Equal(got, b) {
+				t.Fatalf("bucket refs do not round-trip")
 			}
 		}
 		if ks, err := decodeKeys(b); err == nil {

@@ -37,6 +37,7 @@ const (
 	opAEKeys       byte = 12 // [partition, leaf]... → [[key, digest]...]...
 	opReadMany     byte = 13 // [key]... → [key, own state]...
 	opReadKeys     byte = 14 // pos, start, end, limit → [pos, key, state]..., 0, done
+	opAEBucketKeys byte = 15 // [partition, leaf, bucket]... → [[key, digest]...]...
 )
 
 // operation is one row of the service table.
@@ -65,6 +66,7 @@ var service = [...]operation{
 	opAEKeys:       {serve: aeRefs(antientropy.Shape.Leaves, aeKeys)},
 	opReadMany:     {serve: (*cluster).serveReadMany},
 	opReadKeys:     {serve: (*cluster).serveReadKeys},
+	opAEBucketKeys: {serve: (*cluster).serveAEBucketKeys},
 }
 
 // Error codes carried in peer.RemoteError.Code: the sentinels a caller acts
@@ -370,6 +372,24 @@ func aeLeaves(ctx context.Context, l *antientropy.Local, refs []antientropy.Ref)
 
 func aeKeys(ctx context.Context, l *antientropy.Local, refs []antientropy.Ref) ([]byte, error) {
 	ks, err := l.Keys(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
+	return appendLeafKeys(nil, ks), nil
+}
+
+// serveAEBucketKeys answers opAEBucketKeys: the keys of buckets of big
+// leaves.
+func (c *cluster) serveAEBucketKeys(ctx context.Context, req []byte) ([]byte, error) {
+	l, err := c.aeTrees()
+	if err != nil {
+		return nil, err
+	}
+	refs, err := decodeBucketRefs(req, c.q, l.Trees.Shape().Leaves())
+	if err != nil {
+		return nil, err
+	}
+	ks, err := l.BucketKeys(ctx, refs)
 	if err != nil {
 		return nil, err
 	}

@@ -241,6 +241,12 @@ func openStore(cfg conf.Config, log *slog.Logger, tableFiles int) (store.Store, 
 		closeAll()
 		return nil, nil, err
 	}
+	if n, err := store.MigrateKeyspace(st); err != nil {
+		closeAll()
+		return nil, nil, fmt.Errorf("node: %s: moving keys to the internal keyspace: %w", dataDir, err)
+	} else if n > 0 {
+		log.Info("keys starting with 0xFF moved to their escaped storage keys (a data directory from before collections)", "keys", n)
+	}
 	if damage.empty() {
 		return st, nil, nil
 	}

@@ -21,6 +21,12 @@ func FuzzDecodeObject(f *testing.F) {
 	c = c.Apply(Dot{Actor: 6, Counter: 2}, 2, Write{Context: c.Context(), Value: []byte("10")}, 0)
 	c = c.Apply(Dot{Actor: 5, Counter: 3}, 3, Write{Increment: []byte("1.5")}, 0)
 	f.Add(AppendObject(nil, c))
+	// A set's head beside a string, then a collection's delete.
+	var hd *Object
+	hd = hd.Apply(Dot{Actor: 7, Counter: 1}, 1, Write{Type: 's', ExpireAt: 9}, 0)
+	hd = hd.Apply(Dot{Actor: 8, Counter: 2}, 2, Write{Value: []byte("v")}, 0)
+	f.Add(AppendObject(nil, hd))
+	f.Add(AppendObject(nil, hd.Apply(Dot{Actor: 7, Counter: 3}, 3, Write{Context: hd.Context(), Tombstone: true, Type: 's'}, 0)))
 	f.Fuzz(func(t *testing.T, buf []byte) {
 		o, err := DecodeObject(buf)
 		if err != nil {

@@ -136,7 +136,7 @@ func (m *memLocal) Scan(ctx context.Context, from uint64, fn func(key []byte, o 
 	}
 	var es []entry
 	for k, o := range m.data {
-		if pos := ring.HashKey([]byte(k)).Hi; pos >= from {
+		if pos := ring.HashKey([]byte(k)).Hi; pos >= from && !ring.IsElementKey([]byte(k)) { // keys, not elements
 			es = append(es, entry{pos, []byte(k), o})
 		}
 	}

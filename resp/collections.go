@@ -91,6 +91,22 @@ func typesOf(o *replication.Object, deletes bool) []byte {
 	return out
 }
 
+// expiredHeads returns the types of the collection heads among o's
+// versions that have expired at nowMs.
+func expiredHeads(o *replication.Object, nowMs int64) []byte {
+	var out []byte
+	if o == nil {
+		return nil
+	}
+	for i := range o.Siblings {
+		s := &o.Siblings[i]
+		if s.Type != 0 && !s.Tombstone && !s.Live(nowMs) && !slices.Contains(out, s.Type) {
+			out = append(out, s.Type)
+		}
+	}
+	return out
+}
+
 // mayHaveOrphans reports whether elements may have outlived the key's
 // delete: nothing is live, and the delete of a collection is among its
 // versions (deleteWrite marks it), so a string's delete costs no look at
@@ -135,17 +151,32 @@ func (c *Conn) get(key []byte) (*replication.Object, error) {
 // collection are deleted too.
 func (c *Conn) updateAny(key []byte, fn func(cur *replication.Object) (*replication.Write, error)) (*replication.Object, error) {
 	if c.tx != nil {
-		return c.tx.update(key, fn)
+		// A transaction writes one version of its key: it cannot also
+		// delete a collection's elements, so it does not replace one.
+		return c.tx.update(key, func(cur *replication.Object) (*replication.Write, error) {
+			w, err := fn(cur)
+			if w != nil && err == nil && len(headTypes(cur)) > 0 {
+				return nil, &clientError{"ERR a transaction cannot replace or delete a set or hash in dynakv yet"}
+			}
+			return w, err
+		})
 	}
+	return c.updateWith(key, replication.WriteOptions{}, fn)
+}
+
+// updateWith is updateAny with write options, outside transactions.
+func (c *Conn) updateWith(key []byte, opt replication.WriteOptions, fn func(cur *replication.Object) (*replication.Write, error)) (*replication.Object, error) {
 	var heads []byte
-	o, err := c.rawUpdate(ring.InternalKey(key), func(cur *replication.Object) (*replication.Write, error) {
+	ctx, cancel := c.reqCtx()
+	defer cancel()
+	o, err := c.srv.cfg.Backend.Update(ctx, ring.InternalKey(key), func(cur *replication.Object) (*replication.Write, error) {
 		w, err := fn(cur)
 		heads = nil
 		if w != nil && err == nil {
 			heads = headTypes(cur)
 		}
 		return w, err
-	})
+	}, opt)
 	if err != nil || len(heads) == 0 {
 		return o, err
 	}
@@ -268,14 +299,17 @@ func (c *Conn) dropElements(key []byte, types []byte) error {
 }
 
 // removeElement is the write that deletes an element it reads live; it
-// sets *removed when it does.
+// sets *removed to whether it does (the update may run more than once: a
+// forwarded write that met a conflict is redone on the fresh state, and
+// the last run counts).
 func removeElement(nowMs int64, removed *bool) func(cur *replication.Object) (*replication.Write, error) {
 	return func(cur *replication.Object) (*replication.Write, error) {
-		if cur.Newest(nowMs) == nil {
-			return nil, nil
-		}
+		live := cur.Newest(nowMs) != nil
 		if removed != nil {
-			*removed = true
+			*removed = live
+		}
+		if !live {
+			return nil, nil
 		}
 		return deleteWrite(cur), nil
 	}
@@ -300,7 +334,7 @@ func (c *Conn) collection(key []byte, t byte, create bool) (*replication.Sibling
 	var (
 		head    *replication.Sibling
 		slow    bool
-		curHead []byte
+		expired []byte
 		orphans bool
 	)
 	// The fast path: a live head of the type; nothing is written.
@@ -313,7 +347,7 @@ func (c *Conn) collection(key []byte, t byte, create bool) (*replication.Sibling
 		case s != nil && ht == 0:
 			return nil, &clientError{errWrongType}
 		}
-		slow, curHead, orphans = true, headTypes(cur), mayHaveOrphans(cur, now)
+		slow, expired, orphans = true, expiredHeads(cur, now), mayHaveOrphans(cur, now)
 		return nil, nil
 	})
 	if err != nil || !slow {
@@ -344,9 +378,10 @@ func (c *Conn) collection(key []byte, t byte, create bool) (*replication.Sibling
 	if !create {
 		return nil, errNoSuchKey
 	}
-	// Hidden elements of the type (an expired or replaced collection)
-	// must not come back with the new head.
-	if err := c.dropElements(key, append(curHead, t)); err != nil {
+	// The elements of an expired collection must not come back with the
+	// new head. (Only those: elements whose head this node has not
+	// received yet, a write through another node, are live and stay.)
+	if err := c.dropElements(key, expired); err != nil {
 		return nil, err
 	}
 	var created *replication.Sibling

@@ -117,6 +117,10 @@ func aclCategories(cmd *command) []string {
 		out = append(out, "@scripting")
 	case "hyperloglog":
 		out = append(out, "@hyperloglog")
+	case "set":
+		out = append(out, "@set")
+	case "hash":
+		out = append(out, "@hash")
 	case "server", "dynakv":
 		out = append(out, "@admin", "@dangerous")
 	}

@@ -362,6 +362,11 @@ func (s *Server) settings() []Field {
 	if v, ok := ownValue("log_level"); ok {
 		over["loglevel"] = map[string]string{"debug": "debug", "info": "notice", "warn": "warning", "error": "warning"}[v]
 	}
+	s.encodingMu.Lock()
+	for k, v := range s.encoding {
+		over[k] = v
+	}
+	s.encodingMu.Unlock()
 	out := make([]Field, 0, len(redisConfigDefaults)+len(own))
 	for _, f := range redisConfigDefaults {
 		if v, ok := over[f.Name]; ok {
@@ -372,8 +377,70 @@ func (s *Server) settings() []Field {
 	return append(out, own...)
 }
 
+// cmdConfigSet accepts Redis's encoding thresholds (set-max-intset-entries,
+// hash-max-listpack-entries, ...), which choose redis-server's in-memory
+// encodings and have no counterpart in dynakv's storage: it records them for
+// CONFIG GET, so tools and test suites that tune them run, and changes
+// nothing else. A setting set to the value it has is accepted (CONFIG SET
+// save "" where nothing snapshots); every other setting is read at start.
 func cmdConfigSet(c *Conn, args [][]byte) {
-	c.replyErr("ERR CONFIG SET is not supported by dynakv: settings are read at start (file, DYNAKV_* environment, flags); restart the node to change them")
+	if len(args)%2 != 0 {
+		c.replyErr(errArity(c.srv.table["config"].subs["set"]))
+		return
+	}
+	current := map[string]string{}
+	for _, f := range c.srv.settings() {
+		current[f.Name] = f.Value
+	}
+	for i := 2; i < len(args); i += 2 {
+		name := strings.ToLower(string(args[i]))
+		cur, known := current[name]
+		switch {
+		case !known:
+			c.replyErr("ERR Unknown option or number of arguments for CONFIG SET - '" + string(args[i]) + "'")
+			return
+		case cur == string(args[i+1]) && !encodingSetting(name):
+			continue // already so (CONFIG SET save "" on a node that never snapshots)
+		case !encodingSetting(name):
+			c.replyErr("ERR CONFIG SET is not supported by dynakv for '" + name + "': settings are read at start (file, DYNAKV_* environment, flags); restart the node to change them")
+			return
+		}
+		if _, err := strconv.ParseInt(string(args[i+1]), 10, 64); err != nil {
+			c.replyErr("ERR CONFIG SET failed (possibly related to argument '" + name + "') - argument couldn't be parsed into an integer")
+			return
+		}
+	}
+	c.srv.encodingMu.Lock()
+	if c.srv.encoding == nil {
+		c.srv.encoding = map[string]string{}
+	}
+	for i := 2; i < len(args); i += 2 {
+		name := strings.ToLower(string(args[i]))
+		if !encodingSetting(name) {
+			continue
+		}
+		c.srv.encoding[name] = string(args[i+1])
+		if a := encodingAlias(name); a != "" {
+			c.srv.encoding[a] = string(args[i+1])
+		}
+	}
+	c.srv.encodingMu.Unlock()
+	c.out.OK()
+}
+
+func cmdConfigRewrite(c *Conn, args [][]byte) {
+	c.replyErr("ERR CONFIG REWRITE is not supported by dynakv: settings are read at start (file, DYNAKV_* environment, flags); restart the node to change them")
+}
+
+// encodingSetting reports whether a Redis parameter only tunes
+// redis-server's in-memory encodings.
+func encodingSetting(name string) bool {
+	for _, p := range []string{"-max-intset-", "-max-listpack-", "-max-ziplist-", "stream-node-max-", "list-compress-depth"} {
+		if strings.Contains(name, p) || strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func cmdConfigResetStat(c *Conn, args [][]byte) {

@@ -309,8 +309,16 @@ func TestConfig(t *testing.T) {
 		{cmd("CONFIG", "GET", "dynakv.n", "dynakv.?"), bulks("dynakv.n", "3", "dynakv.r", "2")},
 		{cmd("CONFIG", "GET", "nosuch"), array()},
 		{cmd("CONFIG", "GET"), errReply("ERR wrong number of arguments for 'config|get' command")},
-		{cmd("CONFIG", "SET", "maxclients", "5"), errReply("ERR CONFIG SET is not supported by dynakv: settings are read at start (file, DYNAKV_* environment, flags); restart the node to change them")},
-		{cmd("CONFIG", "REWRITE"), errReply("ERR CONFIG SET is not supported by dynakv: settings are read at start (file, DYNAKV_* environment, flags); restart the node to change them")},
+		{cmd("CONFIG", "SET", "maxclients", "5"), errReply("ERR CONFIG SET is not supported by dynakv for 'maxclients': settings are read at start (file, DYNAKV_* environment, flags); restart the node to change them")},
+		{cmd("CONFIG", "REWRITE"), errReply("ERR CONFIG REWRITE is not supported by dynakv: settings are read at start (file, DYNAKV_* environment, flags); restart the node to change them")},
+		// Redis's encoding thresholds are recorded (they do not apply).
+		{cmd("CONFIG", "SET", "set-max-intset-entries", "16", "hash-max-listpack-entries", "8"), okReply},
+		{cmd("CONFIG", "GET", "set-max-intset-entries"), bulks("set-max-intset-entries", "16")},
+		{cmd("CONFIG", "SET", "set-max-intset-entries", "x"), errReply("ERR CONFIG SET failed (possibly related to argument 'set-max-intset-entries') - argument couldn't be parsed into an integer")},
+		{cmd("CONFIG", "SET", "save", ""), okReply},
+		{cmd("CONFIG", "SET", "save", "3600 1"), errReply("ERR CONFIG SET is not supported by dynakv for 'save': settings are read at start (file, DYNAKV_* environment, flags); restart the node to change them")},
+		{cmd("CONFIG", "SET", "nosuch", "1"), errReply("ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'")},
+		{cmd("CONFIG", "SET", "set-max-intset-entries"), errReply("ERR wrong number of arguments for 'config|set' command")},
 		{cmd("CONFIG"), errReply("ERR wrong number of arguments for 'config' command")},
 	})
 	raw := c.do("CONFIG", "GET", "*")

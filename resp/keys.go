@@ -228,8 +228,9 @@ const scanDeadPerKey = 100
 // scanPage calls fn with the live keys of the SCAN page starting at
 // cursor (copies of the user keys, and their newest versions), about count
 // of them, and returns the next page's cursor, 0 after the last page. With
-// raw, the keys are the internal keys, collections' elements included.
-func (c *Conn) scanPage(cursor uint64, count int, raw bool, fn func(key []byte, s *replication.Sibling)) (uint64, error) {
+// orphans, it also calls fn (with a nil version) for the keys whose
+// collection's elements may have outlived its delete.
+func (c *Conn) scanPage(cursor uint64, count int, orphans bool, fn func(key []byte, s *replication.Sibling)) (uint64, error) {
 	if cursor > maxCursor {
 		return 0, nil // past the last bucket: nothing is there
 	}
@@ -248,16 +249,17 @@ func (c *Conn) scanPage(cursor uint64, count int, raw bool, fn func(key []byte, 
 			return false
 		}
 		uk, user := ring.UserKey(key)
-		if raw {
-			uk, user = key, true
-		}
 		if !user {
 			return true // an element, which is no key
 		}
-		if s := o.Newest(now); s != nil {
+		switch s := o.Newest(now); {
+		case s != nil:
 			fn(append([]byte(nil), uk...), s)
 			live++
-		} else {
+		case orphans && mayHaveOrphans(o, now):
+			fn(append([]byte(nil), uk...), nil)
+			live++
+		default:
 			dead++
 		}
 		if !full && (live >= count || dead >= scanDeadPerKey*count) {
@@ -354,14 +356,13 @@ func cmdDBSize(c *Conn, args [][]byte) {
 	c.out.Int(n)
 }
 
-// cmdFlush deletes every live key and element: a tombstone per internal
-// key, through the coordinator, a page of keys at a time.
+// cmdFlush deletes every live key, with the elements of collections: as a
+// DEL per key, through the coordinator, a page of keys at a time.
 func cmdFlush(c *Conn, args [][]byte) {
 	if len(args) > 2 || (len(args) == 2 && !eqFold(args[1], "async") && !eqFold(args[1], "sync")) {
 		c.replyErr(errSyntax)
 		return
 	}
-	now := c.nowMs()
 	cursor := uint64(0)
 	for {
 		var page [][]byte
@@ -371,13 +372,7 @@ func cmdFlush(c *Conn, args [][]byte) {
 			return
 		}
 		for _, key := range page {
-			_, err := c.rawUpdate(key, func(cur *replication.Object) (*replication.Write, error) {
-				if cur.Newest(now) == nil {
-					return nil, nil
-				}
-				return deleteWrite(cur), nil
-			})
-			if err != nil {
+			if _, err := c.del(key); err != nil {
 				c.fail(err)
 				return
 			}

@@ -54,7 +54,7 @@ var txControl = map[string]bool{"exec": true, "discard": true, "multi": true, "w
 // they bypass the transaction's one read and one write (a versioned read or
 // write names its own causal context; a replica's local copy is not the
 // coordinated state).
-var notInMulti = map[string]bool{"vget": true, "vset": true, "vdel": true}
+var notInMulti = map[string]bool{"vget": true, "vset": true, "vdel": true, "vhget": true}
 
 // queue handles a command of a client in MULTI: it queues it and replies
 // QUEUED, or replies the error and marks the transaction for EXECABORT.
@@ -69,6 +69,9 @@ func (c *client) queue(cmd *command, args [][]byte, msg string) bool {
 	case cmd == nil:
 		m.dirty = true
 		c.main.replyErr(msg)
+	case cmd.group == "set" || cmd.group == "hash":
+		m.dirty = true
+		c.main.replyErr(fmt.Sprintf("ERR '%s' cannot run inside a transaction: dynakv does not run %s commands in MULTI yet", cmd.fullName(), cmd.group))
 	case notInMulti[cmd.name] || (cmd.data && cmd.firstKey == 0):
 		m.dirty = true
 		c.main.replyErr(fmt.Sprintf("ERR '%s' cannot run inside a transaction: a dynakv transaction works on one key's coordinated state", cmd.fullName()))
@@ -124,7 +127,7 @@ func cmdWatch(c *Conn, args [][]byte) {
 		if slices.ContainsFunc(c.watched, func(w watchedKey) bool { return bytes.Equal(w.key, k) }) {
 			continue // the first WATCH of a key counts, as in Redis
 		}
-		o, err := c.get(k)
+		o, err := c.getAny(k) // a set or hash: its head (creation, delete, expiry)
 		if err != nil {
 			c.fail(err)
 			return
@@ -168,7 +171,7 @@ func cmdExec(c *Conn, args [][]byte) {
 			own = w
 			continue
 		}
-		o, err := c.get(w.key)
+		o, err := c.getAny(w.key)
 		if err != nil {
 			c.fail(err)
 			return
@@ -199,7 +202,7 @@ func cmdExec(c *Conn, args [][]byte) {
 	case key == nil: // no command touches a key (PING, ECHO, ...)
 		run(nil)
 	case !writes:
-		cur, err := c.get(key)
+		cur, err := c.getAny(key)
 		if err != nil {
 			c.fail(err)
 			return
@@ -210,7 +213,7 @@ func cmdExec(c *Conn, args [][]byte) {
 		}
 		run(cur)
 	default:
-		_, err := c.update(key, func(cur *replication.Object) (*replication.Write, error) {
+		_, err := c.updateWith(key, replication.WriteOptions{}, func(cur *replication.Object) (*replication.Write, error) {
 			if own != nil && own.changed(cur, c.nowMs()) {
 				return nil, errWatched
 			}

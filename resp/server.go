@@ -128,6 +128,9 @@ type Server struct {
 	cmdStat map[string]*cmdStat
 	spare   spareFile  // to refuse clients when out of file descriptors
 	pause   pauseState // CLIENT PAUSE (clients.go)
+
+	encodingMu sync.Mutex
+	encoding   map[string]string // CONFIG SET of Redis's encoding thresholds (cmdConfigSet)
 }
 
 type stats struct {

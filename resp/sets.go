@@ -257,9 +257,25 @@ func cmdSCard(c *Conn, args [][]byte) {
 	c.out.Int(n)
 }
 
+// smallSet is the size up to which a random member is drawn evenly from
+// all members; a larger set's is the first member at or after a random
+// hash (members whose hashes follow a wider gap come up more often).
+const smallSet = 64
+
 // randomMember returns a random member of the set key (nil when it has
-// none): the first member whose hash is at or after a random hash.
+// none).
 func (c *Conn) randomMember(key []byte) ([]byte, error) {
+	var few [][]byte
+	err := c.eachElement(key, typeSet, 0, smallSet+1, func(m []byte, _ uint64, _ *replication.Sibling) bool {
+		few = append(few, m)
+		return len(few) <= smallSet
+	})
+	if err != nil || len(few) == 0 {
+		return nil, err
+	}
+	if len(few) <= smallSet {
+		return few[rand.IntN(len(few))], nil
+	}
 	var got []byte
 	pick := func(from uint64) error {
 		return c.eachElement(key, typeSet, from, 4, func(m []byte, _ uint64, _ *replication.Sibling) bool {
@@ -540,11 +556,7 @@ func cmdSInterCard(c *Conn, args [][]byte) {
 			return
 		}
 		l, ok := string2ll(rest[1])
-		if !ok {
-			c.replyErr(errNotInteger)
-			return
-		}
-		if l < 0 {
+		if !ok || l < 0 {
 			c.replyErr("ERR LIMIT can't be negative")
 			return
 		}
@@ -570,9 +582,22 @@ func cmdSScan(c *Conn, args [][]byte) {
 // a member hash, as SCAN's is of a ring position, so a page ends with every
 // member of its last bucket and the next page starts after it.
 func (c *Conn) scanCollection(args [][]byte, t byte, values bool) {
+	// Redis's order: the cursor, then the key (a missing one answers an
+	// empty page before the options are looked at), then the options.
 	cursor, err := strconv.ParseUint(string(args[2]), 10, 64)
 	if err != nil {
 		c.replyErr(errInvalidCurs)
+		return
+	}
+	_, exists, err := c.readCollection(args[1], t)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	if !exists {
+		c.out.Array(2)
+		c.out.BulkString("0")
+		c.out.Array(0)
 		return
 	}
 	count := 10
@@ -601,18 +626,13 @@ func (c *Conn) scanCollection(args [][]byte, t byte, values bool) {
 			return
 		}
 	}
-	_, exists, err := c.readCollection(args[1], t)
-	if err != nil {
-		c.fail(err)
-		return
-	}
 	var (
 		out        [][]byte
 		live       int
 		full       bool
 		last, next uint64
 	)
-	if exists && cursor <= maxCursor {
+	if cursor <= maxCursor {
 		err = c.eachElement(args[1], t, cursor<<cursorShift, min(count+1, replication.MaxKeysBatch), func(m []byte, h uint64, s *replication.Sibling) bool {
 			bucket := h >> cursorShift
 			if full && bucket != last {

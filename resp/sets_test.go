@@ -3,6 +3,7 @@ package resp
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -24,6 +25,11 @@ func TestSets(t *testing.T) {
 		{cmd("GET", "s"), wrong},
 		{cmd("INCR", "s"), wrong},
 		{cmd("APPEND", "s", "x"), wrong},
+		{cmd("MGET", "s", "nothing"), array("$-1\r\n", "$-1\r\n")},
+		{cmd("GETDEL", "s"), wrong},
+		{cmd("SET", "s", "v", "GET"), wrong},
+		{cmd("PFADD", "s", "x"), wrong},
+		{cmd("SETNX", "s", "v"), integer(0)},
 		{cmd("SREM", "s", "a", "z"), integer(1)},
 		{cmd("SCARD", "s"), integer(2)},
 		{cmd("SREM", "missing", "a"), integer(0)},
@@ -163,5 +169,50 @@ func TestSetScanAndExpiry(t *testing.T) {
 		{cmd("FLUSHDB"), okReply},
 		{cmd("DBSIZE"), integer(0)},
 		{cmd("SCARD", "big"), integer(0)},
+	})
+}
+
+// TestSetsInMulti: set commands are refused while queueing (EXECABORT,
+// nothing applied), and a transaction does not delete a set.
+func TestSetsInMulti(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.dial()
+	runRaw(t, c, []rawCase{
+		{cmd("SADD", "s", "a"), integer(1)},
+		{cmd("MULTI"), okReply},
+		{cmd("SET", "x", "1"), simple("QUEUED")},
+		{cmd("SADD", "s", "b"), errReply("ERR 'sadd' cannot run inside a transaction: dynakv does not run set commands in MULTI yet")},
+		{cmd("EXEC"), errReply("EXECABORT Transaction discarded because of previous errors.")},
+		{cmd("EXISTS", "x"), integer(0)},
+		{cmd("MULTI"), okReply},
+		{cmd("DEL", "s"), simple("QUEUED")},
+		{cmd("EXEC"), array(errReply("ERR a transaction cannot replace or delete a set or hash in dynakv yet"))},
+		{cmd("SMEMBERS", "s"), array(bulk("a"))},
+	})
+}
+
+// TestObjectEncoding: OBJECT ENCODING answers what redis-server 7.0 would
+// for the same values and thresholds.
+func TestObjectEncoding(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.dial()
+	runRaw(t, c, []rawCase{
+		{cmd("SET", "i", "12345"), okReply},
+		{cmd("OBJECT", "ENCODING", "i"), bulk("int")},
+		{cmd("SET", "e", "short"), okReply},
+		{cmd("OBJECT", "ENCODING", "e"), bulk("embstr")},
+		{cmd("SET", "r", strings.Repeat("x", 45)), okReply},
+		{cmd("OBJECT", "ENCODING", "r"), bulk("raw")},
+		{cmd("OBJECT", "ENCODING", "missing"), "$-1\r\n"},
+		{cmd("SADD", "s", "1", "2", "3"), integer(3)},
+		{cmd("OBJECT", "ENCODING", "s"), bulk("intset")},
+		{cmd("CONFIG", "SET", "set-max-intset-entries", "2"), okReply},
+		{cmd("OBJECT", "ENCODING", "s"), bulk("hashtable")},
+		{cmd("CONFIG", "SET", "set-max-intset-entries", "512"), okReply},
+		{cmd("SADD", "s", "a"), integer(1)},
+		{cmd("OBJECT", "ENCODING", "s"), bulk("hashtable")},
+		{cmd("CONFIG", "SET", "hash-max-ziplist-entries", "7"), okReply},
+		{cmd("CONFIG", "GET", "hash-max-listpack-entries"), bulks("hash-max-listpack-entries", "7")},
+		{cmd("OBJECT", "FOO", "s"), errReply("ERR unknown subcommand 'FOO'. Try OBJECT HELP.")},
 	})
 }

@@ -275,12 +275,15 @@ func cmdMGet(c *Conn, args [][]byte) {
 	vals := make([]*replication.Sibling, 0, len(args)-1)
 	size := 0
 	for _, key := range args[1:] {
-		o, err := c.get(key)
+		o, err := c.getAny(key) // a key of another type reads as nil, as in Redis
 		if err != nil {
 			c.fail(err)
 			return
 		}
 		v := o.Newest(now)
+		if v != nil && v.Type != 0 {
+			v = nil
+		}
 		if v != nil {
 			size += len(v.Value)
 		}

@@ -178,8 +178,8 @@ func commandTable() map[string]*command {
 		}},
 		{name: "config", arity: -2, group: "server", since: "2.0.0", summary: "A container for server configuration commands.", subs: map[string]*command{
 			"get":       {name: "get", arity: -3, flags: []string{"admin", "noscript", "loading", "stale"}, summary: "Returns the effective values of configuration parameters.", args: []argDoc{many(argStr("parameter"))}, fn: cmdConfigGet},
-			"set":       {name: "set", arity: -4, flags: []string{"admin", "noscript", "loading", "stale"}, summary: "Not supported: settings are read at start.", fn: cmdConfigSet},
-			"rewrite":   {name: "rewrite", arity: 2, flags: []string{"admin", "noscript", "loading", "stale"}, summary: "Not supported: settings are read at start.", fn: cmdConfigSet},
+			"set":       {name: "set", arity: -4, flags: []string{"admin", "noscript", "loading", "stale"}, summary: "Records Redis's encoding thresholds for CONFIG GET (they do not apply to dynakv); other settings are read at start.", fn: cmdConfigSet},
+			"rewrite":   {name: "rewrite", arity: 2, flags: []string{"admin", "noscript", "loading", "stale"}, summary: "Not supported: settings are read at start.", fn: cmdConfigRewrite},
 			"resetstat": {name: "resetstat", arity: 2, flags: []string{"admin", "noscript", "loading", "stale"}, summary: "Resets the server's statistics.", fn: cmdConfigResetStat},
 			"help": {name: "help", arity: 2, flags: []string{"loading", "stale"}, summary: "Returns helpful text about the different subcommands.", fn: helpCommand(
 				"GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
@@ -223,6 +223,9 @@ func commandTable() map[string]*command {
 			summary: "Forgets about all watched keys of the connection.", fn: cmdUnwatch},
 	)
 	cmds = append(cmds, setCommands()...)
+	cmds = append(cmds, hashCommands()...)
+	cmds = append(cmds, objectCommand())
+	cmds = append(cmds, memoryCommand())
 	for _, name := range []string{"eval", "evalsha", "eval_ro", "evalsha_ro", "script", "fcall", "fcall_ro", "function"} {
 		cmds = append(cmds, &command{name: name, arity: -1, group: "scripting", summary: "Not supported: " + noScripts + ".", fn: unsupported(noScripts)})
 	}

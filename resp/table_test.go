@@ -25,7 +25,7 @@ func TestCommandCountList(t *testing.T) {
 		{cmd("COMMAND", "COUNT"), integer(int64(n))},
 		{cmd("COMMAND", "COUNT", "x"), errReply("ERR wrong number of arguments for 'command|count' command")},
 		{cmd("COMMAND", "LIST", "FILTERBY", "MODULE", "x"), array()},
-		{cmd("COMMAND", "LIST", "FILTERBY", "PATTERN", "v*"), bulks("vdel", "vget", "vset")},
+		{cmd("COMMAND", "LIST", "FILTERBY", "PATTERN", "v*"), bulks("vdel", "vget", "vhget", "vset")},
 		{cmd("COMMAND", "LIST", "FILTERBY", "PATTERN", "config|g*"), bulks("config|get")},
 		{cmd("COMMAND", "LIST", "FILTERBY", "ACLCAT", "transaction"), bulks("discard", "exec", "multi", "unwatch", "watch")},
 		{cmd("COMMAND", "LIST", "FILTERBY", "NOSUCH", "x"), errReply(errSyntax)},

@@ -22,50 +22,104 @@ func parseQuorum(b []byte) (int, string) {
 
 // cmdVGet implements VGET key [R n] [LOCAL].
 func cmdVGet(c *Conn, args [][]byte) {
-	var opt replication.ReadOptions
-	local := false
-	for i := 2; i < len(args); i++ {
-		switch {
-		case eqFold(args[i], "r") && i+1 < len(args):
-			n, msg := parseQuorum(args[i+1])
-			if msg != "" {
-				c.replyErr(msg)
-				return
-			}
-			opt.R = n
-			i++
-		case eqFold(args[i], "local"):
-			local = true
-		default:
-			c.replyErr(errSyntax)
-			return
-		}
+	opt, local, ok := c.vgetOptions(args[2:])
+	if !ok {
+		return
 	}
-	ctx, cancel := c.reqCtx()
-	defer cancel()
-	var (
-		o   *replication.Object
-		err error
-	)
-	if local {
-		o, err = c.srv.cfg.Backend.GetLocal(ctx, ring.InternalKey(args[1]))
-	} else {
-		o, err = c.srv.cfg.Backend.Get(ctx, ring.InternalKey(args[1]), opt)
-	}
+	o, err := c.readVersions(ring.InternalKey(args[1]), opt, local)
 	if err != nil {
 		c.fail(err)
 		return
 	}
+	c.replyVersions(args[1], o)
+}
+
+// vgetOptions parses VGET's options, [R n] [LOCAL]; when they are wrong it
+// replies the error and returns ok false.
+func (c *Conn) vgetOptions(opts [][]byte) (opt replication.ReadOptions, local, ok bool) {
+	for i := 0; i < len(opts); i++ {
+		switch {
+		case eqFold(opts[i], "r") && i+1 < len(opts):
+			n, msg := parseQuorum(opts[i+1])
+			if msg != "" {
+				c.replyErr(msg)
+				return opt, false, false
+			}
+			opt.R = n
+			i++
+		case eqFold(opts[i], "local"):
+			local = true
+		default:
+			c.replyErr(errSyntax)
+			return opt, false, false
+		}
+	}
+	return opt, local, true
+}
+
+// readVersions reads the internal key ikey through the coordinator with
+// opt, or from this node's replica alone when local is set.
+func (c *Conn) readVersions(ikey []byte, opt replication.ReadOptions, local bool) (*replication.Object, error) {
+	ctx, cancel := c.reqCtx()
+	defer cancel()
+	if local {
+		return c.srv.cfg.Backend.GetLocal(ctx, ikey)
+	}
+	return c.srv.cfg.Backend.Get(ctx, ikey, opt)
+}
+
+// replyVersions replies VGET's answer for o, the state of key: the causal
+// context, then every live version, oldest write first; an empty array
+// when nothing is live. (A hash field's versions, which VHGET replies
+// this way, are never a collection's, so key is not read for them.)
+func (c *Conn) replyVersions(key []byte, o *replication.Object) {
 	live := o.Live(c.nowMs())
 	if len(live) == 0 {
 		c.out.Array(0)
 		return
 	}
+	// A collection version shows as an array of its type's name and its
+	// elements (a set's members; a hash's fields and values), read before
+	// the reply starts.
+	colls := map[byte][][]byte{}
+	for _, s := range live {
+		if _, done := colls[s.Type]; s.Type == 0 || done {
+			continue
+		}
+		elems, err := c.collectionElements(key, s.Type)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		colls[s.Type] = elems
+	}
 	c.out.Array(len(live) + 1)
 	c.out.BulkString(replication.EncodeContext(o.Context()))
 	for _, s := range live {
-		c.out.Bulk(s.Value)
+		if s.Type == 0 {
+			c.out.Bulk(s.Value)
+			continue
+		}
+		c.out.Array(len(colls[s.Type]) + 1)
+		c.out.BulkString(typeName(s.Type))
+		for _, e := range colls[s.Type] {
+			c.out.Bulk(e)
+		}
 	}
+}
+
+// collectionElements returns the elements of collection key of type t: a
+// set's members, or a hash's fields and values in turn.
+func (c *Conn) collectionElements(key []byte, t byte) ([][]byte, error) {
+	var elems [][]byte
+	err := c.eachElement(key, t, 0, replication.MaxKeysBatch, func(m []byte, _ uint64, s *replication.Sibling) bool {
+		elems = append(elems, m)
+		if t == typeHash {
+			elems = append(elems, s.Value)
+		}
+		return true
+	})
+	return elems, err
 }
 
 // versionedWrite parses VSET/VDEL's context and options and runs the write.
@@ -114,11 +168,18 @@ func versionedWrite(c *Conn, key, token []byte, opts [][]byte, value []byte, tom
 		}
 	}
 	w := &replication.Write{Context: ctxClock, Value: own(value), Tombstone: tombstone, ExpireAt: expireAt}
-	ctx, cancel := c.reqCtx()
-	defer cancel()
-	_, err = c.srv.cfg.Backend.Update(ctx, ring.InternalKey(key), func(*replication.Object) (*replication.Write, error) {
+	// A collection's head the context covers goes with its elements.
+	_, err = c.updateWith(key, wopt, func(cur *replication.Object) (*replication.Write, error) {
+		if tombstone {
+			w.Type = 0
+			for _, s := range cur.Siblings {
+				if s.Type != 0 && ctxClock.Covers(s.Dot) {
+					w.Type = s.Type // the delete of a collection (see mayHaveOrphans)
+				}
+			}
+		}
 		return w, nil
-	}, wopt)
+	})
 	if err != nil {
 		c.fail(err)
 		return

@@ -69,14 +69,21 @@ func ElementKey(typ byte, k, m []byte) []byte {
 	return append(binary.BigEndian.AppendUint64(ElementPrefix(typ, k), MemberHash(m)), m...)
 }
 
-// MemberHash is the 64-bit FNV-1a hash of a member, which orders a
-// collection's elements.
+// MemberHash is the hash that orders a collection's elements: 64-bit
+// FNV-1a of the member, mixed by MurmurHash3's finalizer so that members
+// that differ in their last bytes spread over the whole range (a random
+// position then picks among them evenly).
 func MemberHash(m []byte) uint64 {
 	h := uint64(14695981039346656037)
 	for _, b := range m {
 		h ^= uint64(b)
 		h *= 1099511628211
 	}
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
 	return h
 }
 

@@ -11,7 +11,8 @@ import (
 )
 
 // Walks of the keyspace in ring order: SCAN and DBSIZE through the
-// coordinator, range reads for a peer, the live-key count.
+// coordinator, range reads for a peer, the live-key count. They list keys,
+// not the elements of collections (ReadKeys reads those).
 
 // Scan calls fn for every stored key whose hash position is at least from,
 // in position order, until fn returns false. Keys that share the stopping
@@ -25,7 +26,7 @@ func (l *Local) Scan(ctx context.Context, from uint64, fn func(key []byte, o *re
 		stopAt  uint64
 		next    uint64
 	)
-	err := l.eachData(ctx, start, end, func(hi uint64, key, v []byte) (bool, error) {
+	err := l.eachKey(ctx, start, end, func(hi uint64, key, v []byte) (bool, error) {
 		if stopped && hi != stopAt {
 			next = hi
 			return false, nil
@@ -57,7 +58,7 @@ func (l *Local) ReadRange(ctx context.Context, from, to uint64, limit int) ([]re
 		more    bool
 		lastPos uint64
 	)
-	err := l.eachData(ctx, start, end, func(pos uint64, key, v []byte) (bool, error) {
+	err := l.eachKey(ctx, start, end, func(pos uint64, key, v []byte) (bool, error) {
 		if len(out) >= limit && pos != lastPos {
 			next, more = pos, true
 			return false, nil
@@ -156,6 +157,30 @@ func (l *Local) LiveKeys(ctx context.Context, nowMs int64) (int64, error) {
 			return n, nil
 		}
 		from = next
+	}
+}
+
+// eachKey is eachData over the keys only: the elements of collections
+// (ring.ElementKey), which sort after the other keys of their position
+// and before the escaped user keys (0xFF 0xFF ...), are skipped with one
+// seek per position, so a walk of the keyspace costs what its keys cost,
+// not what its collections hold.
+func (l *Local) eachKey(ctx context.Context, start, end []byte, fn func(pos uint64, key, v []byte) (bool, error)) error {
+	for {
+		var resume []byte
+		err := l.eachData(ctx, start, end, func(pos uint64, key, v []byte) (bool, error) {
+			if ring.IsElementKey(key) {
+				resume = store.AppendDataKey(nil, ring.Hash{Hi: pos}, []byte{0xFF, 0xFF})
+				return false, nil
+			}
+			return fn(pos, key, v)
+		})
+		if err != nil || resume == nil {
+			return err
+		}
+		if start = resume; end != nil && bytes.Compare(start, end) >= 0 {
+			return nil
+		}
 	}
 }
 

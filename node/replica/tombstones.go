@@ -123,6 +123,9 @@ func (l *Local) CollectTombstone(ctx context.Context, key []byte, expect *replic
 	if cur == nil || !cur.Equal(expect) {
 		return false, nil
 	}
+	if live, err := l.outlivedBy(ctx, h.Hi, key, cur); live || err != nil {
+		return false, err
+	}
 	if err := l.store.Apply(store.Op{Key: dk, Delete: true}); err != nil {
 		return false, err
 	}
@@ -130,6 +133,40 @@ func (l *Local) CollectTombstone(ctx context.Context, key []byte, expect *replic
 	l.treeUpdate(h.Hi, key, cur, nil)
 	l.tombs.note(key, nil)
 	return true, nil
+}
+
+// outlivedBy reports whether the collection deletes among cur, the state
+// of key at position pos, have elements that outlived them here (an add
+// concurrent with the delete): then the delete stays, since it is what
+// tells readers to look for them (see resp/collections.go).
+func (l *Local) outlivedBy(ctx context.Context, pos uint64, key []byte, cur *replication.Object) (bool, error) {
+	user, ok := ring.UserKey(key)
+	if !ok {
+		return false, nil
+	}
+	for i := range cur.Siblings {
+		t := cur.Siblings[i].Type
+		if t == 0 {
+			continue
+		}
+		prefix := ring.ElementPrefix(t, user)
+		for from := prefix; ; {
+			keys, more, err := l.ReadKeys(ctx, pos, from, ring.PrefixEnd(prefix), 256)
+			if err != nil {
+				return false, err
+			}
+			for _, ks := range keys {
+				if holdsValue(ks.Obj) == 1 {
+					return true, nil
+				}
+			}
+			if !more || len(keys) == 0 {
+				break
+			}
+			from = append(keys[len(keys)-1].Key, 0)
+		}
+	}
+	return false, nil
 }
 
 // nowNs is the replica's clock for grace periods, in Unix ns.

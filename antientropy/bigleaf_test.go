@@ -1,0 +1,62 @@
+package antientropy
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestCompareBigLeaf: a leaf holding many keys at one position (the
+// elements of a large collection) is compared bucket by bucket: the keys
+// that differ are found, each once, and the answers carry the bucket
+// hashes and the differing buckets' keys, not the whole leaf.
+func TestCompareBigLeaf(t *testing.T) {
+	s, err := NewShape(16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	a, b := newMemReplica(s), newMemReplica(s)
+	const n = 20_000
+	pos := rng.Uint64()
+	var leafBytes int
+	for i := range n {
+		k, h := fmt.Sprint("set:member:", i), rng.Uint64()|1
+		a.setAt(k, pos, h)
+		b.setAt(k, pos, h)
+		leafBytes += len(k) + 8
+	}
+	// Small leaves beside it too.
+	for i := range 200 {
+		k, h := fmt.Sprint("key:", i), rng.Uint64()|1
+		a.set(k, h)
+		b.set(k, h)
+	}
+	b.setAt("set:member:17", pos, 42)   // another version
+	a.setAt("set:member:extra", pos, 7) // only on a
+	b.setAt("set:member:1999", pos, 0)  // only on a
+	b.set("key:5", 9)                   // a small leaf differs too
+	remote := &counted{Replica: &b.Local}
+	diffs, st, err := Compare(context.Background(), s, &a.Local, remote, allParts(s), DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range diffs {
+		got = append(got, string(d.Key))
+	}
+	slices.Sort(got)
+	want := []string{"key:5", "set:member:17", "set:member:1999", "set:member:extra"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("differences %q, want %q", got, want)
+	}
+	if st.BucketsDiff == 0 {
+		t.Fatal("the big leaf was not compared by buckets")
+	}
+	if remote.bytes > leafBytes/10 {
+		t.Fatalf("the remote side's answers took %d bytes; the big leaf's keys alone are %d", remote.bytes, leafBytes)
+	}
+	t.Logf("%d keys in one leaf, %d differing: %d bytes of answers (the leaf's key list: %d), %d calls", n, len(want), remote.bytes, leafBytes, remote.calls)
+}
