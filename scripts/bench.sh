@@ -19,7 +19,8 @@
 #                   smembers   SMEMBERS bench:small                      (a set of 10)
 #                   hget       HGET bench:hash element:__rand_int__      (a hash of 100; every one a hit)
 #                   hgetall    HGETALL bench:smallhash                   (a hash of 10, values of 100 bytes)
-#                 "collections" stands for "sadd sismember smembers hset hget hgetall pfadd".
+#                 "collections" stands for "sadd sismember smembers hset hget hgetall pfadd"
+#                 (BENCH_TESTS="set collections" runs SET beside them).
 #                 sadd and hset (SADD myset / HSET myhash element:__rand_int__) run with
 #                 -r BENCH_ADD_RANGE, so nearly every request adds a new member or field (with
 #                 -r 100000 most of them would find theirs there already)
@@ -61,10 +62,15 @@ if ! [[ $ADD_RANGE =~ ^[1-9][0-9]*$ ]]; then
   echo "bench: BENCH_ADD_RANGE must be a positive number, not '$ADD_RANGE'" >&2
   exit 1
 fi
-read -r -a tests <<<"${BENCH_TESTS:-set get incr}"
-if [ "${tests[*]}" = collections ]; then
-  tests=(sadd sismember smembers hset hget hgetall pfadd)
-fi
+read -r -a given <<<"${BENCH_TESTS:-set get incr}"
+tests=()
+for test in "${given[@]}"; do
+  if [ "$test" = collections ]; then
+    tests+=(sadd sismember smembers hset hget hgetall pfadd)
+  else
+    tests+=("$test")
+  fi
+done
 for test in "${tests[@]}"; do
   if ! [[ $test =~ ^[a-z_]+$ ]]; then
     echo "bench: BENCH_TESTS holds '$test': want redis-benchmark test names (set, get, incr, ...)" >&2
