@@ -26,6 +26,7 @@
 #                     "--anti-entropy-interval 0" or "--cache-size 1073741824"
 #   COLLBENCH_TIMEOUT seconds the whole collbench run may take   (default 1800)
 #   DYNAKV_BIN        use this dynakv binary instead of building one
+#   COLLBENCH_KEEP_LOGS a directory to copy the dynakv logs (and INFO of every node at the end) into
 #   DYNAKV_CPUPROFILE when set, every dynakv process writes a CPU profile of its whole run to
 #                     $DYNAKV_CPUPROFILE.<node> (one node: .1); the preload is in it too
 # Needs: go, redis-server, redis-cli, awk, timeout.
@@ -59,8 +60,18 @@ done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dynakv-collbench.XXXXXX")
 pids=()
 cluster_env=()
+dyn_port=0
 cleanup() {
-  local pid
+  local pid f
+  if [ -n "${COLLBENCH_KEEP_LOGS:-}" ]; then
+    mkdir -p "$COLLBENCH_KEEP_LOGS"
+    for f in "$tmp"/dynakv.log "$tmp"/cluster/node-*.log; do
+      [ -f "$f" ] && cp "$f" "$COLLBENCH_KEEP_LOGS/"
+    done
+    for ((f = 0; f < (CLUSTER > 0 ? CLUSTER : 1); f++)); do
+      timeout 5 redis-cli -h 127.0.0.1 -p $((dyn_port + f)) INFO everything >"$COLLBENCH_KEEP_LOGS/info.$((f + 1))" 2>&1 || true
+    done
+  fi
   if [ ${#cluster_env[@]} -gt 0 ]; then
     env "${cluster_env[@]}" "$cluster_sh" stop >/dev/null ||
       echo "collections-bench: scripts/cluster.sh stop failed; check for dynakv processes under $tmp/cluster" >&2

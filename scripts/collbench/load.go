@@ -36,23 +36,24 @@ type target struct {
 
 // plan is what one run measures, and its bounds.
 type plan struct {
-	sizes       []int
-	kinds       []kind
-	count       int // requests per measurement
-	rounds      int
-	clients     int // concurrent clients of a measurement, one request each in flight
-	batch       int // members per preload command
-	conns       int // preload connections per target
-	window      int // preload commands in flight per connection
-	value       []byte
-	prefix      string
-	oneKey      bool
-	opTime      time.Duration // bound of one measurement
-	preloadTime time.Duration // bound of one target's preload
-	timeout     time.Duration // bound of one request
-	settleTime  time.Duration // bound of the wait for idle servers
-	clkTck      int
-	log         func(format string, args ...any)
+	sizes          []int
+	kinds          []kind
+	count          int // requests per measurement
+	rounds         int
+	clients        int // concurrent clients of a measurement, one request each in flight
+	batch          int // members per preload command
+	conns          int // preload connections per target
+	window         int // preload commands in flight per connection
+	value          []byte
+	prefix         string
+	oneKey         bool
+	opTime         time.Duration // bound of one measurement
+	preloadTime    time.Duration // bound of one target's preload
+	timeout        time.Duration // bound of one measured request
+	preloadReqTime time.Duration // bound of one preload command
+	settleTime     time.Duration // bound of the wait for idle servers
+	clkTck         int
+	log            func(format string, args ...any)
 }
 
 // collections returns how many collections of the given size a
@@ -242,7 +243,7 @@ func (p *plan) preload(t target, k kind) error {
 // preloadConn sends jobs on one connection, keeping window of them in
 // flight, and checks each reply.
 func (p *plan) preloadConn(t target, jobs <-chan preloadJob, deadline time.Time, done *atomic.Int64) error {
-	c, err := dial(t.addr, p.timeout)
+	c, err := dial(t.addr, p.preloadReqTime)
 	if err != nil {
 		return err
 	}

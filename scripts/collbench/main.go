@@ -77,7 +77,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&p.oneKey, "one-key", false, "measure the adds of every size on one collection (it grows by -count per round)")
 	fs.DurationVar(&p.opTime, "op-time", 60*time.Second, "bound of one measurement (fewer requests if reached)")
 	fs.DurationVar(&p.preloadTime, "preload-time", 15*time.Minute, "bound of one target's preload of one type")
-	fs.DurationVar(&p.timeout, "timeout", 30*time.Second, "bound of one request")
+	fs.DurationVar(&p.timeout, "timeout", 30*time.Second, "bound of one measured request")
+	fs.DurationVar(&p.preloadReqTime, "preload-request-time", 5*time.Minute, "bound of one preload command (on dynakv, its members are added one after another)")
 	fs.DurationVar(&p.settleTime, "settle-time", 30*time.Second, "bound of the wait for idle servers before each measurement")
 	fs.IntVar(&p.clkTck, "clk-tck", 100, "clock ticks per second of /proc/PID/stat (getconf CLK_TCK)")
 	if err := fs.Parse(args); err != nil {
