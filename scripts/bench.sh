@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark driver: redis-benchmark against a local dynakv node (or a local dynakv cluster) and
 # against redis-server, in the same run, alternating targets, SET, GET and INCR (BENCH_TESTS) at
-# pipeline depths 1 and 16. Prints which mode ran and a markdown table of the median round (by rps) for each target, test
+# pipeline depths 1 and 16; BENCH_TESTS=collections runs the set, hash and HyperLogLog commands. Prints which mode ran and a markdown table of the median round (by rps) for each target, test
 # and depth, with the servers' CPU time per request (user+system, from /proc; for a cluster, summed
 # over its nodes), and the dynakv/redis rps ratio.
 #
@@ -12,7 +12,19 @@
 #   BENCH_N       requests per redis-benchmark run          (default 200000)
 #   BENCH_ROUNDS  runs per (target, test, pipeline depth)    (default 3)
 #   BENCH_CLIENTS parallel connections                       (default 50)
-#   BENCH_TESTS   redis-benchmark tests to run                (default "set get incr")
+#   BENCH_TESTS   tests to run (default "set get incr"): redis-benchmark's own (-t: set, get, incr,
+#                 sadd, hset, ...) and these command lines, on keys filled before the first round:
+#                   pfadd      PFADD bench:hll element:__rand_int__      (-r BENCH_ADD_RANGE)
+#                   sismember  SISMEMBER bench:set element:__rand_int__  (a set of 100; every one a hit)
+#                   smembers   SMEMBERS bench:small                      (a set of 10)
+#                   hget       HGET bench:hash element:__rand_int__      (a hash of 100; every one a hit)
+#                   hgetall    HGETALL bench:smallhash                   (a hash of 10, values of 100 bytes)
+#                 "collections" stands for "sadd sismember smembers hset hget hgetall pfadd"
+#                 (BENCH_TESTS="set collections" runs SET beside them).
+#                 sadd and hset (SADD myset / HSET myhash element:__rand_int__) run with
+#                 -r BENCH_ADD_RANGE, so nearly every request adds a new member or field (with
+#                 -r 100000 most of them would find theirs there already)
+#   BENCH_ADD_RANGE  -r of sadd, hset and pfadd                (default 100000000)
 #   DYNAKV_BIN    use this dynakv binary instead of building one
 #   BENCH_CLUSTER nodes of a local cluster to benchmark instead of one node (default 0: one node).
 #                 The cluster runs with --n 3 --r 2 --w 2, is started by scripts/cluster.sh in the
@@ -45,7 +57,20 @@ if ! [[ $JOIN_WAIT =~ ^[0-9]+$ ]]; then
   echo "bench: BENCH_JOIN_WAIT must be a number of seconds, not '$JOIN_WAIT'" >&2
   exit 1
 fi
-read -r -a tests <<<"${BENCH_TESTS:-set get incr}"
+ADD_RANGE=${BENCH_ADD_RANGE:-100000000}
+if ! [[ $ADD_RANGE =~ ^[1-9][0-9]*$ ]]; then
+  echo "bench: BENCH_ADD_RANGE must be a positive number, not '$ADD_RANGE'" >&2
+  exit 1
+fi
+read -r -a given <<<"${BENCH_TESTS:-set get incr}"
+tests=()
+for test in "${given[@]}"; do
+  if [ "$test" = collections ]; then
+    tests+=(sadd sismember smembers hset hget hgetall pfadd)
+  else
+    tests+=("$test")
+  fi
+done
 for test in "${tests[@]}"; do
   if ! [[ $test =~ ^[a-z_]+$ ]]; then
     echo "bench: BENCH_TESTS holds '$test': want redis-benchmark test names (set, get, incr, ...)" >&2
@@ -239,20 +264,64 @@ cpu_ticks() {
 }
 clk_tck=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
+# test_args TEST: sets targs to TEST's redis-benchmark arguments after the common ones: -r and
+# either -t TEST or a command line (see BENCH_TESTS).
+test_args() {
+  case $1 in
+    sadd | hset) targs=(-r "$ADD_RANGE" -t "$1") ;;
+    pfadd) targs=(-r "$ADD_RANGE" PFADD bench:hll 'element:__rand_int__') ;;
+    sismember) targs=(-r 100 SISMEMBER bench:set 'element:__rand_int__') ;;
+    smembers) targs=(-r 100000 SMEMBERS bench:small) ;;
+    hget) targs=(-r 100 HGET bench:hash 'element:__rand_int__') ;;
+    hgetall) targs=(-r 100000 HGETALL bench:smallhash) ;;
+    *) targs=(-r 100000 -t "$1") ;;
+  esac
+}
+
+# fill PORT: writes the collections the read tests read, as redis-benchmark names members
+# (element:%012d), with redis-cli; only those of the tests to run, so that the set tests run
+# against a server without hashes.
+fill() {
+  local port=$1 test i members=() fields=() small=() smallf=() val
+  val=$(printf 'x%.0s' $(seq 1 100))
+  for ((i = 0; i < 100; i++)); do
+    members+=("$(printf 'element:%012d' "$i")")
+    fields+=("${members[i]}" "$val")
+  done
+  small=("${members[@]:0:10}")
+  smallf=("${fields[@]:0:20}")
+  for test in "${tests[@]}"; do
+    case $test in
+      sismember) timeout 10 redis-cli -h 127.0.0.1 -p "$port" SADD bench:set "${members[@]}" ;;
+      smembers) timeout 10 redis-cli -h 127.0.0.1 -p "$port" SADD bench:small "${small[@]}" ;;
+      hget) timeout 10 redis-cli -h 127.0.0.1 -p "$port" HSET bench:hash "${fields[@]}" ;;
+      hgetall) timeout 10 redis-cli -h 127.0.0.1 -p "$port" HSET bench:smallhash "${smallf[@]}" ;;
+      *) continue ;;
+    esac >"$tmp/fill.out" 2>&1
+    if ! grep -Eq '^\(integer\) [0-9]+$|^[0-9]+$' "$tmp/fill.out"; then
+      log "filling the collection of the $test test on port $port failed:"
+      cat "$tmp/fill.out" >&2
+      exit 1
+    fi
+  done
+}
+
 # bench TARGET PORT TEST P ROUND: one redis-benchmark run; appends its CSV row, and the servers'
 # CPU time per request in microseconds, to a results file.
 bench() {
-  local target=$1 port=$2 test=$3 p=$4 round=$5 out row t0 t1 cpu
+  local target=$1 port=$2 test=$3 p=$4 round=$5 out row t0 t1 cpu targs=()
   out="$tmp/out.$target.$test.$p.$round"
+  test_args "$test"
   t0=$(cpu_ticks "$target")
-  if ! timeout "$RUN_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "$port" -t "$test" -c "$CLIENTS" -d 100 \
-    -r 100000 -n "$N" -P "$p" --csv >"$out" 2>"$out.err"; then
+  if ! timeout "$RUN_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -d 100 \
+    -n "$N" -P "$p" --csv "${targs[@]}" >"$out" 2>"$out.err"; then
     log "redis-benchmark against $target ($test, -P $p) failed:"
     cat "$out" "$out.err" >&2
     exit 1
   fi
   # Redis 7 CSV: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
-  row=$(awk -F, -v t="${test^^}" '{ gsub(/"/, "") } $1 == t { print $1, $2, $5, $7; exit }' "$out")
+  # (the test column of a command line is the command line: the one row after the header)
+  row=$(awk -F, -v t="${test^^}" '{ gsub(/"/, "") } NR > 1 && $2 ~ /^[0-9.]+$/ { print t, $2, $5, $7; exit }' "$out")
   if [ -z "$row" ]; then
     log "no $test row in redis-benchmark output against $target:"
     cat "$out" "$out.err" >&2
@@ -265,6 +334,9 @@ bench() {
   echo "$row" >>"$tmp/rows.$target.$test.$p"
   log "round $round $target ${test^^} -P $p: $row"
 }
+
+fill "$redis_port"
+fill "$dyn_port"
 
 depths=(1 16)
 for round in $(seq 1 "$ROUNDS"); do
@@ -292,7 +364,7 @@ fi
 
 echo
 echo "mode: $mode"
-echo "redis-benchmark -c $CLIENTS -d 100 -r 100000 -n $N, median of $ROUNDS rounds by rps (latencies in ms)"
+echo "redis-benchmark -c $CLIENTS -d 100 -r 100000 -n $N (sadd, hset, pfadd: -r $ADD_RANGE), median of $ROUNDS rounds by rps (latencies in ms)"
 echo
 echo "CPU: user+system time of the servers per request in microseconds (for a cluster, all nodes together)"
 echo
