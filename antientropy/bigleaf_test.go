@@ -59,4 +59,39 @@ func TestCompareBigLeaf(t *testing.T) {
 		t.Fatalf("the remote side's answers took %d bytes; the big leaf's keys alone are %d", remote.bytes, leafBytes)
 	}
 	t.Logf("%d keys in one leaf, %d differing: %d bytes of answers (the leaf's key list: %d), %d calls", n, len(want), remote.bytes, leafBytes, remote.calls)
+
+	// The big leaf's bucket hashes are now kept on both sides, up to date
+	// with every change: the next exchanges scan it no more to hash it.
+	scanned := func(m *memReplica) bool {
+		for _, r := range m.scans {
+			if r[0] <= pos && pos <= r[1] {
+				return true
+			}
+		}
+		return false
+	}
+	for round := range 3 {
+		a.scans, b.scans = nil, nil
+		b.setAt(fmt.Sprint("set:member:", 100+round), pos, uint64(1000+round))
+		diffs, _, err = Compare(context.Background(), s, &a.Local, &b.Local, allParts(s), DefaultLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(diffs) != 5+round {
+			t.Fatalf("round %d: %d differences, want %d", round, len(diffs), 5+round)
+		}
+		if scanned(a) || scanned(b) {
+			t.Fatalf("round %d: the big leaf was scanned again though its bucket hashes are kept (a %v, b %v)", round, scanned(a), scanned(b))
+		}
+	}
+	// A change the trees learn without the key's name makes the kept
+	// hashes disagree with the leaf: they are dropped and the leaf scanned.
+	b.Trees.Update(pos, 0, 77)
+	b.scans = nil
+	if _, _, err := Compare(context.Background(), s, &a.Local, &b.Local, allParts(s), DefaultLimits()); err != nil {
+		t.Fatal(err)
+	}
+	if !scanned(b) {
+		t.Fatal("stale bucket hashes were used")
+	}
 }

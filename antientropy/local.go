@@ -61,6 +61,10 @@ func (l *Local) Keys(ctx context.Context, leaves []Ref) ([]LeafKeys, error) {
 	s := l.Trees.Shape()
 	out := make([]LeafKeys, len(leaves))
 	for i, lf := range leaves {
+		if hs, ok := l.Trees.LeafBucketHashes(lf.P, lf.I); ok {
+			out[i].Buckets = hs // a big leaf's, kept up to date: no scan
+			continue
+		}
 		first, last := s.LeafRange(lf.P, lf.I)
 		lk := &out[i]
 		err := l.Scan(ctx, first, last, func(key []byte, h uint64) error {
@@ -79,6 +83,9 @@ func (l *Local) Keys(ctx context.Context, leaves []Ref) ([]LeafKeys, error) {
 		})
 		if err != nil {
 			return nil, err
+		}
+		if lk.Buckets != nil {
+			l.Trees.KeepLeafBuckets(lf.P, lf.I, lk.Buckets)
 		}
 	}
 	return out, nil

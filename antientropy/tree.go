@@ -131,8 +131,9 @@ const treeStripes = 64
 type Trees struct {
 	shape   Shape
 	stripes [treeStripes]struct {
-		mu    sync.Mutex
-		trees map[int]*Tree
+		mu      sync.Mutex
+		trees   map[int]*Tree
+		buckets map[Ref]*bucketVec // big leaves' bucket hashes (buckets.go)
 	}
 }
 
@@ -159,10 +160,18 @@ func (ts *Trees) Update(pos uint64, old, new uint64) {
 	st := &ts.stripes[p%treeStripes]
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	t := st.trees[p]
+	ts.updateLocked(st.trees, p, pos, old, new)
+	// A key of unknown name: its leaf's bucket hashes, if kept, no longer
+	// agree with the leaf and are dropped when next used.
+}
+
+// updateLocked is Update's change of partition p's tree; its stripe's lock
+// is held.
+func (ts *Trees) updateLocked(trees map[int]*Tree, p int, pos, old, new uint64) {
+	t := trees[p]
 	if t == nil {
 		t = NewTree(ts.shape)
-		st.trees[p] = t
+		trees[p] = t
 	}
 	t.flip(ts.shape, ts.shape.Leaf(pos), old^new)
 	switch {
@@ -179,6 +188,11 @@ func (ts *Trees) Replace(p int, t *Tree) {
 	st := &ts.stripes[p%treeStripes]
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	for ref := range st.buckets {
+		if ref.P == p {
+			delete(st.buckets, ref)
+		}
+	}
 	if t.root == 0 && t.keys == 0 {
 		delete(st.trees, p)
 		return

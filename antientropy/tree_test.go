@@ -55,7 +55,8 @@ func TestShapeLeafRanges(t *testing.T) {
 // in position order, with its Trees updated on every change.
 type memReplica struct {
 	Local
-	keys map[string]memKey
+	keys  map[string]memKey
+	scans [][2]uint64 // the ranges the leaf scanner was called for (not the filtered one)
 }
 
 type memKey struct {
@@ -87,7 +88,7 @@ func (m *memReplica) set(key string, hash uint64) { m.setAt(key, keyPos(key), ha
 // setAt is set for a key at position pos.
 func (m *memReplica) setAt(key string, pos, hash uint64) {
 	old := m.keys[key]
-	m.Trees.Update(pos, old.hash, hash)
+	m.Trees.UpdateKey(pos, []byte(key), old.hash, hash)
 	if hash == 0 {
 		delete(m.keys, key)
 	} else {
@@ -95,7 +96,12 @@ func (m *memReplica) setAt(key string, pos, hash uint64) {
 	}
 }
 
-func (m *memReplica) scan(_ context.Context, first, last uint64, fn func([]byte, uint64) error) error {
+func (m *memReplica) scan(ctx context.Context, first, last uint64, fn func([]byte, uint64) error) error {
+	m.scans = append(m.scans, [2]uint64{first, last})
+	return m.walk(ctx, first, last, fn)
+}
+
+func (m *memReplica) walk(_ context.Context, first, last uint64, fn func([]byte, uint64) error) error {
 	var ks []string
 	for k, v := range m.keys {
 		if v.pos >= first && v.pos <= last {
@@ -112,7 +118,7 @@ func (m *memReplica) scan(_ context.Context, first, last uint64, fn func([]byte,
 }
 
 func (m *memReplica) filter(ctx context.Context, first, last uint64, want func([]byte) bool, fn func([]byte, uint64) error) error {
-	return m.scan(ctx, first, last, func(k []byte, h uint64) error {
+	return m.walk(ctx, first, last, func(k []byte, h uint64) error {
 		if !want(k) {
 			return nil
 		}

@@ -39,7 +39,7 @@ func (l *Local) TreesReady() bool { return l.trees != nil && l.treesReady.Load()
 // to new. It is called under the key's lock, after the store write.
 func (l *Local) treeUpdate(pos uint64, key []byte, old, new *replication.Object) {
 	if l.trees != nil {
-		l.trees.Update(pos, replication.Digest(key, old), replication.Digest(key, new))
+		l.trees.UpdateKey(pos, key, replication.Digest(key, old), replication.Digest(key, new))
 		if d := holdsValue(new) - holdsValue(old); d != 0 {
 			l.holding[l.trees.Shape().Partition(pos)].Add(d)
 		}
