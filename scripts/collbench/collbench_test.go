@@ -16,6 +16,9 @@ import (
 // returns its address and pid.
 func startRedis(t *testing.T) (string, int) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("starts redis-server; -short runs in-process tests only")
+	}
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("redis-server not installed")
 	}
