@@ -1,7 +1,6 @@
 package resp
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"slices"
@@ -74,33 +73,31 @@ func headOf(o *replication.Object, nowMs int64) (*replication.Sibling, byte) {
 
 // headTypes returns the collection types of the heads among o's versions,
 // live or expired, and of the collection deletes among them.
-func headTypes(o *replication.Object) []byte { return typesOf(o, true) }
+func headTypes(o *replication.Object) []byte {
+	return typesWhere(o, func(*replication.Sibling) bool { return true })
+}
 
 // typesOf returns the collection types among o's versions, deletes
 // included or not.
 func typesOf(o *replication.Object, deletes bool) []byte {
-	var out []byte
-	if o == nil {
-		return nil
-	}
-	for i := range o.Siblings {
-		if t := o.Siblings[i].Type; t != 0 && (deletes || !o.Siblings[i].Tombstone) && !slices.Contains(out, t) {
-			out = append(out, t)
-		}
-	}
-	return out
+	return typesWhere(o, func(s *replication.Sibling) bool { return deletes || !s.Tombstone })
 }
 
 // expiredHeads returns the types of the collection heads among o's
 // versions that have expired at nowMs.
 func expiredHeads(o *replication.Object, nowMs int64) []byte {
-	var out []byte
+	return typesWhere(o, func(s *replication.Sibling) bool { return !s.Tombstone && !s.Live(nowMs) })
+}
+
+// typesWhere returns the distinct collection types of o's versions that
+// keep accepts.
+func typesWhere(o *replication.Object, keep func(*replication.Sibling) bool) []byte {
 	if o == nil {
 		return nil
 	}
+	var out []byte
 	for i := range o.Siblings {
-		s := &o.Siblings[i]
-		if s.Type != 0 && !s.Tombstone && !s.Live(nowMs) && !slices.Contains(out, s.Type) {
+		if s := &o.Siblings[i]; s.Type != 0 && keep(s) && !slices.Contains(out, s.Type) {
 			out = append(out, s.Type)
 		}
 	}
@@ -181,8 +178,9 @@ func (c *Conn) updateWith(key []byte, opt replication.WriteOptions, fn func(cur 
 		return o, err
 	}
 	var gone []byte
+	left := typesOf(o, false)
 	for _, t := range heads {
-		if !slices.Contains(typesOf(o, false), t) {
+		if !slices.Contains(left, t) {
 			gone = append(gone, t)
 		}
 	}
@@ -412,6 +410,3 @@ func (c *Conn) collectionOK(err error) bool {
 // elementKey returns the internal key of member m of collection key of
 // type t.
 func elementKey(t byte, key, m []byte) []byte { return ring.ElementKey(t, key, m) }
-
-// sameMember reports whether two members are equal.
-func sameMember(a, b []byte) bool { return bytes.Equal(a, b) }

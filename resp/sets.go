@@ -1,6 +1,7 @@
 package resp
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 
@@ -410,7 +411,7 @@ func cmdSPop(c *Conn, args [][]byte) {
 func cmdSMove(c *Conn, args [][]byte) {
 	src, dst, m := args[1], args[2], args[3]
 	_, srcErr := c.collection(src, typeSet, false)
-	if srcErr != nil && !errorsIsNoKey(srcErr) {
+	if srcErr != nil && !errors.Is(srcErr, errNoSuchKey) {
 		c.updateOK(srcErr)
 		return
 	}
@@ -437,5 +438,3 @@ func cmdSMove(c *Conn, args [][]byte) {
 		c.out.Int(1)
 	}
 }
-
-func errorsIsNoKey(err error) bool { return err == errNoSuchKey }
