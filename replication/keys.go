@@ -86,19 +86,26 @@ func (c *Coordinator) ScanKeys(ctx context.Context, routeKey []byte, pos uint64,
 // the local one first when it is a home, and returns the other live ones
 // as spares.
 func (c *Coordinator) keyReaders(prefs []Replica, n int) (readers, spares []KeyReader) {
+	return liveHomes[KeyReader](c, prefs, n)
+}
+
+// liveHomes returns up to R of the first n replicas of prefs that are live
+// and implement T, the local one first when it is among them, and the
+// other live ones that implement T as spares.
+func liveHomes[T any](c *Coordinator, prefs []Replica, n int) (readers, spares []T) {
 	r := max(1, min(c.cfg.R, n))
 	homes := slices.Clone(prefs[:n])
 	if i := slices.Index(homes, Replica(c.cfg.Local)); i > 0 {
 		homes[0], homes[i] = homes[i], homes[0]
 	}
 	for _, h := range homes {
-		kr, ok := h.(KeyReader)
+		t, ok := h.(T)
 		switch {
 		case !ok || !c.alive(h):
 		case len(readers) < r:
-			readers = append(readers, kr)
+			readers = append(readers, t)
 		default:
-			spares = append(spares, kr)
+			spares = append(spares, t)
 		}
 	}
 	return readers, spares

@@ -116,18 +116,7 @@ func (c *Coordinator) Scan(ctx context.Context, from uint64, fn func(key []byte,
 // rangeReaders picks up to R live home replicas from prefs, the local one
 // first when it is a home.
 func (c *Coordinator) rangeReaders(prefs []Replica) ([]RangeReader, error) {
-	n := min(c.cfg.N, len(prefs))
-	r := max(1, min(c.cfg.R, n))
-	homes := slices.Clone(prefs[:n])
-	if i := slices.Index(homes, Replica(c.cfg.Local)); i > 0 {
-		homes[0], homes[i] = homes[i], homes[0]
-	}
-	var out []RangeReader
-	for _, h := range homes {
-		if rr, ok := h.(RangeReader); ok && c.alive(h) && len(out) < r {
-			out = append(out, rr)
-		}
-	}
+	out, _ := liveHomes[RangeReader](c, prefs, min(c.cfg.N, len(prefs)))
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%w: no live replica for a range of keys", ErrUnavailable)
 	}
