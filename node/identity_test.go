@@ -21,6 +21,9 @@ import (
 func TestNodeIdentityKeptInDataDir(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Listen = freeAddr(t)
+	// On port 0: derived from a picked client port it could be taken by
+	// another process (a flake seen in CI).
+	cfg.PeerListen = "127.0.0.1:0"
 	n, c := startNode(t, cfg)
 	id, inst := n.cfg.NodeID, n.instance
 	if !regexp.MustCompile(`^[0-9a-f]{16}$`).MatchString(id) || len(inst) != 32 {
