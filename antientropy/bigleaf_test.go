@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/dynakv/dynakv/ring"
 )
 
 // TestCompareBigLeaf: a leaf holding many keys at one position (the
@@ -94,4 +96,80 @@ func TestCompareBigLeaf(t *testing.T) {
 	if !scanned(b) {
 		t.Fatal("stale bucket hashes were used")
 	}
+}
+
+// TestBigCollectionReadByBucketRanges: a big leaf holding a collection's
+// elements is read bucket by bucket: the keys of the buckets asked are
+// exactly those a full scan puts in them, and a replica asked for one
+// differing member reads a few buckets' worth of keys, not the leaf.
+func TestBigCollectionReadByBucketRanges(t *testing.T) {
+	s, err := NewShape(16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	a, b := newMemReplica(s), newMemReplica(s)
+	const n = 30_000
+	pos := rng.Uint64()
+	for i := range n {
+		k, h := string(ring.ElementKey('s', []byte("big"), fmt.Append(nil, "m:", i))), rng.Uint64()|1
+		a.setAt(k, pos, h)
+		b.setAt(k, pos, h)
+	}
+	// Beside it at the same position: its head, another collection, and
+	// keys that are not elements.
+	for i := range 3000 {
+		k, h := string(ring.ElementKey('h', []byte("big"), fmt.Append(nil, "f:", i))), rng.Uint64()|1
+		a.setAt(k, pos, h)
+		b.setAt(k, pos, h)
+	}
+	for _, k := range []string{"big", "\xff\xffesc", "zzz"} {
+		a.setAt(k, pos, 11)
+		b.setAt(k, pos, 11)
+	}
+
+	// Every bucket's keys, as a full scan files them.
+	var ref Ref
+	ref.P = s.Partition(pos)
+	ref.I = s.Leaf(pos)
+	byBucket := map[int][]KeyHash{}
+	for _, k := range a.sorted(pos, pos) {
+		byBucket[KeyBucket([]byte(k))] = append(byBucket[KeyBucket([]byte(k))], KeyHash{Key: []byte(k), Hash: a.keys[k].hash})
+	}
+	for round := range 50 {
+		var asked []BucketRef
+		for range 1 + rng.IntN(20) {
+			asked = append(asked, BucketRef{Ref: ref, B: rng.IntN(LeafBuckets)})
+		}
+		if round == 0 {
+			asked = append(asked, BucketRef{Ref: ref, B: 0}, BucketRef{Ref: ref, B: LeafBuckets - 1})
+		}
+		got, err := a.BucketKeys(context.Background(), asked)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, br := range asked {
+			if !slices.EqualFunc(got[i], byBucket[br.B], func(x, y KeyHash) bool { return string(x.Key) == string(y.Key) && x.Hash == y.Hash }) {
+				t.Fatalf("round %d: bucket %d: %d keys, a full scan files %d there", round, br.B, len(got[i]), len(byBucket[br.B]))
+			}
+		}
+	}
+
+	b.setAt(string(ring.ElementKey('s', []byte("big"), []byte("m:17"))), pos, 42)
+	b.setAt(string(ring.ElementKey('h', []byte("big"), []byte("f:5"))), pos, 0)
+	if _, _, err := Compare(context.Background(), s, &a.Local, &b.Local, allParts(s), DefaultLimits()); err != nil {
+		t.Fatal(err) // the first exchange hashes the big leaf by scanning it
+	}
+	a.asked, b.asked = 0, 0
+	diffs, _, err := Compare(context.Background(), s, &a.Local, &b.Local, allParts(s), DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(diffs) != 2 {
+		t.Fatalf("%d differences, want 2", len(diffs))
+	}
+	if limit := 2 * (n + 3000) / LeafBuckets * 4; a.asked > limit || b.asked > limit {
+		t.Fatalf("reading 2 buckets of a %d-key leaf asked about %d and %d keys (more than %d)", n+3000, a.asked, b.asked, limit)
+	}
+	t.Logf("2 differing members of a %d-key leaf: %d and %d keys looked at", n+3000, a.asked, b.asked)
 }

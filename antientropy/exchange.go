@@ -3,6 +3,8 @@ package antientropy
 import (
 	"context"
 	"fmt"
+
+	"github.com/dynakv/dynakv/ring"
 )
 
 // KeyHash is one key of a leaf with its contribution (replication.Digest).
@@ -29,7 +31,7 @@ type BucketRef struct {
 const BigLeaf = 1024
 
 // LeafBuckets is the number of buckets a big leaf's keys are hashed into.
-const LeafBuckets = 1024
+const LeafBuckets = 1 << leafBucketBits
 
 // LeafKeys is a replica's answer for one leaf: its keys with their
 // contributions, or, when it holds more than BigLeaf keys, Buckets: per
@@ -39,9 +41,18 @@ type LeafKeys struct {
 	Buckets []uint64
 }
 
-// KeyBucket returns the bucket of a big leaf that key falls in: its
-// 64-bit FNV-1a hash modulo LeafBuckets.
+// leafBucketBits is log2(LeafBuckets).
+const leafBucketBits = 10
+
+// KeyBucket returns the bucket of a big leaf that key falls in: for an
+// element key, the top bits of the member hash it carries, so that one
+// bucket of a collection is one range of its keys (a replica reads a
+// bucket without walking the others); for any other key, its 64-bit
+// FNV-1a hash modulo LeafBuckets.
 func KeyBucket(key []byte) int {
+	if h, _, ok := ring.ElementHash(key); ok {
+		return int(h >> (64 - leafBucketBits))
+	}
 	h := uint64(14695981039346656037)
 	for _, b := range key {
 		h ^= uint64(b)

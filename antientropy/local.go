@@ -3,6 +3,10 @@ package antientropy
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"slices"
+
+	"github.com/dynakv/dynakv/ring"
 )
 
 // LeafScanner calls fn for every key a replica holds at positions first
@@ -23,8 +27,11 @@ type Local struct {
 }
 
 // FilteredScanner is a LeafScanner that first asks want of each key and
-// calls fn only for those it accepts.
-type FilteredScanner func(ctx context.Context, first, last uint64, want func(key []byte) bool, fn func(key []byte, hash uint64) error) error
+// calls fn only for those it accepts. For a key it refuses, want may name
+// skip, a greater key at the same position: the scan then goes on from the
+// first key at that position not less than skip, passing over those
+// between unseen.
+type FilteredScanner func(ctx context.Context, first, last uint64, want func(key []byte) (ok bool, skip []byte), fn func(key []byte, hash uint64) error) error
 
 var _ Replica = (*Local)(nil)
 
@@ -93,7 +100,10 @@ func (l *Local) Keys(ctx context.Context, leaves []Ref) ([]LeafKeys, error) {
 
 // BucketKeys implements Replica: each leaf asked about is scanned once,
 // whatever number of its buckets are asked, and only the keys of those
-// buckets have their contributions computed (Filter, when set).
+// buckets have their contributions computed (Filter, when set). A
+// collection's elements are read bucket by bucket (their buckets are
+// ranges of their keys, KeyBucket), so asking for a few buckets of a
+// million-member set reads a few thousandths of it.
 func (l *Local) BucketKeys(ctx context.Context, buckets []BucketRef) ([][]KeyHash, error) {
 	s := l.Trees.Shape()
 	out := make([][]KeyHash, len(buckets))
@@ -109,7 +119,6 @@ func (l *Local) BucketKeys(ctx context.Context, buckets []BucketRef) ([][]KeyHas
 	for _, lf := range leaves {
 		want := byLeaf[lf]
 		first, last := s.LeafRange(lf.P, lf.I)
-		filter := func(key []byte) bool { return want[KeyBucket(key)] != nil }
 		scan := func(key []byte, h uint64) error {
 			if h == 0 {
 				return nil
@@ -121,7 +130,7 @@ func (l *Local) BucketKeys(ctx context.Context, buckets []BucketRef) ([][]KeyHas
 		}
 		var err error
 		if l.Filter != nil {
-			err = l.Filter(ctx, first, last, filter, scan)
+			err = l.Filter(ctx, first, last, bucketFilter(want), scan)
 		} else {
 			err = l.Scan(ctx, first, last, scan)
 		}
@@ -130,4 +139,32 @@ func (l *Local) BucketKeys(ctx context.Context, buckets []BucketRef) ([][]KeyHas
 		}
 	}
 	return out, nil
+}
+
+// bucketFilter returns the FilteredScanner want function that accepts the
+// keys of buckets want, and skips from an element key of a bucket not
+// wanted to the next wanted bucket of its collection, or past the
+// collection.
+func bucketFilter(want map[int][]int) func(key []byte) (bool, []byte) {
+	bs := make([]int, 0, len(want))
+	for b := range want {
+		bs = append(bs, b)
+	}
+	slices.Sort(bs)
+	return func(key []byte) (bool, []byte) {
+		h, prefix, ok := ring.ElementHash(key)
+		if !ok {
+			return want[KeyBucket(key)] != nil, nil
+		}
+		b := int(h >> (64 - leafBucketBits))
+		if want[b] != nil {
+			return true, nil
+		}
+		i, _ := slices.BinarySearch(bs, b)
+		if i == len(bs) {
+			return false, ring.PrefixEnd(key[:prefix])
+		}
+		next := uint64(bs[i]) << (64 - leafBucketBits)
+		return false, binary.BigEndian.AppendUint64(slices.Clip(key[:prefix]), next)
+	}
 }

@@ -1,11 +1,12 @@
 package antientropy
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"sort"
+	"strings"
 	"testing"
 )
 
@@ -57,6 +58,7 @@ type memReplica struct {
 	Local
 	keys  map[string]memKey
 	scans [][2]uint64 // the ranges the leaf scanner was called for (not the filtered one)
+	asked int         // the keys the filtered scanner asked want about
 }
 
 type memKey struct {
@@ -102,13 +104,7 @@ func (m *memReplica) scan(ctx context.Context, first, last uint64, fn func([]byt
 }
 
 func (m *memReplica) walk(_ context.Context, first, last uint64, fn func([]byte, uint64) error) error {
-	var ks []string
-	for k, v := range m.keys {
-		if v.pos >= first && v.pos <= last {
-			ks = append(ks, k)
-		}
-	}
-	sort.Strings(ks)
+	ks := m.sorted(first, last)
 	for _, k := range ks {
 		if err := fn([]byte(k), m.keys[k].hash); err != nil {
 			return err
@@ -117,13 +113,43 @@ func (m *memReplica) walk(_ context.Context, first, last uint64, fn func([]byte,
 	return nil
 }
 
-func (m *memReplica) filter(ctx context.Context, first, last uint64, want func([]byte) bool, fn func([]byte, uint64) error) error {
-	return m.walk(ctx, first, last, func(k []byte, h uint64) error {
-		if !want(k) {
-			return nil
+// sorted returns the keys at positions first..last in a store's order:
+// by position, then by key.
+func (m *memReplica) sorted(first, last uint64) []string {
+	var ks []string
+	for k, v := range m.keys {
+		if v.pos >= first && v.pos <= last {
+			ks = append(ks, k)
 		}
-		return fn(k, h)
+	}
+	slices.SortFunc(ks, func(a, b string) int {
+		return cmp.Or(cmp.Compare(m.keys[a].pos, m.keys[b].pos), strings.Compare(a, b))
 	})
+	return ks
+}
+
+// filter is the FilteredScanner: a skip passes over the keys at the same
+// position before it without asking about them.
+func (m *memReplica) filter(_ context.Context, first, last uint64, want func([]byte) (bool, []byte), fn func([]byte, uint64) error) error {
+	ks := m.sorted(first, last)
+	for i := 0; i < len(ks); {
+		k := ks[i]
+		m.asked++
+		ok, skip := want([]byte(k))
+		if ok {
+			if err := fn([]byte(k), m.keys[k].hash); err != nil {
+				return err
+			}
+		}
+		i++
+		if !ok && skip != nil {
+			pos := m.keys[k].pos
+			for i < len(ks) && m.keys[ks[i]].pos == pos && ks[i] < string(skip) {
+				i++
+			}
+		}
+	}
+	return nil
 }
 
 // counted counts the calls and the bytes a remote side's answers would

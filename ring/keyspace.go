@@ -97,25 +97,48 @@ func ElementBound(typ byte, k []byte, h uint64) []byte {
 // user key and its member; they alias k. ok is false when k is no element
 // key (or its member hash is not its member's).
 func ParseElementKey(k []byte) (typ byte, coll, member []byte, ok bool) {
-	if len(k) < 3 || k[0] != escapeByte || k[1] == escapeByte {
-		return 0, nil, nil, false
-	}
-	n, w := binary.Uvarint(k[2:])
-	if w <= 0 || n > uint64(len(k)-2-w) {
-		return 0, nil, nil, false
-	}
-	start := 2 + w
-	end := start + int(n)
-	// The length must be written in its shortest form: one key, one
-	// encoding.
-	if w != uvarintLen(n) || len(k)-end < 8 {
+	end, ok := elementPrefixLen(k)
+	if !ok {
 		return 0, nil, nil, false
 	}
 	m := k[end+8 : len(k) : len(k)]
 	if binary.BigEndian.Uint64(k[end:]) != MemberHash(m) {
 		return 0, nil, nil, false
 	}
-	return k[1], k[start:end:end], m, true
+	_, w := binary.Uvarint(k[2:])
+	return k[1], k[2+w : end : end], m, true
+}
+
+// ElementHash returns the member hash an element key carries and the
+// length of its prefix (ElementPrefix of its type and collection), without
+// checking the hash against the member; ok is false when k is no element
+// key.
+func ElementHash(k []byte) (h uint64, prefix int, ok bool) {
+	end, ok := elementPrefixLen(k)
+	if !ok {
+		return 0, 0, false
+	}
+	return binary.BigEndian.Uint64(k[end:]), end, true
+}
+
+// elementPrefixLen returns the length of element key k's prefix (0xFF,
+// type, the collection's key and its length), after which come 8 bytes of
+// member hash; ok is false when k has no such shape.
+func elementPrefixLen(k []byte) (int, bool) {
+	if len(k) < 3 || k[0] != escapeByte || k[1] == escapeByte {
+		return 0, false
+	}
+	n, w := binary.Uvarint(k[2:])
+	if w <= 0 || n > uint64(len(k)-2-w) {
+		return 0, false
+	}
+	end := 2 + w + int(n)
+	// The length must be written in its shortest form: one key, one
+	// encoding.
+	if w != uvarintLen(n) || len(k)-end < 8 {
+		return 0, false
+	}
+	return end, true
 }
 
 // IsElementKey reports whether k is an element key.

@@ -1,7 +1,10 @@
 package replica
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"fmt"
 	"testing"
 
 	"github.com/dynakv/dynakv/node/store"
@@ -132,6 +135,60 @@ func TestCollectionDeleteKeptWhileElementsOutliveIt(t *testing.T) {
 		})
 		if ok, err := l.CollectTombstone(ctx, []byte("s"), plain); !ok || err != nil {
 			t.Fatalf("string delete: %v %v", ok, err)
+		}
+	})
+}
+
+// TestScanLeafKeysSkips: a filtered leaf scan that skips passes over the
+// keys before the skip unseen and sees every other key it accepts, on
+// every store.
+func TestScanLeafKeysSkips(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		l, err := Open(Config{Name: "n1", Store: s, CacheBytes: 1 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		coll := []byte("myset")
+		write(t, l, coll, func(cur *replication.Object) replication.Write {
+			return replication.Write{Context: cur.Context(), Type: 's'}
+		})
+		var members []string
+		for i := range 200 {
+			m := fmt.Sprint("m", i)
+			members = append(members, m)
+			write(t, l, ring.ElementKey('s', coll, []byte(m)), func(cur *replication.Object) replication.Write { return replication.Write{Context: cur.Context()} })
+		}
+		pos := ring.HashKey(coll).Hi
+		// Accept the members whose hash is in the top quarter; skip from
+		// any other to the top quarter.
+		const quarter = uint64(3) << 62
+		var asked, seen int
+		want := func(key []byte) (bool, []byte) {
+			asked++
+			h, prefix, ok := ring.ElementHash(key)
+			if !ok || h >= quarter {
+				return true, nil
+			}
+			return false, binary.BigEndian.AppendUint64(bytes.Clone(key[:prefix]), quarter)
+		}
+		err = l.ScanLeafKeys(context.Background(), pos, pos, want, func(key []byte, h uint64) error {
+			seen++
+			if mh, _, ok := ring.ElementHash(key); ok && mh < quarter {
+				t.Errorf("a skipped key was scanned: %q", key)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		top := 0
+		for _, m := range members {
+			if ring.MemberHash([]byte(m)) >= quarter {
+				top++
+			}
+		}
+		if seen != top+1 || asked != top+2 {
+			t.Fatalf("scanned %d keys after asking about %d; want the %d members of the top quarter and the head (asking about one more)", seen, asked, top)
 		}
 	})
 }

@@ -4,6 +4,7 @@ package replica
 // date by every write of a data key, rebuilt from the store at start.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -139,19 +140,34 @@ func (l *Local) ScanLeaf(ctx context.Context, first, last uint64, fn func(key []
 }
 
 // ScanLeafKeys is ScanLeaf for the keys want accepts: the others are not
-// decoded (antientropy.FilteredScanner).
-func (l *Local) ScanLeafKeys(ctx context.Context, first, last uint64, want func(key []byte) bool, fn func(key []byte, h uint64) error) error {
+// decoded, and where want names a key to skip to, the walk seeks there
+// (antientropy.FilteredScanner).
+func (l *Local) ScanLeafKeys(ctx context.Context, first, last uint64, want func(key []byte) (bool, []byte), fn func(key []byte, h uint64) error) error {
 	start, end := positionSpan(first, last)
-	return l.eachData(ctx, start, end, func(pos uint64, key, v []byte) (bool, error) {
-		if !want(key) {
-			return true, nil
+	for {
+		var resume []byte
+		err := l.eachData(ctx, start, end, func(pos uint64, key, v []byte) (bool, error) {
+			ok, skip := want(key)
+			if !ok {
+				if bytes.Compare(skip, key) <= 0 {
+					return true, nil // no skip (or none forward)
+				}
+				resume = store.AppendDataKey(nil, ring.Hash{Hi: pos}, skip)
+				return false, nil
+			}
+			o, ok := l.decodeOrSkip(pos, key, v)
+			if !ok {
+				return true, nil
+			}
+			return true, fn(key, replication.Digest(key, o))
+		})
+		if err != nil || resume == nil {
+			return err
 		}
-		o, ok := l.decodeOrSkip(pos, key, v)
-		if !ok {
-			return true, nil
+		if start = resume; bytes.Compare(start, end) >= 0 {
+			return nil
 		}
-		return true, fn(key, replication.Digest(key, o))
-	})
+	}
 }
 
 // scanPositions calls fn for every data key at positions first..last
