@@ -173,3 +173,70 @@ func TestBigCollectionReadByBucketRanges(t *testing.T) {
 	}
 	t.Logf("2 differing members of a %d-key leaf: %d and %d keys looked at", n+3000, a.asked, b.asked)
 }
+
+// TestLeafScanUnderWrites: a big leaf scanned while its keys are written
+// keeps the right bucket hashes (the scan's snapshot combined with the
+// changes made since the scan began), and a write the snapshot holds that
+// was also recorded after the scan began is caught, not kept.
+func TestLeafScanUnderWrites(t *testing.T) {
+	s, err := NewShape(16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newMemReplica(s)
+	pos := uint64(12345) << 40
+	key := func(i int) string { return string(ring.ElementKey('s', []byte("c"), fmt.Append(nil, i))) }
+	for i := range 3000 {
+		m.setAt(key(i), pos, uint64(i)+1)
+	}
+	p, l := s.Partition(pos), s.Leaf(pos)
+	// hashesOf files a snapshot of the leaf into buckets, as a scan does.
+	hashesOf := func(snap map[string]uint64) []uint64 {
+		hs := make([]uint64, LeafBuckets)
+		for k, h := range snap {
+			hs[KeyBucket([]byte(k))] ^= h
+		}
+		return hs
+	}
+	snapshot := func() map[string]uint64 {
+		snap := map[string]uint64{}
+		for k, v := range m.keys {
+			if v.pos == pos {
+				snap[k] = v.hash
+			}
+		}
+		return snap
+	}
+
+	sc := m.Trees.BeginLeafScan(p, l)
+	snap := snapshot()
+	for i := range 500 { // writes after the snapshot, while the scan runs
+		m.setAt(key(i*5), pos, uint64(i)+7777)
+	}
+	m.setAt(key(9999), pos, 5)
+	m.setAt(key(17), pos, 0)
+	if !m.Trees.KeepLeafBuckets(sc, hashesOf(snap)) {
+		t.Fatal("a scan under writes was not kept")
+	}
+	got, ok := m.Trees.LeafBucketHashes(p, l)
+	if !ok || !slices.Equal(got, hashesOf(snapshot())) {
+		t.Fatal("the kept bucket hashes are not the leaf's")
+	}
+
+	// A write the snapshot already holds, recorded after the scan began.
+	delete(m.Trees.stripes[p%treeStripes].buckets, Ref{p, l}) // forget the kept vector
+	snapBefore := snapshot()
+	sc = m.Trees.BeginLeafScan(p, l)
+	m.setAt(key(1), pos, 4242)
+	snapBefore[key(1)] = 4242
+	if m.Trees.KeepLeafBuckets(sc, hashesOf(snapBefore)) {
+		t.Fatal("a write counted twice was kept")
+	}
+	// The pending scans are gone once ended.
+	sc = m.Trees.BeginLeafScan(p, l)
+	m.Trees.EndLeafScan(sc)
+	st := &m.Trees.stripes[p%treeStripes]
+	if len(st.pending) != 0 {
+		t.Fatalf("%d pending scans left", len(st.pending))
+	}
+}

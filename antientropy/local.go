@@ -12,7 +12,9 @@ import (
 // LeafScanner calls fn for every key a replica holds at positions first
 // to last (inclusive), with the key's contribution (replication.Digest of
 // its state). key is valid only during the call. It stops at fn's first
-// error and returns it.
+// error and returns it. It should read one snapshot of the store, taken
+// when it is called: a big leaf's bucket hashes computed by a scan are kept
+// only if they agree with the changes made since (see BeginLeafScan).
 type LeafScanner func(ctx context.Context, first, last uint64, fn func(key []byte, hash uint64) error) error
 
 // Local is a replica's own side of an exchange: its Trees, and its store
@@ -74,6 +76,7 @@ func (l *Local) Keys(ctx context.Context, leaves []Ref) ([]LeafKeys, error) {
 		}
 		first, last := s.LeafRange(lf.P, lf.I)
 		lk := &out[i]
+		sc := l.Trees.BeginLeafScan(lf.P, lf.I)
 		err := l.Scan(ctx, first, last, func(key []byte, h uint64) error {
 			switch {
 			case h == 0:
@@ -88,11 +91,14 @@ func (l *Local) Keys(ctx context.Context, leaves []Ref) ([]LeafKeys, error) {
 			}
 			return nil
 		})
+		if err != nil || lk.Buckets == nil {
+			l.Trees.EndLeafScan(sc)
+		}
 		if err != nil {
 			return nil, err
 		}
 		if lk.Buckets != nil {
-			l.Trees.KeepLeafBuckets(lf.P, lf.I, lk.Buckets)
+			l.Trees.KeepLeafBuckets(sc, lk.Buckets)
 		}
 	}
 	return out, nil
