@@ -133,7 +133,7 @@ type Trees struct {
 	stripes [treeStripes]struct {
 		mu      sync.Mutex
 		trees   map[int]*Tree
-		buckets map[Ref]*bucketVec // big leaves' bucket hashes (buckets.go)
+		buckets map[Ref]*bucketVec   // big leaves' bucket hashes (buckets.go)
 		pending map[Ref][]*bucketVec // changes to leaves being scanned for them
 	}
 }
