@@ -200,7 +200,7 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("IterateReverse", func(t *testing.T) {
 		s := open(t)
 		var ops []Op
-		var all []string // in decreasing order
+		var all []string            // in decreasing order
 		for i := 999; i >= 0; i-- { // several MemStore chunks
 			k := fmt.Sprintf("key%04d", i)
 			all = append(all, k)
