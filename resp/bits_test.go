@@ -2,6 +2,7 @@ package resp
 
 import (
 	"bytes"
+	"math"
 	"math/bits"
 	"math/rand/v2"
 	"strconv"
@@ -187,51 +188,94 @@ func TestBitCountBitPosModel(t *testing.T) {
 				p[i] = byte(rng.Uint32())
 			}
 		}
-		n := int64(len(p))
+		units := int64(len(p))
 		isBit := rng.IntN(2) == 0
-		units := n
 		if isBit {
 			units *= 8
 		}
 		start, end := rng.Int64N(2*units+10)-units-5, rng.Int64N(2*units+10)-units-5
-		// The model: the range in bits after Redis's clamping.
-		s, e := start, end
-		if s < 0 {
-			s += units
-		}
-		if e < 0 {
-			e += units
-		}
-		s, e = max(s, 0), min(max(e, 0), units-1)
-		if !isBit {
-			s, e = s*8, e*8+7
-		}
-		var count int64
+		checkBitRange(t, p, start, end, isBit)
+	}
+}
+
+// FuzzBitRange: checkBitRange on any string and range.
+func FuzzBitRange(f *testing.F) {
+	f.Add([]byte("foobar"), int64(1), int64(-2), false)
+	f.Add([]byte("\x00\xff\x00"), int64(7), int64(15), true)
+	f.Add([]byte("\xff\xff"), int64(math.MinInt64), int64(math.MaxInt64), true)
+	f.Fuzz(func(t *testing.T, p []byte, start, end int64, isBit bool) {
+		checkBitRange(t, p, start, end, isBit)
+	})
+}
+
+// checkBitRange checks BITCOUNT and BITPOS (with the end given, and for a
+// BYTE range without it) of p over start..end against a bit-by-bit model.
+func checkBitRange(t *testing.T, p []byte, start, end int64, isBit bool) {
+	t.Helper()
+	n := int64(len(p))
+	units := n
+	if isBit {
+		units *= 8
+	}
+	// The model: the range in bits after Redis's clamping.
+	s, e := start, end
+	if s < 0 {
+		s += units
+	}
+	if e < 0 {
+		e += units
+	}
+	s, e = min(max(s, 0), units), min(max(e, 0), units-1)
+	if !isBit {
+		s, e = s*8, e*8+7
+	}
+	var count int64
+	for i := s; i <= e; i++ {
+		count += int64(bitAt(p, i))
+	}
+	r := clampBitRange(start, end, n, isBit)
+	got := int64(0)
+	if r.start <= r.end {
+		got = popcount(p[r.start:r.end+1]) - int64(bits.OnesCount8(p[r.start]&r.firstMask)+bits.OnesCount8(p[r.end]&r.lastMask))
+	}
+	if got != count {
+		t.Fatalf("bitcount %x %d %d bit=%v = %d, want %d", p, start, end, isBit, got, count)
+	}
+	if r.start > r.end {
+		return // BITPOS answers -1 before bitPosIn
+	}
+	for bit := range 2 {
+		want := int64(-1)
 		for i := s; i <= e; i++ {
-			count += int64(bitAt(p, i))
-		}
-		r := clampBitRange(start, end, n, isBit)
-		got := int64(0)
-		if r.start <= r.end {
-			got = popcount(p[r.start:r.end+1]) - int64(bits.OnesCount8(p[r.start]&r.firstMask)+bits.OnesCount8(p[r.end]&r.lastMask))
-		}
-		if got != count {
-			t.Fatalf("bitcount %x %d %d bit=%v = %d, want %d", p, start, end, isBit, got, count)
-		}
-		for bit := range 2 {
-			want := int64(-1)
-			for i := s; i <= e; i++ {
-				if bitAt(p, i) == bit {
-					want = i
-					break
-				}
+			if bitAt(p, i) == bit {
+				want = i
+				break
 			}
-			if r.start > r.end {
-				continue // answered -1 before bitPosIn
+		}
+		if got := bitPosIn(p, r, bit, true); got != want {
+			t.Fatalf("bitpos %x %d %d %d bit=%v = %d, want %d", p, bit, start, end, isBit, got, want)
+		}
+		if isBit {
+			continue
+		}
+		// Without an end, the range runs to the end of the string and a
+		// clear bit is found past it.
+		open := clampBitRange(start, n-1, n, false)
+		if open.start > open.end {
+			continue
+		}
+		want = -1
+		for i := open.start * 8; i < n*8; i++ {
+			if bitAt(p, i) == bit {
+				want = i
+				break
 			}
-			if got := bitPosIn(p, r, bit, true); got != want {
-				t.Fatalf("bitpos %x %d %d %d bit=%v = %d, want %d", p, bit, start, end, isBit, got, want)
-			}
+		}
+		if want == -1 && bit == 0 {
+			want = n * 8
+		}
+		if got := bitPosIn(p, open, bit, false); got != want {
+			t.Fatalf("bitpos %x %d %d (no end) = %d, want %d", p, bit, start, got, want)
 		}
 	}
 }
