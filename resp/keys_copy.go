@@ -32,7 +32,11 @@ import (
 // and RESTORE.
 func keyCommands2() []*command {
 	generic := func(name string, arity int, flags []string, first, last int, since, summary string, args []argDoc, fn func(*Conn, [][]byte)) *command {
-		return &command{name: name, arity: arity, flags: flags, firstKey: first, lastKey: last, step: 1, group: "generic", since: since, summary: summary, args: args, fn: fn}
+		step := 0
+		if first > 0 {
+			step = 1
+		}
+		return &command{name: name, arity: arity, flags: flags, firstKey: first, lastKey: last, step: step, group: "generic", since: since, summary: summary, args: args, fn: fn}
 	}
 	return []*command{
 		generic("copy", -3, []string{"write", "denyoom"}, 1, 2, "6.2.0",
