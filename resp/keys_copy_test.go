@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynakv/dynakv/crdt"
 	"github.com/dynakv/dynakv/replication"
 	"github.com/dynakv/dynakv/ring"
 )
@@ -136,7 +137,8 @@ func (e *testEnv) elementVersions(t byte, key string) map[string][]string {
 // fillTypes writes one key of every type dynakv has, with siblings where a
 // type has them: a string with two concurrent versions, a counter, a
 // HyperLogLog, a set and a hash with more members than one copy batch
-// holds, a hash field with two concurrent versions, and a counter field.
+// holds, a hash field with two concurrent versions, a counter field, and
+// two concurrent HyperLogLog sketches.
 func fillTypes(t *testing.T, e *testEnv, c *rawConn) {
 	t.Helper()
 	runRaw(t, c, []rawCase{
@@ -149,6 +151,10 @@ func fillTypes(t *testing.T, e *testEnv, c *rawConn) {
 		{cmd("HINCRBY", "h", "n", "4"), integer(5)},
 	})
 	e.writeRaw(ring.ElementKey(typeHash, []byte("h"), []byte("f")), replication.Write{Value: []byte("v2")}) // a sibling of v1
+	sketch := &crdt.HLL{}
+	sketch.Add([]byte("d"), []byte("e"))
+	e.writeRaw([]byte("hll"), replication.Write{Value: sketch.AppendBinary(nil), HLL: true}) // a sibling sketch
+	check(t, c, integer(5), "PFCOUNT", "hll")
 	members := make([]string, 0, copyBatch+50)
 	for i := range copyBatch + 50 {
 		members = append(members, fmt.Sprint("m", i))
@@ -216,8 +222,10 @@ func TestCopyEveryType(t *testing.T) {
 		check(t, c, integer(1), "COPY", k, k+"-copy")
 		sameKey(t, e, c, k, k+"-copy")
 	}
-	if got := len(decode(t, c.do("VGET", "str-copy")).([]any)); got != 3 {
-		t.Errorf("VGET str-copy has %d entries, want the context and two siblings", got)
+	for _, k := range []string{"str-copy", "hll-copy"} {
+		if got := len(decode(t, c.do("VGET", k)).([]any)); got != 3 {
+			t.Errorf("VGET %s has %d entries, want the context and two siblings", k, got)
+		}
 	}
 	if got := e.elementVersions(typeHash, "h-copy")["f"]; !slices.Equal(got, []string{"v1", "v2"}) {
 		t.Errorf("h-copy's field f holds %q, want both versions", got)
