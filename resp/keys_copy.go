@@ -17,7 +17,7 @@ import (
 // the source once they are written at the destination, then the source's
 // head. What a concurrent client can see:
 //
-//   - a write to the source landing during a RENAME (an SET, an SADD of a
+//   - a write to the source landing during a RENAME (a SET, an SADD of a
 //     member, an HSET of a field the copy had read already) survives at
 //     the source, which then still exists;
 //   - a reader may see both keys for a moment, or the destination with
