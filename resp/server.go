@@ -30,6 +30,7 @@ type Backend interface {
 	Update(ctx context.Context, key []byte, fn func(cur *replication.Object) (*replication.Write, error), opt replication.WriteOptions) (*replication.Object, error)
 	Scan(ctx context.Context, from uint64, fn func(key []byte, o *replication.Object) bool) (uint64, error)
 	ScanKeys(ctx context.Context, routeKey []byte, pos uint64, start, end []byte, batch int, fn func(key []byte, o *replication.Object) bool) error
+	ScanKeysReverse(ctx context.Context, routeKey []byte, pos uint64, start, end []byte, batch int, fn func(key []byte, o *replication.Object) bool) error
 	Now() time.Time
 }
 
