@@ -68,6 +68,9 @@ func (c *client) info() string {
 	if c.stats.multi.Load() >= 0 {
 		flags = "x" // in a MULTI context, as Redis shows it
 	}
+	if c.srv.lists.blocked(c) {
+		flags = "b" // blocked on a list
+	}
 	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=0 sub=0 psub=0 ssub=0 multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=%d rbs=%d rbp=%d obl=0 oll=0 omem=%d tot-mem=%d events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
 		c.id, c.addr, c.laddr, name, int64(now.Sub(c.created).Seconds()), int64(idle.Seconds()), flags,
 		c.stats.multi.Load(), qbuf, free, argv, multiMem, qbuf+free, qbuf+free, omem,

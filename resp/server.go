@@ -127,8 +127,9 @@ type Server struct {
 	addr    atomic.Value // string: the first listener's address
 	stats   stats
 	cmdStat map[string]*cmdStat
-	spare   spareFile  // to refuse clients when out of file descriptors
-	pause   pauseState // CLIENT PAUSE (clients.go)
+	spare   spareFile   // to refuse clients when out of file descriptors
+	pause   pauseState  // CLIENT PAUSE (clients.go)
+	lists   listWaiters // the clients blocked on lists (list_block.go)
 
 	encodingMu sync.Mutex
 	encoding   map[string]string // CONFIG SET of Redis's encoding thresholds (cmdConfigSet)

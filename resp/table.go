@@ -228,6 +228,7 @@ func commandTable() map[string]*command {
 	cmds = append(cmds, objectCommand())
 	cmds = append(cmds, memoryCommand())
 	cmds = append(cmds, keyCommands2()...)
+	cmds = append(cmds, listCommands()...)
 	for _, name := range []string{"eval", "evalsha", "eval_ro", "evalsha_ro", "script", "fcall", "fcall_ro", "function"} {
 		cmds = append(cmds, &command{name: name, arity: -1, group: "scripting", summary: "Not supported: " + noScripts + ".", fn: unsupported(noScripts)})
 	}
@@ -244,7 +245,7 @@ func commandTable() map[string]*command {
 			}
 		}
 		cmd.data = slices.Contains(cmd.flags, "readonly") || slices.Contains(cmd.flags, "write")
-		cmd.concurrent = cmd.firstKey > 0 && cmd.data
+		cmd.concurrent = cmd.firstKey > 0 && cmd.data && !slices.Contains(cmd.flags, "blocking")
 		if cmd.subs != nil && cmd.fn == nil {
 			name := cmd.name
 			cmd.fn = func(c *Conn, args [][]byte) {

@@ -1,0 +1,327 @@
+package resp
+
+import (
+	"math"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Blocking pops: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP.
+//
+// A blocked client waits in its connection's goroutine (commands of one
+// connection run in order, so nothing behind it runs meanwhile, as in
+// Redis) and tries its pop again when:
+//   - a push through this node writes one of its keys: the node wakes the
+//     client that has waited longest on that key, which passes the wake on
+//     to the next once it has popped (so clients are served in the order
+//     they blocked, as Redis serves them, for pushes through this node);
+//   - listRecheck passes: a push through another node writes the items on
+//     this node's replica without a command here, so a blocked client
+//     re-reads its keys at that interval (a push elsewhere reaches it
+//     within about that long, and the order among clients is then the
+//     order of their re-reads);
+//   - its timeout passes (it replies a null array, as Redis does), its
+//     connection is closed or killed, or CLIENT UNBLOCK names it.
+//
+// Blocked clients show in CLIENT LIST with flag b and in INFO's
+// blocked_clients.
+
+// listRecheck is how often a blocked client re-reads its keys.
+const listRecheck = 100 * time.Millisecond
+
+// listWaiters is the clients blocked on lists: per key, in the order they
+// blocked.
+type listWaiters struct {
+	mu       sync.Mutex
+	byKey    map[string][]*listWaiter
+	byClient map[*client]*listWaiter
+}
+
+// listWaiter is one blocked client.
+type listWaiter struct {
+	c       *client
+	keys    []string
+	wake    chan struct{} // a push wrote one of keys
+	unblock chan bool     // CLIENT UNBLOCK: true to reply an error
+}
+
+// add registers c as blocked on keys, after the clients already waiting.
+func (w *listWaiters) add(c *client, keys [][]byte) *listWaiter {
+	lw := &listWaiter{c: c, wake: make(chan struct{}, 1), unblock: make(chan bool, 1)}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.byKey == nil {
+		w.byKey, w.byClient = map[string][]*listWaiter{}, map[*client]*listWaiter{}
+	}
+	for _, k := range keys {
+		if !containsString(lw.keys, string(k)) {
+			lw.keys = append(lw.keys, string(k))
+			w.byKey[string(k)] = append(w.byKey[string(k)], lw)
+		}
+	}
+	w.byClient[c] = lw
+	return lw
+}
+
+func containsString(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// remove unregisters lw.
+func (w *listWaiters) remove(lw *listWaiter) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, k := range lw.keys {
+		q := w.byKey[k]
+		for i, x := range q {
+			if x == lw {
+				q = append(q[:i:i], q[i+1:]...)
+				break
+			}
+		}
+		if len(q) == 0 {
+			delete(w.byKey, k)
+		} else {
+			w.byKey[k] = q
+		}
+	}
+	delete(w.byClient, lw.c)
+}
+
+// count returns how many clients are blocked.
+func (w *listWaiters) count() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return int64(len(w.byClient))
+}
+
+// blocked reports whether c is blocked on a list.
+func (w *listWaiters) blocked(c *client) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, ok := w.byClient[c]
+	return ok
+}
+
+// unblockClient ends the wait of the client with id; it reports whether
+// one was blocked.
+func (w *listWaiters) unblockClient(id int64, withError bool) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for c, lw := range w.byClient {
+		if c.id == id {
+			select {
+			case lw.unblock <- withError:
+			default:
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// listWritten wakes the client that has waited longest on list key, after
+// a write of it through this node.
+func (s *Server) listWritten(key []byte) {
+	w := &s.lists
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if q := w.byKey[string(key)]; len(q) > 0 {
+		select {
+		case q[0].wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// parseTimeout parses a blocking command's timeout in seconds (a float,
+// as Redis reads it); 0 is for ever.
+func (c *Conn) parseTimeout(b []byte) (time.Duration, bool) {
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || math.IsNaN(f) || len(b) == 0 || b[0] == ' ' {
+		c.replyErr("ERR timeout is not a float or out of range")
+		return 0, false
+	}
+	ms := f * 1000
+	if ms < 0 && ms > -1 {
+		ms = 0 // Redis truncates to whole milliseconds
+	}
+	// Redis converts to a 64-bit integer, which a value past its range
+	// (inf, 1e30) overflows into the most negative one.
+	if ms < 0 || ms >= math.MaxInt64 {
+		c.replyErr("ERR timeout is negative")
+		return 0, false
+	}
+	if ms >= float64(math.MaxInt64-time.Now().UnixMilli()) {
+		c.replyErr("ERR timeout is out of range")
+		return 0, false
+	}
+	return time.Duration(int64(ms)) * time.Millisecond, true
+}
+
+// block runs try (which replies and returns true once it has served the
+// client, or returns the error to reply) until it serves, re-running it
+// when one of keys is written or listRecheck passes; after timeout (0:
+// never) it calls timedOut to reply.
+func (c *Conn) block(keys [][]byte, timeout time.Duration, try func() (bool, error), timedOut func()) {
+	start := time.Now()
+	lw := c.srv.lists.add(c.client, keys)
+	served, woken := false, false
+	defer func() {
+		c.srv.lists.remove(lw)
+		select {
+		case <-lw.wake:
+			woken = true
+		default:
+		}
+		// A client that popped, or leaves with a wake it did not use,
+		// passes the wake on to the next one waiting.
+		if served || woken {
+			for _, k := range lw.keys {
+				c.srv.listWritten([]byte(k))
+			}
+		}
+	}()
+	var deadline <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout - time.Since(start))
+		defer t.Stop()
+		deadline = t.C
+	}
+	tick := time.NewTicker(listRecheck)
+	defer tick.Stop()
+	for {
+		ok, err := try()
+		if err != nil {
+			c.updateOK(err)
+			return
+		}
+		if ok {
+			served = true
+			return
+		}
+		if c.tx != nil {
+			timedOut() // inside a transaction nothing blocks, as in Redis
+			return
+		}
+		select {
+		case <-lw.wake: // used by the try that follows
+		case <-tick.C:
+			if c.srv.isClosed() || connClosed(c.nc) {
+				return // nobody to reply to: pop nothing
+			}
+		case <-deadline:
+			timedOut()
+			return
+		case <-c.ctx.Done():
+			return
+		case withError := <-lw.unblock:
+			if withError {
+				c.replyErr("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+			} else {
+				timedOut()
+			}
+			return
+		}
+		c.cmdTime = c.srv.cfg.Backend.Now().UnixMilli()
+	}
+}
+
+// blockingCommands returns the blocking pops' table entries.
+func blockingCommands() []*command {
+	flags := []string{"write", "blocking"}
+	where := func(name string) argDoc { return oneOf(name, token("LEFT"), token("RIGHT")) }
+	timeout := argDoc{name: "timeout", typ: "double"}
+	return []*command{
+		{name: "blpop", arity: -3, flags: flags, firstKey: 1, lastKey: -2, step: 1, group: "list", since: "2.0.0",
+			summary: "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.",
+			args:    []argDoc{many(argKey("key")), timeout}, fn: bpopCommand(false)},
+		{name: "brpop", arity: -3, flags: flags, firstKey: 1, lastKey: -2, step: 1, group: "list", since: "2.0.0",
+			summary: "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.",
+			args:    []argDoc{many(argKey("key")), timeout}, fn: bpopCommand(true)},
+		{name: "blmove", arity: 6, flags: []string{"write", "denyoom", "blocking"}, firstKey: 1, lastKey: 2, step: 1, group: "list", since: "6.2.0",
+			summary: "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise (a pop, then a push; not atomic).",
+			args:    []argDoc{argKey("source"), argKey("destination"), where("wherefrom"), where("whereto"), timeout}, fn: cmdBLMove},
+		{name: "brpoplpush", arity: 4, flags: []string{"write", "denyoom", "blocking"}, firstKey: 1, lastKey: 2, step: 1, group: "list", since: "2.2.0",
+			summary: "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise (a pop, then a push; not atomic).",
+			args:    []argDoc{argKey("source"), argKey("destination"), timeout}, fn: cmdBRPopLPush},
+		{name: "blmpop", arity: -5, flags: []string{"write", "blocking", "movablekeys"}, numKeys: 2, group: "list", since: "7.0.0",
+			summary: "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.",
+			args:    []argDoc{timeout, argInt("numkeys"), many(argKey("key")), where("where"), opt(tokenArg("COUNT", argInt("count")))}, fn: cmdBLMPop},
+	}
+}
+
+func bpopCommand(tail bool) func(*Conn, [][]byte) {
+	return func(c *Conn, args [][]byte) {
+		timeout, ok := c.parseTimeout(args[len(args)-1])
+		if !ok {
+			return
+		}
+		m := mpopArgs{keys: args[1 : len(args)-1], tail: tail, count: 1}
+		c.block(m.keys, timeout, func() (bool, error) {
+			key, vals, err := c.mpop(m)
+			if err != nil || key == nil {
+				return false, err
+			}
+			c.out.Array(2)
+			c.out.Bulk(key)
+			c.out.Bulk(vals[0])
+			return true, nil
+		}, c.out.NullArray)
+	}
+}
+
+func cmdBLMove(c *Conn, args [][]byte) {
+	from, ok1 := parseWhere(args[3])
+	to, ok2 := parseWhere(args[4])
+	if !ok1 || !ok2 {
+		c.replyErr(errSyntax)
+		return
+	}
+	c.blockMove(args[1], args[2], from, to, args[5])
+}
+
+func cmdBRPopLPush(c *Conn, args [][]byte) {
+	c.blockMove(args[1], args[2], true, false, args[3])
+}
+
+// blockMove implements BLMOVE and BRPOPLPUSH.
+func (c *Conn) blockMove(src, dst []byte, fromTail, toTail bool, timeoutArg []byte) {
+	timeout, ok := c.parseTimeout(timeoutArg)
+	if !ok {
+		return
+	}
+	c.block([][]byte{src}, timeout, func() (bool, error) {
+		val, ok, err := c.moveItem(src, dst, fromTail, toTail)
+		if err != nil || !ok {
+			return false, err
+		}
+		c.out.Bulk(val)
+		return true, nil
+	}, c.out.NullArray)
+}
+
+func cmdBLMPop(c *Conn, args [][]byte) {
+	timeout, ok := c.parseTimeout(args[1])
+	if !ok {
+		return
+	}
+	m, ok := c.parseMPop(args[2:])
+	if !ok {
+		return
+	}
+	c.block(m.keys, timeout, func() (bool, error) {
+		key, vals, err := c.mpop(m)
+		if err != nil || key == nil {
+			return false, err
+		}
+		c.replyKeyValues(key, vals)
+		return true, nil
+	}, c.out.NullArray)
+}
