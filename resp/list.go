@@ -1,7 +1,9 @@
 package resp
 
 import (
+	"bytes"
 	"encoding/binary"
+	"slices"
 
 	"github.com/dynakv/dynakv/replication"
 	"github.com/dynakv/dynakv/ring"
@@ -84,8 +86,11 @@ type listItem struct {
 func itemKey(key, id []byte) []byte { return ring.ElementKey(typeList, key, id) }
 
 // eachItem walks the live items of list key from its head (tail: from its
-// tail, backwards), batch at a time, calling fn with each until it
-// returns false.
+// tail, backwards), calling fn with each until it returns false. It reads
+// batch keys first and four times more at each next read (up to
+// replication.MaxKeysBatch): a walk that needs a few items reads few, and
+// one that passes many deleted items (a queue's head before their
+// tombstones are collected) is not a read per few of them.
 func (c *Conn) eachItem(key []byte, tail bool, batch int, fn func(it listItem) bool) error {
 	ctx, cancel := c.reqCtx()
 	defer cancel()
@@ -96,13 +101,33 @@ func (c *Conn) eachItem(key []byte, tail bool, batch int, fn func(it listItem) b
 	if tail {
 		scan = c.srv.cfg.Backend.ScanKeysReverse
 	}
-	return scan(ctx, ikey, ring.HashKey(ikey).Hi, prefix, ring.PrefixEnd(prefix), batch, func(k []byte, o *replication.Object) bool {
-		s := o.Newest(now)
-		if s == nil || len(k) <= len(prefix) {
-			return true
+	start, end := prefix, ring.PrefixEnd(prefix)
+	batch = max(1, min(batch, replication.MaxKeysBatch))
+	for {
+		var (
+			seen    int
+			last    []byte
+			stopped bool
+		)
+		err := scan(ctx, ikey, ring.HashKey(ikey).Hi, start, end, batch, func(k []byte, o *replication.Object) bool {
+			seen++
+			last = k
+			if s := o.Newest(now); s != nil && len(k) > len(prefix) && !fn(listItem{id: k[len(prefix):], value: s.Value}) {
+				stopped = true
+				return false
+			}
+			return seen < batch
+		})
+		if err != nil || stopped || seen < batch {
+			return err
 		}
-		return fn(listItem{id: k[len(prefix):], value: s.Value})
-	})
+		if tail {
+			end = last // exclusive: the keys before it
+		} else {
+			start = append(slices.Clip(last), 0) // just after it
+		}
+		batch = min(batch*4, replication.MaxKeysBatch)
+	}
 }
 
 // listLen counts the live items of list key.
@@ -179,7 +204,9 @@ func (c *Conn) pushItems(key []byte, vals [][]byte, tail bool) error {
 func (c *Conn) writeItems(key []byte, ids, vals [][]byte) error {
 	err := parallel(len(ids), func(i int) error {
 		_, err := c.rawUpdate(itemKey(key, ids[i]), func(cur *replication.Object) (*replication.Write, error) {
-			return &replication.Write{Context: cur.Context(), Value: vals[i]}, nil
+			// The version keeps Value: a copy, not the request's buffer,
+			// which the connection reuses.
+			return &replication.Write{Context: cur.Context(), Value: bytes.Clone(vals[i])}, nil
 		})
 		return err
 	})
@@ -221,7 +248,7 @@ func (c *Conn) removeItems(key []byte, ids [][]byte) (removed []bool, vals [][]b
 			if s == nil {
 				return nil, nil
 			}
-			vals[i] = s.Value
+			vals[i] = bytes.Clone(s.Value) // cur may share a buffer the store reuses
 			return deleteWrite(cur), nil
 		})
 		return err
@@ -269,9 +296,13 @@ func (c *Conn) popItems(key []byte, tail bool, n int64) ([][]byte, error) {
 
 // popCommand implements LPOP and RPOP.
 func popCommand(tail bool) func(*Conn, [][]byte) {
+	name := "lpop"
+	if tail {
+		name = "rpop"
+	}
 	return func(c *Conn, args [][]byte) {
 		if len(args) > 3 {
-			c.replyErr(errSyntax)
+			c.replyErr(errArity(c.srv.table[name]))
 			return
 		}
 		withCount := len(args) == 3

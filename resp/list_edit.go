@@ -42,7 +42,7 @@ func cmdLSet(c *Conn, args [][]byte) {
 		if gone {
 			return nil, nil
 		}
-		return &replication.Write{Context: cur.Context(), Value: args[3]}, nil
+		return &replication.Write{Context: cur.Context(), Value: bytes.Clone(args[3])}, nil
 	})
 	switch {
 	case !c.updateOK(err):
