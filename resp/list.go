@@ -210,9 +210,6 @@ func (c *Conn) writeItems(key []byte, ids, vals [][]byte) error {
 		})
 		return err
 	})
-	if err == nil {
-		c.srv.listWritten(key)
-	}
 	return err
 }
 
@@ -229,7 +226,9 @@ func pushCommand(tail, create bool) func(*Conn, [][]byte) {
 		if err := c.pushItems(key, args[2:], tail); !c.updateOK(err) {
 			return
 		}
+		// The length before blocked clients take items, as Redis replies.
 		n, err := c.listLen(key)
+		c.srv.listWritten(key)
 		if c.updateOK(err) {
 			c.out.Int(n)
 		}

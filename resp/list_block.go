@@ -2,6 +2,7 @@ package resp
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -12,23 +13,31 @@ import (
 // A blocked client waits in its connection's goroutine (commands of one
 // connection run in order, so nothing behind it runs meanwhile, as in
 // Redis) and tries its pop again when:
-//   - a push through this node writes one of its keys: the node wakes the
-//     client that has waited longest on that key, which passes the wake on
-//     to the next once it has popped (so clients are served in the order
-//     they blocked, as Redis serves them, for pushes through this node);
+//   - a push through this node writes one of its keys. The pushing command
+//     hands the new items to the clients waiting on the key, longest
+//     waiting first, one at a time, until one finds nothing to pop, and
+//     replies only then (each handoff bounded by listHandoff): as in
+//     Redis, where blocked clients are served before the next command
+//     runs, the pusher's next command sees what they popped and pushed;
 //   - listRecheck passes: a push through another node writes the items on
 //     this node's replica without a command here, so a blocked client
 //     re-reads its keys at that interval (a push elsewhere reaches it
-//     within about that long, and the order among clients is then the
-//     order of their re-reads);
+//     within about that long, and clients are then served in the order of
+//     their re-reads);
 //   - its timeout passes (it replies a null array, as Redis does), its
 //     connection is closed or killed, or CLIENT UNBLOCK names it.
 //
 // Blocked clients show in CLIENT LIST with flag b and in INFO's
 // blocked_clients.
 
-// listRecheck is how often a blocked client re-reads its keys.
-const listRecheck = 100 * time.Millisecond
+const (
+	// listRecheck is how often a blocked client re-reads its keys.
+	listRecheck = 100 * time.Millisecond
+	// listHandoff bounds how long a push waits for one blocked client's
+	// attempt (a client whose own push is waiting on this one does not
+	// answer until then: the cycle ends here).
+	listHandoff = time.Second
+)
 
 // listWaiters is the clients blocked on lists: per key, in the order they
 // blocked.
@@ -44,6 +53,9 @@ type listWaiter struct {
 	keys    []string
 	wake    chan struct{} // a push wrote one of keys
 	unblock chan bool     // CLIENT UNBLOCK: true to reply an error
+	// Guarded by listWaiters.mu:
+	busy bool        // trying its pop now
+	acks []chan bool // pushes waiting for its next attempt: true when it popped (or left)
 }
 
 // add registers c as blocked on keys, after the clients already waiting.
@@ -55,7 +67,7 @@ func (w *listWaiters) add(c *client, keys [][]byte) *listWaiter {
 		w.byKey, w.byClient = map[string][]*listWaiter{}, map[*client]*listWaiter{}
 	}
 	for _, k := range keys {
-		if !containsString(lw.keys, string(k)) {
+		if !slices.Contains(lw.keys, string(k)) {
 			lw.keys = append(lw.keys, string(k))
 			w.byKey[string(k)] = append(w.byKey[string(k)], lw)
 		}
@@ -64,27 +76,13 @@ func (w *listWaiters) add(c *client, keys [][]byte) *listWaiter {
 	return lw
 }
 
-func containsString(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// remove unregisters lw.
+// remove unregisters lw; the pushes waiting for its attempt go on to the
+// next client.
 func (w *listWaiters) remove(lw *listWaiter) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, k := range lw.keys {
-		q := w.byKey[k]
-		for i, x := range q {
-			if x == lw {
-				q = append(q[:i:i], q[i+1:]...)
-				break
-			}
-		}
+		q := slices.DeleteFunc(w.byKey[k], func(x *listWaiter) bool { return x == lw })
 		if len(q) == 0 {
 			delete(w.byKey, k)
 		} else {
@@ -92,6 +90,31 @@ func (w *listWaiters) remove(lw *listWaiter) {
 		}
 	}
 	delete(w.byClient, lw.c)
+	for _, a := range lw.acks {
+		a <- true
+	}
+	lw.acks = nil
+}
+
+// attempt marks lw as trying its pop and returns the pushes to answer
+// once it has.
+func (w *listWaiters) attempt(lw *listWaiter) []chan bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	lw.busy = true
+	acks := lw.acks
+	lw.acks = nil
+	return acks
+}
+
+// attempted ends lw's attempt and answers the pushes waiting for it.
+func (w *listWaiters) attempted(lw *listWaiter, acks []chan bool, served bool) {
+	w.mu.Lock()
+	lw.busy = false
+	w.mu.Unlock()
+	for _, a := range acks {
+		a <- served
+	}
 }
 
 // count returns how many clients are blocked.
@@ -126,16 +149,47 @@ func (w *listWaiters) unblockClient(id int64, withError bool) bool {
 	return false
 }
 
-// listWritten wakes the client that has waited longest on list key, after
-// a write of it through this node.
-func (s *Server) listWritten(key []byte) {
-	w := &s.lists
+// wakeNext wakes the client that has waited longest on key and is not
+// trying a pop already (skipping those in skip), and returns it and the
+// channel its attempt answers on; nil when there is none.
+func (w *listWaiters) wakeNext(key string, skip []*listWaiter) (*listWaiter, chan bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if q := w.byKey[string(key)]; len(q) > 0 {
+	for _, lw := range w.byKey[key] {
+		if lw.busy || slices.Contains(skip, lw) {
+			continue
+		}
+		ack := make(chan bool, 1)
+		lw.acks = append(lw.acks, ack)
 		select {
-		case q[0].wake <- struct{}{}:
+		case lw.wake <- struct{}{}:
 		default:
+		}
+		return lw, ack
+	}
+	return nil, nil
+}
+
+// listWritten hands list key, just written through this node, to the
+// clients blocked on it: the longest waiting first, each in turn while
+// they pop (or leave), until one finds nothing or none is left.
+func (s *Server) listWritten(key []byte) {
+	var tried []*listWaiter
+	for {
+		lw, ack := s.lists.wakeNext(string(key), tried)
+		if lw == nil {
+			return
+		}
+		tried = append(tried, lw)
+		t := time.NewTimer(listHandoff)
+		select {
+		case served := <-ack:
+			t.Stop()
+			if !served {
+				return
+			}
+		case <-t.C:
+			return
 		}
 	}
 }
@@ -172,22 +226,7 @@ func (c *Conn) parseTimeout(b []byte) (time.Duration, bool) {
 func (c *Conn) block(keys [][]byte, timeout time.Duration, try func() (bool, error), timedOut func()) {
 	start := time.Now()
 	lw := c.srv.lists.add(c.client, keys)
-	served, woken := false, false
-	defer func() {
-		c.srv.lists.remove(lw)
-		select {
-		case <-lw.wake:
-			woken = true
-		default:
-		}
-		// A client that popped, or leaves with a wake it did not use,
-		// passes the wake on to the next one waiting.
-		if served || woken {
-			for _, k := range lw.keys {
-				c.srv.listWritten([]byte(k))
-			}
-		}
-	}()
+	defer c.srv.lists.remove(lw)
 	var deadline <-chan time.Time
 	if timeout > 0 {
 		t := time.NewTimer(timeout - time.Since(start))
@@ -197,13 +236,14 @@ func (c *Conn) block(keys [][]byte, timeout time.Duration, try func() (bool, err
 	tick := time.NewTicker(listRecheck)
 	defer tick.Stop()
 	for {
+		acks := c.srv.lists.attempt(lw)
 		ok, err := try()
+		c.srv.lists.attempted(lw, acks, ok || err != nil)
 		if err != nil {
 			c.updateOK(err)
 			return
 		}
 		if ok {
-			served = true
 			return
 		}
 		if c.tx != nil {
@@ -211,7 +251,7 @@ func (c *Conn) block(keys [][]byte, timeout time.Duration, try func() (bool, err
 			return
 		}
 		select {
-		case <-lw.wake: // used by the try that follows
+		case <-lw.wake: // a push: the next attempt answers it
 		case <-tick.C:
 			if c.srv.isClosed() || connClosed(c.nc) {
 				return // nobody to reply to: pop nothing

@@ -49,7 +49,6 @@ func cmdLSet(c *Conn, args [][]byte) {
 	case gone:
 		c.replyErr("ERR index out of range")
 	default:
-		c.srv.listWritten(key)
 		c.out.OK()
 	}
 }
@@ -106,6 +105,7 @@ func cmdLInsert(c *Conn, args [][]byte) {
 		return
 	}
 	n, err := c.listLen(key)
+	c.srv.listWritten(key)
 	if c.updateOK(err) {
 		c.out.Int(n)
 	}

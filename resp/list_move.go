@@ -38,7 +38,11 @@ func (c *Conn) moveItem(src, dst []byte, fromTail, toTail bool) (val []byte, ok 
 	if _, err := c.collection(dst, typeList, true); err != nil {
 		return nil, false, err
 	}
-	return vals[0], true, c.pushItems(dst, vals, toTail)
+	if err := c.pushItems(dst, vals, toTail); err != nil {
+		return nil, false, err
+	}
+	c.srv.listWritten(dst)
+	return vals[0], true, nil
 }
 
 // replyMoved replies an LMOVE: the value, or a null bulk.

@@ -123,7 +123,7 @@ func TestListModel(t *testing.T) {
 		}
 		return start, min(stop, n-1), true
 	}
-	for step := range 1500 {
+	for step := range 600 {
 		v := vals[rng.IntN(len(vals))]
 		var got, want string
 		switch op := rng.IntN(10); op {

@@ -72,7 +72,7 @@ func (c *client) queue(cmd *command, args [][]byte, msg string) bool {
 	case cmd.group == "set" || cmd.group == "hash":
 		m.dirty = true
 		c.main.replyErr(fmt.Sprintf("ERR '%s' cannot run inside a transaction: dynakv does not run %s commands in MULTI yet", cmd.fullName(), cmd.group))
-	case notInMulti[cmd.name] || (cmd.data && cmd.firstKey == 0):
+	case notInMulti[cmd.name] || (cmd.data && cmd.firstKey == 0 && cmd.numKeys == 0): // numkeys commands name their keys too
 		m.dirty = true
 		c.main.replyErr(fmt.Sprintf("ERR '%s' cannot run inside a transaction: a dynakv transaction works on one key's coordinated state", cmd.fullName()))
 	default:
