@@ -228,7 +228,7 @@ func pushCommand(tail, create bool) func(*Conn, [][]byte) {
 		}
 		// The length before blocked clients take items, as Redis replies.
 		n, err := c.listLen(key)
-		c.srv.listWritten(key)
+		c.listWritten(key)
 		if c.updateOK(err) {
 			c.out.Int(n)
 		}

@@ -224,6 +224,16 @@ func (c *Conn) parseTimeout(b []byte) (time.Duration, bool) {
 // when one of keys is written or listRecheck passes; after timeout (0:
 // never) it calls timedOut to reply.
 func (c *Conn) block(keys [][]byte, timeout time.Duration, try func() (bool, error), timedOut func()) {
+	if c.ltx != nil { // inside a transaction nothing blocks, as in Redis
+		ok, err := try()
+		switch {
+		case err != nil:
+			c.updateOK(err)
+		case !ok:
+			timedOut()
+		}
+		return
+	}
 	start := time.Now()
 	lw := c.srv.lists.add(c.client, keys)
 	defer c.srv.lists.remove(lw)
@@ -244,10 +254,6 @@ func (c *Conn) block(keys [][]byte, timeout time.Duration, try func() (bool, err
 			return
 		}
 		if ok {
-			return
-		}
-		if c.tx != nil {
-			timedOut() // inside a transaction nothing blocks, as in Redis
 			return
 		}
 		select {
@@ -364,4 +370,29 @@ func cmdBLMPop(c *Conn, args [][]byte) {
 		c.replyKeyValues(key, vals)
 		return true, nil
 	}, c.out.NullArray)
+}
+
+// cmdClientUnblock is CLIENT UNBLOCK id [TIMEOUT|ERROR]: the client ends
+// its blocking pop as if it timed out, or with an error.
+func cmdClientUnblock(c *Conn, args [][]byte) {
+	id, ok := string2ll(args[2])
+	if !ok {
+		c.replyErr(errNotInteger)
+		return
+	}
+	withError := false
+	switch {
+	case len(args) == 3:
+	case len(args) == 4 && eqFold(args[3], "timeout"):
+	case len(args) == 4 && eqFold(args[3], "error"):
+		withError = true
+	default:
+		c.replyErr("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+		return
+	}
+	if c.srv.lists.unblockClient(id, withError) {
+		c.out.Int(1)
+	} else {
+		c.out.Int(0)
+	}
 }

@@ -116,3 +116,60 @@ func TestBlockedClientGoneTakesNothing(t *testing.T) {
 		{cmd("LRANGE", "gone", "0", "-1"), bulks("x")},
 	})
 }
+
+// TestListsInTransactions: a transaction with list commands runs them in
+// order at EXEC; a blocking pop in it answers at once; blocked clients see
+// only the transaction's end state.
+func TestListsInTransactions(t *testing.T) {
+	e := newTestEnv(t)
+	admin := e.dial()
+	b := e.dial()
+	b.send(string(rdEncode([]string{"BLPOP", "tl", "0"})))
+	waitFor(t, "the blocked client", func() bool { return blockedClients(t, admin) == "1" })
+	runRaw(t, admin, []rawCase{
+		{cmd("MULTI"), okReply},
+		{cmd("LPUSH", "tl", "a"), simple("QUEUED")},
+		{cmd("DEL", "tl"), simple("QUEUED")},
+		{cmd("BLPOP", "empty", "0"), simple("QUEUED")},
+		{cmd("EXEC"), array(integer(1), integer(1), "*-1\r\n")},
+		{cmd("MULTI"), okReply},
+		{cmd("RPUSH", "tl", "x", "y"), simple("QUEUED")},
+		{cmd("RPOPLPUSH", "tl", "other"), simple("QUEUED")},
+		{cmd("EXEC"), array(integer(2), bulk("y"))},
+	})
+	// The first list (pushed, then deleted) woke nobody; the second did.
+	if got := b.read(); got != array(bulk("tl"), bulk("x")) {
+		t.Fatalf("BLPOP after the transactions: %q", got)
+	}
+	if got := admin.do("LRANGE", "other", "0", "-1"); got != bulks("y") {
+		t.Fatalf("other: %q", got)
+	}
+}
+
+// TestClientUnblock: CLIENT UNBLOCK ends a blocking pop as a timeout or
+// with Redis's error, and answers 0 for a client that is not blocked.
+func TestClientUnblock(t *testing.T) {
+	e := newTestEnv(t)
+	admin := e.dial()
+	b := e.dial()
+	id := strings.TrimSuffix(strings.TrimPrefix(b.do("CLIENT", "ID"), ":"), "\r\n")
+	for _, tc := range []struct{ how, want string }{
+		{"TIMEOUT", "*-1\r\n"},
+		{"ERROR", errReply("UNBLOCKED client unblocked via CLIENT UNBLOCK")},
+	} {
+		b.send(string(rdEncode([]string{"BRPOP", "u", "0"})))
+		waitFor(t, "the blocked client", func() bool { return blockedClients(t, admin) == "1" })
+		if got := admin.do("CLIENT", "UNBLOCK", id, tc.how); got != integer(1) {
+			t.Fatalf("CLIENT UNBLOCK %s: %q", tc.how, got)
+		}
+		if got := b.read(); got != tc.want {
+			t.Fatalf("unblocked by %s: %q, want %q", tc.how, got, tc.want)
+		}
+		waitFor(t, "no blocked client", func() bool { return blockedClients(t, admin) == "0" })
+	}
+	runRaw(t, admin, []rawCase{
+		{cmd("CLIENT", "UNBLOCK", id), integer(0)},
+		{cmd("CLIENT", "UNBLOCK", id, "MAYBE"), errReply("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")},
+		{cmd("CLIENT", "UNBLOCK", "x"), errReply("ERR value is not an integer or out of range")},
+	})
+}

@@ -105,7 +105,7 @@ func cmdLInsert(c *Conn, args [][]byte) {
 		return
 	}
 	n, err := c.listLen(key)
-	c.srv.listWritten(key)
+	c.listWritten(key)
 	if c.updateOK(err) {
 		c.out.Int(n)
 	}

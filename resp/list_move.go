@@ -41,7 +41,7 @@ func (c *Conn) moveItem(src, dst []byte, fromTail, toTail bool) (val []byte, ok 
 	if err := c.pushItems(dst, vals, toTail); err != nil {
 		return nil, false, err
 	}
-	c.srv.listWritten(dst)
+	c.listWritten(dst)
 	return vals[0], true, nil
 }
 

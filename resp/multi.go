@@ -158,6 +158,10 @@ func cmdExec(c *Conn, args [][]byte) {
 		c.replyErr("EXECABORT Transaction discarded because of previous errors.")
 		return
 	}
+	if listTransaction(m.queue) { // lists are many keys: see list_multi.go
+		c.execInOrder(m.queue, watched)
+		return
+	}
 	key, many := txKey(m.queue)
 	if many != nil {
 		c.replyErr(fmt.Sprintf("ERR a dynakv transaction must touch one key; this one touches %s: nothing was applied", describeKeys(many)))

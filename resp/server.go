@@ -436,6 +436,7 @@ type Conn struct {
 	errCount int     // errors replied, for the per-command stats
 	cmdTime  int64   // the running command's time snapshot, Unix ms
 	tx       *txView // inside EXEC: the transaction's key, which get and update use
+	ltx      *listTx // inside EXEC of a transaction with list commands (list_multi.go)
 }
 
 // flushThreshold is how many bytes of replies make serveConn write them

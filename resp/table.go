@@ -156,6 +156,8 @@ func commandTable() map[string]*command {
 				args: []argDoc{oneOf("filter", argStr("ip:port"), many(tokenArg("ID", argInt("client-id"))), tokenArg("ADDR", argStr("ip:port")), tokenArg("LADDR", argStr("ip:port")), tokenArg("USER", argStr("username")), tokenArg("TYPE", argStr("type")), tokenArg("SKIPME", argStr("yes/no")))}, fn: cmdClientKill},
 			"pause": {name: "pause", arity: -3, flags: []string{"admin", "noscript", "loading", "stale"}, summary: "Suspends commands processing.",
 				args: []argDoc{argInt("timeout"), opt(oneOf("mode", token("WRITE"), token("ALL")))}, fn: cmdClientPause},
+			"unblock": {name: "unblock", arity: -3, flags: []string{"admin", "noscript", "loading", "stale"}, summary: "Unblocks a client blocked by a blocking command from a different connection.",
+				args: []argDoc{argInt("client-id"), opt(oneOf("unblock-type", token("TIMEOUT"), token("ERROR")))}, fn: cmdClientUnblock},
 			"unpause": {name: "unpause", arity: 2, flags: []string{"admin", "noscript", "loading", "stale"}, summary: "Resumes processing of clients that were paused.", fn: cmdClientUnpause},
 			"help":    {name: "help", arity: 2, flags: []string{"loading", "stale"}, summary: "Returns helpful text about the different subcommands.", fn: helpCommand(clientHelp...)},
 		}},
