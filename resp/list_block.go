@@ -222,10 +222,13 @@ func (c *Conn) parseTimeout(b []byte) (time.Duration, bool) {
 // block runs try (which replies and returns true once it has served the
 // client, or returns the error to reply) until it serves, re-running it
 // when one of keys is written or listRecheck passes; after timeout (0:
-// never) it calls timedOut to reply.
-func (c *Conn) block(keys [][]byte, timeout time.Duration, try func() (bool, error), timedOut func()) {
+// never) it calls timedOut to reply. try's argument is true on the first
+// attempt only: a key of another type fails the command then, and is
+// passed over once the client blocks (Redis serves a blocked client only
+// from a list).
+func (c *Conn) block(keys [][]byte, timeout time.Duration, try func(first bool) (bool, error), timedOut func()) {
 	if c.ltx != nil { // inside a transaction nothing blocks, as in Redis
-		ok, err := try()
+		ok, err := try(true)
 		switch {
 		case err != nil:
 			c.updateOK(err)
@@ -245,9 +248,9 @@ func (c *Conn) block(keys [][]byte, timeout time.Duration, try func() (bool, err
 	}
 	tick := time.NewTicker(listRecheck)
 	defer tick.Stop()
-	for {
+	for first := true; ; first = false {
 		acks := c.srv.lists.attempt(lw)
-		ok, err := try()
+		ok, err := try(first)
 		c.srv.lists.attempted(lw, acks, ok || err != nil)
 		if err != nil {
 			c.updateOK(err)
@@ -310,8 +313,8 @@ func bpopCommand(tail bool) func(*Conn, [][]byte) {
 			return
 		}
 		m := mpopArgs{keys: args[1 : len(args)-1], tail: tail, count: 1}
-		c.block(m.keys, timeout, func() (bool, error) {
-			key, vals, err := c.mpop(m)
+		c.block(m.keys, timeout, func(first bool) (bool, error) {
+			key, vals, err := c.mpop(m, !first)
 			if err != nil || key == nil {
 				return false, err
 			}
@@ -343,8 +346,8 @@ func (c *Conn) blockMove(src, dst []byte, fromTail, toTail bool, timeoutArg []by
 	if !ok {
 		return
 	}
-	c.block([][]byte{src}, timeout, func() (bool, error) {
-		val, ok, err := c.moveItem(src, dst, fromTail, toTail)
+	c.block([][]byte{src}, timeout, func(first bool) (bool, error) {
+		val, ok, err := c.moveItem(src, dst, fromTail, toTail, !first)
 		if err != nil || !ok {
 			return false, err
 		}
@@ -362,8 +365,8 @@ func cmdBLMPop(c *Conn, args [][]byte) {
 	if !ok {
 		return
 	}
-	c.block(m.keys, timeout, func() (bool, error) {
-		key, vals, err := c.mpop(m)
+	c.block(m.keys, timeout, func(first bool) (bool, error) {
+		key, vals, err := c.mpop(m, !first)
 		if err != nil || key == nil {
 			return false, err
 		}

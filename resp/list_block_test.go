@@ -76,6 +76,17 @@ func TestBlockingPops(t *testing.T) {
 	if got := b.read(); got != array(bulk("q"), bulks("2", "1")) {
 		t.Fatalf("BLMPOP: %q", got)
 	}
+	// Once blocked, a key that becomes another type is passed over (it
+	// fails only the first attempt), until it is a list again.
+	b.send(string(rdEncode([]string{"BLPOP", "w", "0"})))
+	waitFor(t, "BLPOP blocked", func() bool { return blockedClients(t, admin) == "1" })
+	admin.do("SET", "w", "a string")
+	admin.do("LPUSH", "w2", "x") // a push elsewhere: the re-reads of w meet the string
+	admin.do("DEL", "w")
+	admin.do("RPUSH", "w", "back")
+	if got := b.read(); got != array(bulk("w"), bulk("back")) {
+		t.Fatalf("BLPOP over a key that was a string meanwhile: %q", got)
+	}
 }
 
 // TestBlockingPopsServeInOrder: clients blocked on one key are served in

@@ -19,11 +19,12 @@ func parseWhere(b []byte) (tail, ok bool) {
 }
 
 // moveItem pops one item from src (its tail when fromTail) and pushes it
-// onto dst (its tail when toTail); ok is false when src has none. The
-// destination's type is checked before anything is popped, as Redis does.
-func (c *Conn) moveItem(src, dst []byte, fromTail, toTail bool) (val []byte, ok bool, err error) {
+// onto dst (its tail when toTail); ok is false when src has none (or,
+// with skipWrong, is no list). The destination's type is checked before
+// anything is popped, as Redis does.
+func (c *Conn) moveItem(src, dst []byte, fromTail, toTail, skipWrong bool) (val []byte, ok bool, err error) {
 	if _, err := c.collection(src, typeList, false); err != nil {
-		if errors.Is(err, errNoSuchKey) {
+		if errors.Is(err, errNoSuchKey) || (skipWrong && isWrongType(err)) {
 			return nil, false, nil
 		}
 		return nil, false, err
@@ -63,11 +64,11 @@ func cmdLMove(c *Conn, args [][]byte) {
 		c.replyErr(errSyntax)
 		return
 	}
-	c.replyMoved(c.moveItem(args[1], args[2], from, to))
+	c.replyMoved(c.moveItem(args[1], args[2], from, to, false))
 }
 
 func cmdRPopLPush(c *Conn, args [][]byte) {
-	c.replyMoved(c.moveItem(args[1], args[2], true, false))
+	c.replyMoved(c.moveItem(args[1], args[2], true, false, false))
 }
 
 // mpopArgs is what LMPOP and BLMPOP parse after their numkeys.
@@ -117,11 +118,12 @@ func (c *Conn) parseMPop(args [][]byte) (mpopArgs, bool) {
 }
 
 // mpop pops up to m.count items from the first of m.keys that has any;
-// key is nil when none has.
-func (c *Conn) mpop(m mpopArgs) (key []byte, vals [][]byte, err error) {
+// key is nil when none has. With skipWrong, a key of another type is
+// passed over rather than failing the pop.
+func (c *Conn) mpop(m mpopArgs, skipWrong bool) (key []byte, vals [][]byte, err error) {
 	for _, k := range m.keys {
 		if _, err := c.collection(k, typeList, false); err != nil {
-			if errors.Is(err, errNoSuchKey) {
+			if errors.Is(err, errNoSuchKey) || (skipWrong && isWrongType(err)) {
 				continue
 			}
 			return nil, nil, err
@@ -149,7 +151,7 @@ func cmdLMPop(c *Conn, args [][]byte) {
 	if !ok {
 		return
 	}
-	key, vals, err := c.mpop(m)
+	key, vals, err := c.mpop(m, false)
 	switch {
 	case !c.updateOK(err):
 	case key == nil:
@@ -157,4 +159,27 @@ func cmdLMPop(c *Conn, args [][]byte) {
 	default:
 		c.replyKeyValues(key, vals)
 	}
+}
+
+// A list in DUMP's payload (and so COPY, RENAME, RESTORE, which copy
+// elements as they are): its items with their ids, so the copy keeps the
+// order; an id must be whole levels.
+func init() {
+	registerDumpKind(dumpKind{code: typeList, typ: typeList, valid: func(id []byte, vs []copyVersion) bool {
+		if len(id) == 0 || len(id)%idLevel != 0 {
+			return false
+		}
+		for _, v := range vs {
+			if v.hll {
+				return false
+			}
+		}
+		return true
+	}})
+}
+
+// isWrongType reports whether err is the WRONGTYPE error.
+func isWrongType(err error) bool {
+	var ce *clientError
+	return errors.As(err, &ce) && ce.msg == errWrongType
 }

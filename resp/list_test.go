@@ -346,3 +346,30 @@ func TestListPopsOnceThroughOneNode(t *testing.T) {
 		}
 	}
 }
+
+// TestListCopies: COPY, RENAME and DUMP/RESTORE of a list keep its items
+// in order.
+func TestListCopies(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.dial()
+	runRaw(t, c, []rawCase{
+		{cmd("RPUSH", "src", "a", "b", "c"), integer(3)},
+		{cmd("LPUSH", "src", "z"), integer(4)},
+		{cmd("COPY", "src", "cp"), integer(1)},
+		{cmd("LRANGE", "cp", "0", "-1"), bulks("z", "a", "b", "c")},
+		{cmd("RENAME", "cp", "mv"), okReply},
+		{cmd("LRANGE", "mv", "0", "-1"), bulks("z", "a", "b", "c")},
+		{cmd("EXISTS", "cp"), integer(0)},
+	})
+	dump := c.do("DUMP", "src")
+	v, ok := decode(t, dump).(string)
+	if !ok {
+		t.Fatalf("DUMP: %q", dump)
+	}
+	runRaw(t, c, []rawCase{
+		{cmd("RESTORE", "rs", "0", v), okReply},
+		{cmd("LRANGE", "rs", "0", "-1"), bulks("z", "a", "b", "c")},
+		{cmd("RPUSH", "rs", "d"), integer(5)},
+		{cmd("LINDEX", "rs", "-1"), bulk("d")},
+	})
+}
