@@ -80,8 +80,14 @@ func TestBlockingPops(t *testing.T) {
 	// fails only the first attempt), until it is a list again.
 	b.send(string(rdEncode([]string{"BLPOP", "w", "0"})))
 	waitFor(t, "BLPOP blocked", func() bool { return blockedClients(t, admin) == "1" })
-	admin.do("SET", "w", "a string")
-	admin.do("LPUSH", "w2", "x") // a push elsewhere: the re-reads of w meet the string
+	// A transaction pushes to w and leaves it a string: the client it
+	// wakes meets the string.
+	runRaw(t, admin, []rawCase{
+		{cmd("MULTI"), okReply},
+		{cmd("LPUSH", "w", "x"), simple("QUEUED")},
+		{cmd("SET", "w", "a string"), simple("QUEUED")},
+		{cmd("EXEC"), array(integer(1), okReply)},
+	})
 	admin.do("DEL", "w")
 	admin.do("RPUSH", "w", "back")
 	if got := b.read(); got != array(bulk("w"), bulk("back")) {
