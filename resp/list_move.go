@@ -86,16 +86,12 @@ func (c *Conn) parseMPop(args [][]byte) (mpopArgs, bool) {
 		c.replyErr("ERR numkeys should be greater than 0")
 		return mpopArgs{}, false
 	}
-	if n > int64(len(args)-1) {
-		c.replyErr("ERR Number of keys can't be greater than number of args")
+	if n > int64(len(args)-2) { // no room for LEFT|RIGHT: Redis says syntax error
+		c.replyErr(errSyntax)
 		return mpopArgs{}, false
 	}
 	m := mpopArgs{keys: args[1 : 1+n], count: 1}
 	rest := args[1+n:]
-	if len(rest) == 0 {
-		c.replyErr(errSyntax)
-		return mpopArgs{}, false
-	}
 	if m.tail, ok = parseWhere(rest[0]); !ok {
 		c.replyErr(errSyntax)
 		return mpopArgs{}, false

@@ -64,7 +64,7 @@ func TestLists(t *testing.T) {
 		{cmd("LMPOP", "2", "nolist", "l2", "RIGHT", "COUNT", "5"), array(bulk("l2"), bulks("x", "b"))},
 		{cmd("LMPOP", "1", "nolist", "LEFT"), nullArray},
 		{cmd("LMPOP", "0", "l", "LEFT"), errReply("ERR numkeys should be greater than 0")},
-		{cmd("LMPOP", "3", "l", "LEFT"), errReply("ERR Number of keys can't be greater than number of args")},
+		{cmd("LMPOP", "3", "l", "LEFT"), errReply("ERR syntax error")},
 		{cmd("LMPOP", "1", "l", "LEFT", "COUNT", "0"), errReply("ERR count should be greater than 0")},
 		{cmd("LMPOP", "1", "l", "UP"), errReply("ERR syntax error")},
 		{cmd("EXISTS", "l2"), integer(0)},
