@@ -264,18 +264,21 @@ const popRounds = 8
 // with its last item.
 func (c *Conn) popItems(key []byte, tail bool, n int64) ([][]byte, error) {
 	var out [][]byte
+	more := false // the last walk saw a live item beyond those it took
 	for round := 0; int64(len(out)) < n && round < popRounds; round++ {
-		want := n - int64(len(out))
+		want := min(n-int64(len(out)), replication.MaxKeysBatch)
 		var ids [][]byte
-		err := c.eachItem(key, tail, int(min(want+4, replication.MaxKeysBatch)), func(it listItem) bool {
+		more = false
+		err := c.eachItem(key, tail, int(want+1), func(it listItem) bool {
+			if int64(len(ids)) == want {
+				more = true
+				return false
+			}
 			ids = append(ids, it.id)
-			return int64(len(ids)) < min(want, replication.MaxKeysBatch)
+			return true
 		})
 		if err != nil || len(ids) == 0 {
-			if err == nil && len(out) > 0 {
-				err = c.emptied(key, typeList)
-			}
-			return out, err
+			break
 		}
 		removed, vals, err := c.removeItems(key, ids)
 		for i := range ids {
@@ -287,10 +290,27 @@ func (c *Conn) popItems(key []byte, tail bool, n int64) ([][]byte, error) {
 			return out, err
 		}
 	}
-	if len(out) > 0 {
-		return out, c.emptied(key, typeList)
+	if len(out) > 0 && !more {
+		return out, c.listEmptied(key)
 	}
 	return out, nil
+}
+
+// listEmptied deletes the head of list key when it has no live item left
+// (emptied, with a list's own walk, which passes deleted items in growing
+// batches).
+func (c *Conn) listEmptied(key []byte) error {
+	if it, err := c.endItem(key, false); it != nil || err != nil {
+		return err
+	}
+	now := c.nowMs()
+	_, err := c.rawUpdate(ring.InternalKey(key), func(cur *replication.Object) (*replication.Write, error) {
+		if s, ht := headOf(cur, now); s == nil || ht != typeList {
+			return nil, nil
+		}
+		return deleteWrite(cur), nil
+	})
+	return err
 }
 
 // popCommand implements LPOP and RPOP.

@@ -121,7 +121,7 @@ func (c *Conn) dropItems(key []byte, ids [][]byte) (int64, error) {
 	removed, _, err := c.removeItems(key, ids)
 	n := count(removed)
 	if err == nil && n > 0 {
-		err = c.emptied(key, typeList)
+		err = c.listEmptied(key)
 	}
 	return n, err
 }
