@@ -19,7 +19,12 @@
 #                   smembers   SMEMBERS bench:small                      (a set of 10)
 #                   hget       HGET bench:hash element:__rand_int__      (a hash of 100; every one a hit)
 #                   hgetall    HGETALL bench:smallhash                   (a hash of 10, values of 100 bytes)
-#                 "collections" stands for "sadd sismember smembers hset hget hgetall pfadd"
+#                   lpush      LPUSH bench:list:__rand_int__ element  (-r 100000: short lists)
+#                   lpop       LPOP bench:list:__rand_int__           (-r 100000: pops what lpush
+#                              pushed, so run it after lpush; redis-benchmark's own -t lpush and
+#                              -t lpop use one list, whose length dynakv's LPUSH reply walks)
+#                 "collections" stands for "sadd sismember smembers hset hget hgetall pfadd",
+#                 "lists" for "lpush lpop"
 #                 (BENCH_TESTS="set collections" runs SET beside them).
 #                 sadd and hset (SADD myset / HSET myhash element:__rand_int__) run with
 #                 -r BENCH_ADD_RANGE, so nearly every request adds a new member or field (with
@@ -67,6 +72,8 @@ tests=()
 for test in "${given[@]}"; do
   if [ "$test" = collections ]; then
     tests+=(sadd sismember smembers hset hget hgetall pfadd)
+  elif [ "$test" = lists ]; then
+    tests+=(lpush lpop)
   else
     tests+=("$test")
   fi
@@ -274,6 +281,8 @@ test_args() {
     smembers) targs=(-r 100000 SMEMBERS bench:small) ;;
     hget) targs=(-r 100 HGET bench:hash 'element:__rand_int__') ;;
     hgetall) targs=(-r 100000 HGETALL bench:smallhash) ;;
+    lpush) targs=(-r 100000 LPUSH 'bench:list:__rand_int__' element) ;;
+    lpop) targs=(-r 100000 LPOP 'bench:list:__rand_int__') ;;
     *) targs=(-r 100000 -t "$1") ;;
   esac
 }
