@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/dynakv/dynakv/internal/collcheck"
 	"github.com/dynakv/dynakv/internal/poll"
 	"github.com/dynakv/dynakv/ring"
 )
@@ -161,4 +162,67 @@ func (mc *memCluster) listConverged(cl map[string]*redis.Client, key string, n i
 		}
 	}
 	return got
+}
+
+// TestClusterListsUnderFaults: clients RPUSH and LREM list items through
+// random nodes while the network drops messages, isolates a node and
+// splits two nodes with the third hearing both; after the heal every home
+// stores one order and every node reads each list alike, as the histories
+// require (internal/collcheck): every acknowledged push nobody could have
+// removed is there, every value its owner pushed once and removed is gone,
+// and a push concurrent with a remove through another coordinator stays.
+func TestClusterListsUnderFaults(t *testing.T) {
+	mc := newMemCluster(t, 3, 2, 2, "a", "b", "c")
+	mc.buildTrees()
+	cl := mc.serveRESP()
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	conns := func() []*redis.Client {
+		var out []*redis.Client
+		for _, id := range mc.ids {
+			out = append(out, cl[id])
+		}
+		return out
+	}
+	h := collcheck.New()
+	keys := []string{"fl:0", "fl:1"}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	collcheck.Clients{Kind: collcheck.List, Conns: conns, N: 3, Seed: seed, Name: "c",
+		Keys: func() []string { return keys }, Timeout: 8 * time.Second, Start: time.Now(), SharedEvery: 500 * time.Millisecond}.Run(h, stop, &wg)
+	progress := func(what string, n int) {
+		t.Helper()
+		mark := h.Stats().AddsAcked
+		poll.Until(t, 60*time.Second, what, func() bool { return h.Stats().AddsAcked >= mark+n })
+	}
+	progress("pushes while healthy", 60)
+	mc.net.SetDrop("", "", 0.05)
+	progress("pushes while 5% of the messages are lost", 40)
+	mc.net.Heal()
+	mc.net.Partition([]string{peerAddrOf(mc.ids[2])}, []string{peerAddrOf(mc.ids[0]), peerAddrOf(mc.ids[1])})
+	progress("pushes with "+mc.ids[2]+" isolated", 40)
+	mc.net.Heal()
+	homes := mc.homes(keys[0])
+	mc.net.Partition([]string{peerAddrOf(homes[0])}, []string{peerAddrOf(homes[2])})
+	progress("pushes while "+homes[0]+" and "+homes[2]+" cannot hear each other", 40)
+	mc.net.Heal()
+	close(stop)
+	wg.Wait()
+	st := h.Stats()
+	t.Logf("%d pushes sent, %d acknowledged; %d removes sent, %d answered, %d removed", st.Adds, st.AddsAcked, st.Removes, st.RemovesAcked, st.Removed)
+	if st.AddsAcked == 0 || st.Removed == 0 {
+		t.Fatalf("the list workload did too little: %+v", st)
+	}
+	for _, key := range h.Keys() {
+		vals := mc.listConverged(cl, key, -1)
+		got := map[string]string{}
+		for _, v := range vals {
+			got[v] = ""
+		}
+		bad, c := h.Check(key, got)
+		for _, b := range bad {
+			t.Error(b)
+		}
+		t.Logf("%s: %d items; checked %d there, %d gone, %d unknown", key, len(vals), c.MustHave, c.MustLack, c.Unknown)
+	}
 }
