@@ -282,6 +282,7 @@ var clientHelp = []string{
 	"PAUSE <timeout> [WRITE|ALL]", "    Suspend all, or just write, clients for <timeout> milliseconds.",
 	"SETINFO <option> <value>", "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
 	"SETNAME <name>", "    Assign the name <name> to the current connection.",
+	"UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
 	"UNPAUSE", "    Stop the current client pause, resuming traffic.",
 	"HELP", "    Print this help.",
 }
