@@ -262,4 +262,22 @@ func TestBigCollectionReplyClosedAtOutputLimit(t *testing.T) {
 	if got := c.do("SINTERCARD", "2", "big", "big"); got != integer(2000) {
 		t.Fatalf("SINTERCARD after: %q", got)
 	}
+	// A delete of more elements than it holds at once (dropBatch) deletes
+	// them all, batch after batch.
+	if got := c.do("DEL", "big", "bigh"); got != integer(2) {
+		t.Fatalf("DEL: %q", got)
+	}
+	for _, command := range [][]string{{"SCARD", "big"}, {"HLEN", "bigh"}, {"EXISTS", "big", "bigh"}} {
+		if got := c.do(command...); got != integer(0) {
+			t.Fatalf("%s after DEL: %q", command, got)
+		}
+	}
+	// None of the old members is left: a new set of that name holds only
+	// its own.
+	if got := c.do("SADD", "big", "new"); got != integer(1) {
+		t.Fatalf("SADD after DEL: %q", got)
+	}
+	if got := c.do("SCARD", "big"); got != integer(1) {
+		t.Fatalf("SCARD of the new set: %q", got)
+	}
 }
