@@ -121,6 +121,8 @@ func aclCategories(cmd *command) []string {
 		out = append(out, "@set")
 	case "hash":
 		out = append(out, "@hash")
+	case "pubsub":
+		out = append(out, "@pubsub")
 	case "server", "dynakv":
 		out = append(out, "@admin", "@dangerous")
 	}
