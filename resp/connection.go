@@ -348,7 +348,7 @@ func (s *Server) settings() []Field {
 		// pubsub clients: dynakv has no replica clients).
 		"client-output-buffer-limit": fmt.Sprintf("normal %d %d %d pubsub %d %d %d", s.cfg.OutputLimit.Hard, s.cfg.OutputLimit.Soft, int64(s.cfg.OutputLimit.SoftSeconds/time.Second),
 			s.pubsubLimit().Hard, s.pubsubLimit().Soft, int64(s.pubsubLimit().SoftSeconds/time.Second)),
-		"save":                       "", // no snapshots
+		"save": "", // no snapshots
 		// Every write is in goleveldb's journal before its reply: an
 		// append-only log, synced as the fsync setting says.
 		"appendonly": "yes",
