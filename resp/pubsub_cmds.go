@@ -77,7 +77,11 @@ func unsubscribeCommand(k subKind, kind string) func(c *Conn, args [][]byte) {
 			}
 		}
 		if len(names) == 0 {
-			c.subReply(kind, nil, 0)
+			var count int64
+			if p != nil {
+				count = p.replyCount(k)
+			}
+			c.subReply(kind, nil, count)
 			return
 		}
 		for _, name := range names {
