@@ -372,3 +372,21 @@ func pubsubOutputLimit(setting string) resp.OutputLimit {
 	}
 	return resp.DefaultPubSubOutputLimit
 }
+
+// fields are the relay's counters for RING STATUS: messages sent to peers
+// (acknowledged), dropped (a full queue, or a peer dead or unknown),
+// failed (a batch not acknowledged in time: maybe delivered, never
+// resent), received from peers, and received too late (a stale batch).
+func (r *relay) fields() []resp.Field {
+	if r == nil {
+		return nil
+	}
+	f := func(name string, v *atomic.Int64) resp.Field {
+		return resp.Field{Name: name, Value: strconv.FormatInt(v.Load(), 10)}
+	}
+	return []resp.Field{
+		f("pubsub_relay_sent", &r.stats.sent), f("pubsub_relay_dropped", &r.stats.dropped),
+		f("pubsub_relay_failed", &r.stats.failed), f("pubsub_relay_received", &r.stats.received),
+		f("pubsub_relay_stale", &r.stats.stale),
+	}
+}
