@@ -2,6 +2,7 @@ package resp
 
 import (
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 )
@@ -285,5 +286,18 @@ func (c *client) unsubscribeAll() {
 		for key := range p.sets[k] {
 			p.removeLocked(&c.srv.pubsub, subKind(k), key)
 		}
+	}
+}
+
+// pubsubInfo is INFO stats's pub/sub fields: this node's channels,
+// patterns and shard channels with a subscriber, as Redis names them.
+func (s *Server) pubsubInfo() []Field {
+	h := &s.pubsub
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return []Field{
+		{"pubsub_channels", strconv.Itoa(len(h.channels))},
+		{"pubsub_patterns", strconv.Itoa(len(h.patterns))},
+		{"pubsubshard_channels", strconv.Itoa(len(h.shards))},
 	}
 }

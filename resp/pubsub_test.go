@@ -290,3 +290,17 @@ func TestPubSubSlowSubscriberIsClosed(t *testing.T) {
 		t.Fatalf("PUBLISH after the close reached %d", n)
 	}
 }
+
+func TestPubSubInfoStats(t *testing.T) {
+	e := newTestEnv(t)
+	sub, other := e.dial(), e.dial()
+	sub.do("SUBSCRIBE", "a")
+	sub.do("PSUBSCRIBE", "p*")
+	sub.do("SSUBSCRIBE", "s")
+	stats := decode(t, other.do("INFO", "stats")).(string)
+	for _, want := range []string{"pubsub_channels:1\r\n", "pubsub_patterns:1\r\n", "pubsubshard_channels:1\r\n"} {
+		if !strings.Contains(stats, want) {
+			t.Errorf("INFO stats lacks %q:\n%s", want, stats)
+		}
+	}
+}
