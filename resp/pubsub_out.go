@@ -229,7 +229,11 @@ func (p *subscriber) startWriter() {
 			case <-c.ctx.Done():
 				p.out.pushMu.Lock()
 				p.out.dead = true
-				c.ob.push.Add(-int64(len(p.out.pending)))
+				dropped := len(p.out.pending)
+				for _, f := range p.out.held {
+					dropped += frameSize(f.pattern, f.channel, f.msg)
+				}
+				c.ob.push.Add(-int64(dropped))
 				p.out.pending, p.out.held = nil, nil
 				p.out.pushMu.Unlock()
 				p.close(&c.srv.pubsub)
