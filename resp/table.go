@@ -225,6 +225,7 @@ func commandTable() map[string]*command {
 	cmds = append(cmds, setCommands()...)
 	cmds = append(cmds, hashCommands()...)
 	cmds = append(cmds, bitCommands()...)
+	cmds = append(cmds, pubsubCommands()...)
 	cmds = append(cmds, objectCommand())
 	cmds = append(cmds, memoryCommand())
 	cmds = append(cmds, keyCommands2()...)
