@@ -44,8 +44,9 @@ func (c *Conn) dropElements(key []byte, types []byte) error {
 	return nil
 }
 
-// dropBatch is how many elements dropElements holds before deleting them.
-const dropBatch = 1024
+// dropBatch is how many elements dropElements holds before deleting them
+// (a variable for tests).
+var dropBatch = 1024
 
 // elementWrites bounds the element updates one command runs at once: the
 // members of an SADD, the fields of an HSET, the elements a DEL deletes

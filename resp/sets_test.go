@@ -262,22 +262,45 @@ func TestBigCollectionReplyClosedAtOutputLimit(t *testing.T) {
 	if got := c.do("SINTERCARD", "2", "big", "big"); got != integer(2000) {
 		t.Fatalf("SINTERCARD after: %q", got)
 	}
-	// A delete of more elements than it holds at once (dropBatch) deletes
-	// them all, batch after batch.
+}
+
+// TestDeleteInBatches: a delete of more elements than dropElements holds
+// at once deletes them all, batch after batch.
+func TestDeleteInBatches(t *testing.T) {
+	defer func(n int) { dropBatch = n }(dropBatch)
+	dropBatch = 16
+	e := newTestEnv(t)
+	c := e.dial()
+	args := []string{"SADD", "big"}
+	hargs := []string{"HSET", "bigh"}
+	for i := range 100 {
+		args = append(args, fmt.Sprint("m", i))
+		hargs = append(hargs, fmt.Sprint("f", i), "v")
+	}
+	if got := c.do(args...); got != integer(100) {
+		t.Fatalf("SADD: %q", got)
+	}
+	if got := c.do(hargs...); got != integer(100) {
+		t.Fatalf("HSET: %q", got)
+	}
 	if got := c.do("DEL", "big", "bigh"); got != integer(2) {
 		t.Fatalf("DEL: %q", got)
 	}
-	for _, command := range [][]string{{"SCARD", "big"}, {"HLEN", "bigh"}, {"EXISTS", "big", "bigh"}} {
-		if got := c.do(command...); got != integer(0) {
-			t.Fatalf("%s after DEL: %q", command, got)
-		}
+	if got := c.do("EXISTS", "big", "bigh"); got != integer(0) {
+		t.Fatalf("EXISTS after DEL: %q", got)
 	}
-	// None of the old members is left: a new set of that name holds only
-	// its own.
+	// None of the old members is left: a new set and hash of those names
+	// hold only their own.
 	if got := c.do("SADD", "big", "new"); got != integer(1) {
 		t.Fatalf("SADD after DEL: %q", got)
 	}
+	if got := c.do("HSET", "bigh", "new", "v"); got != integer(1) {
+		t.Fatalf("HSET after DEL: %q", got)
+	}
 	if got := c.do("SCARD", "big"); got != integer(1) {
 		t.Fatalf("SCARD of the new set: %q", got)
+	}
+	if got := c.do("HLEN", "bigh"); got != integer(1) {
+		t.Fatalf("HLEN of the new hash: %q", got)
 	}
 }
