@@ -51,7 +51,7 @@ func keyCommands2() []*command {
 		generic("randomkey", 1, []string{"readonly"}, 0, 0, "1.0.0",
 			"Returns a random key name from the database (one of the live keys after a random ring position).", nil, cmdRandomKey),
 		generic("touch", -2, []string{"readonly", "fast"}, 1, -1, "3.2.1",
-			"Returns the number of existing keys out of those specified (dynakv tracks no access time).", []argDoc{many(argKey("key"))}, cmdTouch),
+			"Returns the number of existing keys out of those specified (dynakv tracks no access time).", []argDoc{many(argKey("key"))}, cmdExists),
 		generic("expiretime", 2, []string{"readonly", "fast"}, 1, 1, "7.0.0",
 			"Returns the expiration time of a key as a Unix timestamp.", []argDoc{argKey("key")}, expiretimeCommand(unitSeconds)),
 		generic("pexpiretime", 2, []string{"readonly", "fast"}, 1, 1, "7.0.0",
