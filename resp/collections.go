@@ -149,11 +149,14 @@ func (c *Conn) get(key []byte) (*replication.Object, error) {
 func (c *Conn) updateAny(key []byte, fn func(cur *replication.Object) (*replication.Write, error)) (*replication.Object, error) {
 	if c.tx != nil {
 		// A transaction writes one version of its key: it cannot also
-		// delete a collection's elements, so it does not replace one.
+		// delete a collection's elements, so it does not replace one. (A
+		// transaction on a key that holds a collection runs its commands
+		// in turn instead, execInTurn; this is a collection that appeared
+		// after EXEC looked.)
 		return c.tx.update(key, func(cur *replication.Object) (*replication.Write, error) {
 			w, err := fn(cur)
 			if w != nil && err == nil && len(headTypes(cur)) > 0 {
-				return nil, &clientError{"ERR a transaction cannot replace or delete a set or hash in dynakv yet"}
+				return nil, &clientError{"ERR the transaction's key became a collection while EXEC ran: nothing was applied"}
 			}
 			return w, err
 		})
@@ -274,6 +277,13 @@ func (c *Conn) keyType(key []byte) (t byte, s *replication.Sibling, ok bool, err
 	return t, nil, t != 0, err
 }
 
+// errCollectionInTx is what a collection command answers when it runs
+// inside a one-version transaction (txView), which EXEC never lets it do
+// (collectionTx): a safeguard, not a reply clients see.
+func errCollectionInTx(t byte) error {
+	return &clientError{"ERR " + typeName(t) + " commands cannot run inside a one-version transaction"}
+}
+
 // errNoSuchKey tells a collection update that the key holds no collection
 // of the type.
 var errNoSuchKey = errors.New("no such key")
@@ -286,7 +296,7 @@ var errNoSuchKey = errors.New("no such key")
 // head's version (nil for a collection without a head).
 func (c *Conn) collection(key []byte, t byte, create bool) (*replication.Sibling, error) {
 	if c.tx != nil {
-		return nil, &clientError{"ERR " + typeName(t) + " commands inside MULTI are not supported by dynakv yet"}
+		return nil, errCollectionInTx(t)
 	}
 	now := c.nowMs()
 	ikey := ring.InternalKey(key)

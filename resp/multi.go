@@ -69,9 +69,6 @@ func (c *client) queue(cmd *command, args [][]byte, msg string) bool {
 	case cmd == nil:
 		m.dirty = true
 		c.main.replyErr(msg)
-	case cmd.group == "set" || cmd.group == "hash":
-		m.dirty = true
-		c.main.replyErr(fmt.Sprintf("ERR '%s' cannot run inside a transaction: dynakv does not run %s commands in MULTI yet", cmd.fullName(), cmd.group))
 	case notInMulti[cmd.name] || (cmd.data && cmd.firstKey == 0):
 		m.dirty = true
 		c.main.replyErr(fmt.Sprintf("ERR '%s' cannot run inside a transaction: a dynakv transaction works on one key's coordinated state", cmd.fullName()))
@@ -185,6 +182,17 @@ func cmdExec(c *Conn, args [][]byte) {
 	for _, q := range m.queue {
 		writes = writes || (q.cmd.data && !q.cmd.readonly())
 	}
+	if key != nil {
+		live, err := c.collectionTx(m.queue, key, writes)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		if live {
+			c.execInTurn(m.queue, key, own)
+			return
+		}
+	}
 	var replies Reply
 	replies.proto = c.out.proto
 	begin := time.UnixMilli(c.cmdTime) // one time snapshot for every command
@@ -236,6 +244,58 @@ func cmdExec(c *Conn, args [][]byte) {
 	}
 	c.out.Array(len(m.queue))
 	c.out.b = append(c.out.b, replies.b...)
+}
+
+// collectionGroups are the command groups of collections: types stored as
+// a head and elements, each element a key of its own.
+var collectionGroups = map[string]bool{"set": true, "hash": true, "sorted-set": true, "list": true, "geo": true}
+
+// collectionTx reports whether a transaction on key works on a collection:
+// one of its commands is a collection's, or it writes and the key holds a
+// collection now. Such a transaction cannot be one version of one key.
+func (c *Conn) collectionTx(queue []queued, key []byte, writes bool) (bool, error) {
+	for _, q := range queue {
+		if collectionGroups[q.cmd.group] {
+			return true, nil
+		}
+	}
+	if !writes {
+		return false, nil
+	}
+	t, _, ok, err := c.keyType(key)
+	return ok && t != 0, err
+}
+
+// execInTurn runs a transaction on one collection: its commands one after
+// another, each through the coordinator like a command outside MULTI, so
+// each sees the effects of those before it. A collection is a head and
+// elements, each a key of its own: the commands cannot be one versioned
+// update of one key, so other clients' writes of the collection may land
+// between them, and a command that fails leaves the ones before it applied
+// (as a failing command inside a Redis EXEC does). A watched key, the
+// transaction's own included, is compared just before (already done for
+// the others by the caller).
+func (c *Conn) execInTurn(queue []queued, key []byte, own *watchedKey) {
+	if own != nil {
+		o, err := c.getAny(key)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		if own.changed(o, c.nowMs()) {
+			c.out.NullArray()
+			return
+		}
+	}
+	var replies Reply
+	replies.proto = c.out.proto
+	begin := time.UnixMilli(c.cmdTime)
+	inner := &Conn{client: c.client, out: replies, cmdTime: c.cmdTime}
+	for _, q := range queue {
+		c.srv.call(inner, q.cmd, q.args, begin)
+	}
+	c.out.Array(len(queue))
+	c.out.b = append(c.out.b, inner.out.b...)
 }
 
 // txKey returns the one key the queued commands touch (nil if none touches
