@@ -353,6 +353,8 @@ func (s *Server) settings() []Field {
 		// append-only log, synced as the fsync setting says.
 		"appendonly": "yes",
 		"timeout":    "0",
+		// Changed at runtime by CONFIG SET (notify.go).
+		"notify-keyspace-events": formatNotifyFlags(s.notifyFlags.Load()),
 	}
 	// dynakv settings that are Redis parameters under another name.
 	for key, name := range map[string]string{
@@ -372,6 +374,11 @@ func (s *Server) settings() []Field {
 		over[k] = v
 	}
 	s.encodingMu.Unlock()
+	for i, f := range own {
+		if f.Name == "notify_keyspace_events" { // the value now, not at start
+			own[i].Value = over["notify-keyspace-events"]
+		}
+	}
 	out := make([]Field, 0, len(redisConfigDefaults)+len(own))
 	for _, f := range redisConfigDefaults {
 		if v, ok := over[f.Name]; ok {
@@ -397,10 +404,19 @@ func cmdConfigSet(c *Conn, args [][]byte) {
 	for _, f := range c.srv.settings() {
 		current[f.Name] = f.Value
 	}
+	notify := ""
+	setNotify := false
 	for i := 2; i < len(args); i += 2 {
 		name := strings.ToLower(string(args[i]))
 		cur, known := current[name]
 		switch {
+		case name == "notify-keyspace-events" || name == "notify_keyspace_events":
+			if _, ok := ParseNotifyFlags(string(args[i+1])); !ok {
+				c.replyErr("ERR CONFIG SET failed (possibly related to argument '" + string(args[i]) + "') - " + errNotifyFlags)
+				return
+			}
+			notify, setNotify = string(args[i+1]), true
+			continue
 		case !known:
 			c.replyErr("ERR Unknown option or number of arguments for CONFIG SET - '" + string(args[i]) + "'")
 			return
@@ -414,6 +430,9 @@ func cmdConfigSet(c *Conn, args [][]byte) {
 			c.replyErr("ERR CONFIG SET failed (possibly related to argument '" + name + "') - argument couldn't be parsed into an integer")
 			return
 		}
+	}
+	if setNotify {
+		c.srv.setNotifyFlags(notify)
 	}
 	c.srv.encodingMu.Lock()
 	if c.srv.encoding == nil {

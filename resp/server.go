@@ -106,6 +106,9 @@ type Config struct {
 	// other nodes of the cluster (shard: an SPUBLISH), without blocking;
 	// they call Deliver. Nil: the node is alone (pubsub.go).
 	Relay func(shard bool, channel, message []byte)
+	// NotifyKeyspaceEvents is Redis's notify-keyspace-events flag string at
+	// start ("" off; CONFIG SET changes it at runtime). See notify.go.
+	NotifyKeyspaceEvents string
 	// RequestTimeout is the deadline of one coordinated request; default 2s.
 	RequestTimeout time.Duration
 	// Settings answers CONFIG GET: setting name to value (read-only).
@@ -137,6 +140,8 @@ type Server struct {
 	spare   spareFile  // to refuse clients when out of file descriptors
 	pause   pauseState // CLIENT PAUSE (clients.go)
 	pubsub  pubsubHub  // the subscriptions (pubsub.go)
+	// notifyFlags are the keyspace notification classes on (notify.go).
+	notifyFlags atomic.Int32
 
 	encodingMu sync.Mutex
 	encoding   map[string]string // CONFIG SET of Redis's encoding thresholds (cmdConfigSet)
@@ -197,6 +202,9 @@ func NewServer(cfg Config) (*Server, error) {
 		lns:     make(map[net.Listener]struct{}),
 		conns:   make(map[*client]struct{}),
 		cmdStat: make(map[string]*cmdStat),
+	}
+	if !s.setNotifyFlags(cfg.NotifyKeyspaceEvents) {
+		return nil, errors.New("resp: notify-keyspace-events: " + errNotifyFlags)
 	}
 	s.spare.open()
 	s.workers = newWorkerPool(&s.wg)
@@ -446,6 +454,9 @@ type Conn struct {
 	errCount int     // errors replied, for the per-command stats
 	cmdTime  int64   // the running command's time snapshot, Unix ms
 	tx       *txView // inside EXEC: the transaction's key, which get and update use
+	// noNewEvent: a write creating a key now replaces one the command
+	// deleted, so it notifies no "new" event (notify_expire.go).
+	noNewEvent bool
 }
 
 // flushThreshold is how many bytes of replies make serveConn write them
