@@ -425,6 +425,7 @@ type client struct {
 	multi   *multiState  // the transaction being queued, after MULTI (multi.go)
 	stats   clientStats  // what CLIENT LIST shows (clients.go)
 	watched []watchedKey // the keys WATCH read, until EXEC, DISCARD or UNWATCH
+	gate    replyGate    // CLIENT REPLY's mode (client_reply.go)
 	// ctx is the context of the connection's commands, cancelled when the
 	// connection closes.
 	ctx    context.Context

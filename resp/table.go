@@ -146,6 +146,8 @@ func commandTable() map[string]*command {
 			"setname": {name: "setname", arity: 3, flags: []string{"fast"}, summary: "Sets the connection name.", args: []argDoc{argStr("connection-name")}, fn: cmdClientSetName},
 			"getname": {name: "getname", arity: 2, flags: []string{"fast"}, summary: "Returns the name of the connection.", fn: cmdClientGetName},
 			"id":      {name: "id", arity: 2, flags: []string{"fast"}, summary: "Returns the unique client ID of the connection.", fn: cmdClientID},
+			"reply": {name: "reply", arity: 3, flags: []string{"noscript", "loading", "stale"}, summary: "Instructs the server whether to reply to commands.",
+				args: []argDoc{oneOf("action", token("ON"), token("OFF"), token("SKIP"))}, fn: cmdClientReply},
 			"setinfo": {name: "setinfo", arity: 4, flags: []string{"fast"}, summary: "Sets information specific to the client or connection.",
 				args: []argDoc{oneOf("attr", tokenArg("LIB-NAME", argStr("libname")), tokenArg("LIB-VER", argStr("libver")))}, fn: cmdClientSetInfo},
 			"info":     {name: "info", arity: 2, summary: "Returns information about the connection.", fn: cmdClientInfo},
