@@ -478,6 +478,7 @@ func cmdConfigResetStat(c *Conn, args [][]byte) {
 	st.connsRejected.Store(0)
 	st.protoErrors.Store(0)
 	st.rejected.Store(0)
+	st.expired.Store(0)
 	for _, cs := range c.srv.cmdStat {
 		cs.calls.Store(0)
 		cs.usec.Store(0)

@@ -39,6 +39,7 @@ func (c *Conn) updateNotified(key []byte, fn func(cur *replication.Object) (*rep
 	}
 	if expired {
 		if wrote {
+			c.srv.stats.expired.Add(1)
 			c.notify(notifyExpired, "expired", key)
 		} else if c.notifying(notifyExpired) && c.tx == nil {
 			c.reapExpired(key)
@@ -90,6 +91,7 @@ func (c *Conn) reapExpired(key []byte) (*replication.Object, bool) {
 	if err != nil || !reaped {
 		return nil, false
 	}
+	c.srv.stats.expired.Add(1)
 	c.notify(notifyExpired, "expired", key)
 	return n, true
 }

@@ -329,6 +329,12 @@ func TestNotifyExpired(t *testing.T) {
 	n.run(c, []notifyStep{{cmd("GET", "e4"), nullBulk, nil}})
 	n.pub.do("CONFIG", "SET", "notify-keyspace-events", "KEx")
 	n.run(c, []notifyStep{{cmd("TTL", "e4"), integer(-2), both("e4", "expired")}})
+	info := decode(t, c.do("INFO", "stats")).(string)
+	for _, f := range []string{"\r\nexpired_keys:6\r\n", "\r\nmigrate_cached_sockets:0\r\n"} {
+		if !strings.Contains(info, f) {
+			t.Errorf("INFO stats has no %q: %q", f, info)
+		}
+	}
 }
 
 // TestNotifyMasks: only the classes set are published, and K and E choose

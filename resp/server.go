@@ -159,6 +159,7 @@ type stats struct {
 	obufDisconnects, peakOutput atomic.Int64
 	paused                      atomic.Int64 // commands held by CLIENT PAUSE now
 	rejected                    atomic.Int64 // commands refused before they ran (unknown, arity, NOAUTH, ...)
+	expired                     atomic.Int64 // keys deleted when found expired (notify_expire.go)
 }
 
 type cmdStat struct {
