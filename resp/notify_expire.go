@@ -25,6 +25,7 @@ import "github.com/dynakv/dynakv/replication"
 func (c *Conn) updateNotified(key []byte, fn func(cur *replication.Object) (*replication.Write, error)) (*replication.Object, error) {
 	now := c.nowMs()
 	var wrote, created, expired bool
+	var expireAt int64
 	o, err := c.updatePlain(key, func(cur *replication.Object) (*replication.Write, error) {
 		w, err := fn(cur)
 		// The last run decides: a forwarded write may read again.
@@ -32,10 +33,17 @@ func (c *Conn) updateNotified(key []byte, fn func(cur *replication.Object) (*rep
 		wrote = w != nil && err == nil
 		created = wrote && !w.Tombstone && !live
 		expired = !live && hasExpired(cur, now)
+		expireAt = 0
+		if wrote && !w.Tombstone {
+			expireAt = w.ExpireAt
+		}
 		return w, err
 	})
 	if err != nil {
 		return o, err
+	}
+	if expireAt != 0 && c.tx == nil && c.notifying(notifyExpired) {
+		c.srv.trackExpiry(key, expireAt) // notify_sweep.go
 	}
 	if expired {
 		if wrote {

@@ -298,7 +298,7 @@ func TestNotifyNew(t *testing.T) {
 // and notified once, before what the command notifies; a key nobody
 // touches is not (there is no background sweep).
 func TestNotifyExpired(t *testing.T) {
-	e := newTestEnv(t)
+	e := newTestEnv(t, func(cfg *Config) { cfg.ExpireSweep = -1 }) // on access only
 	n := newNotifySubscriber(t, e, "KEAn")
 	c := e.dial()
 	step := func(s notifyStep) { n.t.Helper(); n.run(c, []notifyStep{s}) }
@@ -418,5 +418,34 @@ func TestNotifyConfig(t *testing.T) {
 	}
 	if _, err := NewServer(Config{Backend: e.backend, View: e.view, NotifyKeyspaceEvents: "Kq"}); err == nil {
 		t.Error("NewServer accepted notify-keyspace-events Kq")
+	}
+}
+
+// TestNotifyBackgroundExpired: the keys whose expiry this node wrote are
+// deleted and notified when it passes, without being touched (Redis's
+// "expired events (background expire)"); one changed since is not.
+func TestNotifyBackgroundExpired(t *testing.T) {
+	e := newTestEnv(t, func(cfg *Config) { cfg.ExpireSweep = time.Millisecond })
+	n := newNotifySubscriber(t, e, "Ex")
+	c := e.dial()
+	n.run(c, []notifyStep{
+		{cmd("SET", "k", "v", "PX", "100"), simple("OK"), nil},
+		{cmd("SADD", "s", "a"), integer(1), nil},
+		{cmd("PEXPIRE", "s", "150"), integer(1), nil},
+		{cmd("SET", "k2", "v", "PX", "120"), simple("OK"), nil},
+		{cmd("SET", "k2", "w"), simple("OK"), nil},
+	})
+	e.clock.Advance(200 * time.Millisecond)
+	for _, want := range []string{ke("expired", "k"), ke("expired", "s")} {
+		if got := n.sub.read(); got != pmsg(want) {
+			t.Fatalf("got %q, want %q", got, pmsg(want))
+		}
+	}
+	n.run(c, []notifyStep{
+		{cmd("EXISTS", "k", "s"), integer(0), nil},
+		{cmd("GET", "k2"), bulk("w"), nil},
+	})
+	if got := decode(t, c.do("INFO", "stats")).(string); !strings.Contains(got, "\r\nexpired_keys:2\r\n") {
+		t.Errorf("INFO stats: %q", got)
 	}
 }

@@ -109,6 +109,10 @@ type Config struct {
 	// NotifyKeyspaceEvents is Redis's notify-keyspace-events flag string at
 	// start ("" off; CONFIG SET changes it at runtime). See notify.go.
 	NotifyKeyspaceEvents string
+	// ExpireSweep is how often the keys whose expiry this node wrote are
+	// checked for the background "expired" event (notify_sweep.go);
+	// default 100ms, negative: never (they are notified on access).
+	ExpireSweep time.Duration
 	// RequestTimeout is the deadline of one coordinated request; default 2s.
 	RequestTimeout time.Duration
 	// Settings answers CONFIG GET: setting name to value (read-only).
@@ -142,6 +146,7 @@ type Server struct {
 	pubsub  pubsubHub  // the subscriptions (pubsub.go)
 	// notifyFlags are the keyspace notification classes on (notify.go).
 	notifyFlags atomic.Int32
+	sweep       expirySweep // the expiries for background "expired" events (notify_sweep.go)
 
 	encodingMu sync.Mutex
 	encoding   map[string]string // CONFIG SET of Redis's encoding thresholds (cmdConfigSet)
@@ -204,6 +209,7 @@ func NewServer(cfg Config) (*Server, error) {
 		conns:   make(map[*client]struct{}),
 		cmdStat: make(map[string]*cmdStat),
 	}
+	s.sweep.stop = make(chan struct{})
 	if !s.setNotifyFlags(cfg.NotifyKeyspaceEvents) {
 		return nil, errors.New("resp: notify-keyspace-events: " + errNotifyFlags)
 	}
@@ -297,6 +303,7 @@ func (s *Server) Close() error {
 	s.mu.Lock()
 	if !s.closed {
 		s.closed = true
+		close(s.sweep.stop)
 		s.workers.stop()
 		for ln := range s.lns {
 			ln.Close()
