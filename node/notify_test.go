@@ -99,6 +99,10 @@ func TestKeyspaceNotificationsAcrossThreeNodes(t *testing.T) {
 	if err := cl[1].ConfigSet(ctx, "notify-keyspace-events", "").Err(); err != nil {
 		t.Fatal(err)
 	}
+	// dynakv's own setting shows the value now, not the one at start.
+	if got := cl[1].ConfigGet(ctx, "notify_keyspace_events").Val(); len(got) != 1 || got["notify_keyspace_events"] != "" {
+		t.Fatalf("CONFIG GET notify_keyspace_events on node 2 = %q, want it empty", got)
+	}
 	if err := cl[1].Set(ctx, "quiet", "v", 0).Err(); err != nil {
 		t.Fatal(err)
 	}

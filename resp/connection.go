@@ -374,11 +374,7 @@ func (s *Server) settings() []Field {
 		over[k] = v
 	}
 	s.encodingMu.Unlock()
-	for i, f := range own {
-		if f.Name == "notify_keyspace_events" { // the value now, not at start
-			own[i].Value = over["notify-keyspace-events"]
-		}
-	}
+	ownNotifySetting(own, over["notify-keyspace-events"]) // notify.go
 	out := make([]Field, 0, len(redisConfigDefaults)+len(own))
 	for _, f := range redisConfigDefaults {
 		if v, ok := over[f.Name]; ok {
@@ -392,9 +388,10 @@ func (s *Server) settings() []Field {
 // cmdConfigSet accepts Redis's encoding thresholds (set-max-intset-entries,
 // hash-max-listpack-entries, ...), which choose redis-server's in-memory
 // encodings and have no counterpart in dynakv's storage: it records them for
-// CONFIG GET, so tools and test suites that tune them run, and changes
-// nothing else. A setting set to the value it has is accepted (CONFIG SET
-// save "" where nothing snapshots); every other setting is read at start.
+// CONFIG GET, so tools and test suites that tune them run. It also sets
+// notify-keyspace-events, which takes effect at once (notify.go). A
+// setting set to the value it has is accepted (CONFIG SET save "" where
+// nothing snapshots); every other setting is read at start.
 func cmdConfigSet(c *Conn, args [][]byte) {
 	if len(args)%2 != 0 {
 		c.replyErr(errArity(c.srv.table["config"].subs["set"]))
@@ -411,11 +408,9 @@ func cmdConfigSet(c *Conn, args [][]byte) {
 		cur, known := current[name]
 		switch {
 		case name == "notify-keyspace-events" || name == "notify_keyspace_events":
-			if _, ok := ParseNotifyFlags(string(args[i+1])); !ok {
-				c.replyErr("ERR CONFIG SET failed (possibly related to argument '" + string(args[i]) + "') - " + errNotifyFlags)
+			if notify, setNotify = string(args[i+1]), true; !c.checkNotifySetting(args[i], args[i+1]) {
 				return
 			}
-			notify, setNotify = string(args[i+1]), true
 			continue
 		case !known:
 			c.replyErr("ERR Unknown option or number of arguments for CONFIG SET - '" + string(args[i]) + "'")

@@ -169,6 +169,26 @@ func (s *Server) setNotifyFlags(v string) bool {
 	return ok
 }
 
+// checkNotifySetting checks a CONFIG SET of notify-keyspace-events (named
+// name) to v, replying Redis's error when v is not a flag string.
+func (c *Conn) checkNotifySetting(name, v []byte) bool {
+	if _, ok := ParseNotifyFlags(string(v)); !ok {
+		c.replyErr("ERR CONFIG SET failed (possibly related to argument '" + string(name) + "') - " + errNotifyFlags)
+		return false
+	}
+	return true
+}
+
+// ownNotifySetting shows dynakv's own notify_keyspace_events setting, among
+// own (CONFIG GET's dynakv settings), as it is now, not as it was at start.
+func ownNotifySetting(own []Field, now string) {
+	for i, f := range own {
+		if f.Name == "notify_keyspace_events" {
+			own[i].Value = now
+		}
+	}
+}
+
 // hasExpired reports whether o holds a value that has expired at nowMs:
 // a key that existed and expired, which no write has replaced since.
 // Callers check that nothing is live.

@@ -180,7 +180,7 @@ func commandTable() map[string]*command {
 		}},
 		{name: "config", arity: -2, group: "server", since: "2.0.0", summary: "A container for server configuration commands.", subs: map[string]*command{
 			"get":       {name: "get", arity: -3, flags: []string{"admin", "noscript", "loading", "stale"}, summary: "Returns the effective values of configuration parameters.", args: []argDoc{many(argStr("parameter"))}, fn: cmdConfigGet},
-			"set":       {name: "set", arity: -4, flags: []string{"admin", "noscript", "loading", "stale"}, summary: "Records Redis's encoding thresholds for CONFIG GET (they do not apply to dynakv); other settings are read at start.", fn: cmdConfigSet},
+			"set":       {name: "set", arity: -4, flags: []string{"admin", "noscript", "loading", "stale"}, summary: "Sets notify-keyspace-events and records Redis's encoding thresholds for CONFIG GET (they do not apply to dynakv); other settings are read at start.", fn: cmdConfigSet},
 			"rewrite":   {name: "rewrite", arity: 2, flags: []string{"admin", "noscript", "loading", "stale"}, summary: "Not supported: settings are read at start.", fn: cmdConfigRewrite},
 			"resetstat": {name: "resetstat", arity: 2, flags: []string{"admin", "noscript", "loading", "stale"}, summary: "Resets the server's statistics.", fn: cmdConfigResetStat},
 			"help": {name: "help", arity: 2, flags: []string{"loading", "stale"}, summary: "Returns helpful text about the different subcommands.", fn: helpCommand(
