@@ -213,9 +213,12 @@ func build(cfg conf.Config, log *slog.Logger, st store.Store, k knobs) (*Node, e
 		PubSubOutputLimit: &psLimit,
 		Relay:             cl.relay.publish,
 		RequestTimeout:    cfg.RequestTimeout,
-		Settings:          func() []resp.Field { return settings(cfg) },
-		Logger:            log,
-		Version:           Version,
+		// Keyspace notifications are published through the relay, as
+		// PUBLISH is.
+		NotifyKeyspaceEvents: cfg.NotifyKeyspaceEvents,
+		Settings:             func() []resp.Field { return settings(cfg) },
+		Logger:               log,
+		Version:              Version,
 	})
 	if err != nil {
 		coord.Close()

@@ -294,6 +294,7 @@ var clientHelp = []string{
 	"NO-EVICT (ON|OFF)", "    Accepted; dynakv does not evict clients.",
 	"NO-TOUCH (ON|OFF)", "    Accepted; dynakv does not track access times.",
 	"PAUSE <timeout> [WRITE|ALL]", "    Suspend all, or just write, clients for <timeout> milliseconds.",
+	"REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
 	"SETINFO <option> <value>", "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
 	"SETNAME <name>", "    Assign the name <name> to the current connection.",
 	"UNPAUSE", "    Stop the current client pause, resuming traffic.",

@@ -128,7 +128,11 @@ func (c *Conn) getAny(key []byte) (*replication.Object, error) {
 	}
 	ctx, cancel := c.reqCtx()
 	defer cancel()
-	return c.srv.cfg.Backend.Get(ctx, ring.InternalKey(key), replication.ReadOptions{})
+	o, err := c.srv.cfg.Backend.Get(ctx, ring.InternalKey(key), replication.ReadOptions{})
+	if err == nil && c.notifying(notifyExpired) {
+		o = c.expiredOnRead(key, o) // notify_expire.go
+	}
+	return o, err
 }
 
 // get reads key for a string command: a collection is WRONGTYPE.
@@ -147,6 +151,14 @@ func (c *Conn) get(key []byte) (*replication.Object, error) {
 // delete of one, which elements may have outlived), the elements of that
 // collection are deleted too.
 func (c *Conn) updateAny(key []byte, fn func(cur *replication.Object) (*replication.Write, error)) (*replication.Object, error) {
+	if c.notifying(notifyNew | notifyExpired) {
+		return c.updateNotified(key, fn) // notify_expire.go
+	}
+	return c.updatePlain(key, fn)
+}
+
+// updatePlain is updateAny without the "new" and "expired" events.
+func (c *Conn) updatePlain(key []byte, fn func(cur *replication.Object) (*replication.Write, error)) (*replication.Object, error) {
 	if c.tx != nil {
 		// A transaction writes one version of its key: it cannot also
 		// delete a collection's elements, so it does not replace one. (A
@@ -392,20 +404,24 @@ func (c *Conn) collection(key []byte, t byte, create bool) (*replication.Sibling
 // emptied deletes the head of collection key when it no longer has a live
 // element of type t (an update removed the last one), as Redis deletes an
 // empty collection. The delete replaces only the head it read: an element
-// added concurrently keeps the collection alive.
-func (c *Conn) emptied(key []byte, t byte) error {
+// added concurrently keeps the collection alive. It reports whether the
+// collection is gone (its head deleted now), for the "del" event the
+// caller notifies after its own.
+func (c *Conn) emptied(key []byte, t byte) (bool, error) {
 	ok, err := c.hasElements(key, t)
 	if ok || err != nil {
-		return err
+		return false, err
 	}
 	now := c.nowMs()
+	deleted := false
 	_, err = c.rawUpdate(ring.InternalKey(key), func(cur *replication.Object) (*replication.Write, error) {
-		if s, ht := headOf(cur, now); s == nil || ht != t {
+		s, ht := headOf(cur, now)
+		if deleted = s != nil && ht == t; !deleted {
 			return nil, nil
 		}
 		return deleteWrite(cur), nil
 	})
-	return err
+	return deleted && err == nil, err
 }
 
 // collectionOK replies the error of a collection update and reports

@@ -353,6 +353,8 @@ func (s *Server) settings() []Field {
 		// append-only log, synced as the fsync setting says.
 		"appendonly": "yes",
 		"timeout":    "0",
+		// Changed at runtime by CONFIG SET (notify.go).
+		"notify-keyspace-events": formatNotifyFlags(s.notifyFlags.Load()),
 	}
 	// dynakv settings that are Redis parameters under another name.
 	for key, name := range map[string]string{
@@ -372,6 +374,7 @@ func (s *Server) settings() []Field {
 		over[k] = v
 	}
 	s.encodingMu.Unlock()
+	ownNotifySetting(own, over["notify-keyspace-events"]) // notify.go
 	out := make([]Field, 0, len(redisConfigDefaults)+len(own))
 	for _, f := range redisConfigDefaults {
 		if v, ok := over[f.Name]; ok {
@@ -385,9 +388,10 @@ func (s *Server) settings() []Field {
 // cmdConfigSet accepts Redis's encoding thresholds (set-max-intset-entries,
 // hash-max-listpack-entries, ...), which choose redis-server's in-memory
 // encodings and have no counterpart in dynakv's storage: it records them for
-// CONFIG GET, so tools and test suites that tune them run, and changes
-// nothing else. A setting set to the value it has is accepted (CONFIG SET
-// save "" where nothing snapshots); every other setting is read at start.
+// CONFIG GET, so tools and test suites that tune them run. It also sets
+// notify-keyspace-events, which takes effect at once (notify.go). A
+// setting set to the value it has is accepted (CONFIG SET save "" where
+// nothing snapshots); every other setting is read at start.
 func cmdConfigSet(c *Conn, args [][]byte) {
 	if len(args)%2 != 0 {
 		c.replyErr(errArity(c.srv.table["config"].subs["set"]))
@@ -397,10 +401,17 @@ func cmdConfigSet(c *Conn, args [][]byte) {
 	for _, f := range c.srv.settings() {
 		current[f.Name] = f.Value
 	}
+	notify := ""
+	setNotify := false
 	for i := 2; i < len(args); i += 2 {
 		name := strings.ToLower(string(args[i]))
 		cur, known := current[name]
 		switch {
+		case name == "notify-keyspace-events" || name == "notify_keyspace_events":
+			if notify, setNotify = string(args[i+1]), true; !c.checkNotifySetting(args[i], args[i+1]) {
+				return
+			}
+			continue
 		case !known:
 			c.replyErr("ERR Unknown option or number of arguments for CONFIG SET - '" + string(args[i]) + "'")
 			return
@@ -414,6 +425,9 @@ func cmdConfigSet(c *Conn, args [][]byte) {
 			c.replyErr("ERR CONFIG SET failed (possibly related to argument '" + name + "') - argument couldn't be parsed into an integer")
 			return
 		}
+	}
+	if setNotify {
+		c.srv.setNotifyFlags(notify)
 	}
 	c.srv.encodingMu.Lock()
 	if c.srv.encoding == nil {
@@ -459,6 +473,7 @@ func cmdConfigResetStat(c *Conn, args [][]byte) {
 	st.connsRejected.Store(0)
 	st.protoErrors.Store(0)
 	st.rejected.Store(0)
+	st.expired.Store(0)
 	for _, cs := range c.srv.cmdStat {
 		cs.calls.Store(0)
 		cs.usec.Store(0)

@@ -108,6 +108,10 @@ func cmdCopy(c *Conn, args [][]byte) {
 		return
 	}
 	err = c.copyKey(src, dst, s, exists, stale, false)
+	if err == nil {
+		c.notifyCreated(dst)
+		c.notify(notifyGeneric, "copy_to", dst)
+	}
 	c.replyCount(err, true)
 }
 
@@ -182,6 +186,11 @@ func renameCommand(nx bool) func(c *Conn, args [][]byte) {
 			return
 		}
 		err = c.copyKey(src, dst, s, exists, stale, true)
+		if err == nil {
+			c.notifyCreated(dst)
+			c.notify(notifyGeneric, "rename_from", src)
+			c.notify(notifyGeneric, "rename_to", dst)
+		}
 		c.renameReply(nx, err, true)
 	}
 }

@@ -196,9 +196,11 @@ func cmdExec(c *Conn, args [][]byte) {
 	var replies Reply
 	replies.proto = c.out.proto
 	begin := time.UnixMilli(c.cmdTime) // one time snapshot for every command
+	var last *txView                   // the run whose write EXEC made: its events are published
 	run := func(cur *replication.Object) *txView {
 		replies.Reset()
 		tx := &txView{key: key, obj: cur, now: c.nowMs()}
+		last = tx
 		inner := &Conn{client: c.client, out: replies, cmdTime: c.cmdTime, tx: tx}
 		for _, q := range m.queue {
 			c.srv.call(inner, q.cmd, q.args, begin)
@@ -242,6 +244,7 @@ func cmdExec(c *Conn, args [][]byte) {
 			return
 		}
 	}
+	c.publishTxEvents(last)
 	c.out.Array(len(m.queue))
 	c.out.b = append(c.out.b, replies.b...)
 }
@@ -363,6 +366,9 @@ type txView struct {
 	now  int64               // Unix ms
 	n    uint64              // writes applied, for their placeholder dots
 	last *replication.Write  // the last write: the one version EXEC writes
+	// events are the keyspace notifications of the commands, published
+	// once EXEC's write succeeded (notify.go).
+	events []txEvent
 }
 
 // txActor marks the versions a transaction applies to its private view;

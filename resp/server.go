@@ -106,6 +106,13 @@ type Config struct {
 	// other nodes of the cluster (shard: an SPUBLISH), without blocking;
 	// they call Deliver. Nil: the node is alone (pubsub.go).
 	Relay func(shard bool, channel, message []byte)
+	// NotifyKeyspaceEvents is Redis's notify-keyspace-events flag string at
+	// start ("" off; CONFIG SET changes it at runtime). See notify.go.
+	NotifyKeyspaceEvents string
+	// ExpireSweep is how often the keys whose expiry this node wrote are
+	// checked for the background "expired" event (notify_sweep.go);
+	// default 100ms, negative: never (they are notified on access).
+	ExpireSweep time.Duration
 	// RequestTimeout is the deadline of one coordinated request; default 2s.
 	RequestTimeout time.Duration
 	// Settings answers CONFIG GET: setting name to value (read-only).
@@ -137,6 +144,9 @@ type Server struct {
 	spare   spareFile  // to refuse clients when out of file descriptors
 	pause   pauseState // CLIENT PAUSE (clients.go)
 	pubsub  pubsubHub  // the subscriptions (pubsub.go)
+	// notifyFlags are the keyspace notification classes on (notify.go).
+	notifyFlags atomic.Int32
+	sweep       expirySweep // the expiries for background "expired" events (notify_sweep.go)
 
 	encodingMu sync.Mutex
 	encoding   map[string]string // CONFIG SET of Redis's encoding thresholds (cmdConfigSet)
@@ -154,6 +164,7 @@ type stats struct {
 	obufDisconnects, peakOutput atomic.Int64
 	paused                      atomic.Int64 // commands held by CLIENT PAUSE now
 	rejected                    atomic.Int64 // commands refused before they ran (unknown, arity, NOAUTH, ...)
+	expired                     atomic.Int64 // keys deleted when found expired (notify_expire.go)
 }
 
 type cmdStat struct {
@@ -197,6 +208,10 @@ func NewServer(cfg Config) (*Server, error) {
 		lns:     make(map[net.Listener]struct{}),
 		conns:   make(map[*client]struct{}),
 		cmdStat: make(map[string]*cmdStat),
+	}
+	s.sweep.stop = make(chan struct{})
+	if !s.setNotifyFlags(cfg.NotifyKeyspaceEvents) {
+		return nil, errors.New("resp: notify-keyspace-events: " + errNotifyFlags)
 	}
 	s.spare.open()
 	s.workers = newWorkerPool(&s.wg)
@@ -288,6 +303,7 @@ func (s *Server) Close() error {
 	s.mu.Lock()
 	if !s.closed {
 		s.closed = true
+		close(s.sweep.stop)
 		s.workers.stop()
 		for ln := range s.lns {
 			ln.Close()
@@ -417,6 +433,7 @@ type client struct {
 	multi   *multiState  // the transaction being queued, after MULTI (multi.go)
 	stats   clientStats  // what CLIENT LIST shows (clients.go)
 	watched []watchedKey // the keys WATCH read, until EXEC, DISCARD or UNWATCH
+	gate    replyGate    // CLIENT REPLY's mode (client_reply.go)
 	// ctx is the context of the connection's commands, cancelled when the
 	// connection closes.
 	ctx    context.Context
@@ -446,6 +463,9 @@ type Conn struct {
 	errCount int     // errors replied, for the per-command stats
 	cmdTime  int64   // the running command's time snapshot, Unix ms
 	tx       *txView // inside EXEC: the transaction's key, which get and update use
+	// noNewEvent: a write creating a key now replaces one the command
+	// deleted, so it notifies no "new" event (notify_expire.go).
+	noNewEvent bool
 }
 
 // flushThreshold is how many bytes of replies make serveConn write them
