@@ -38,6 +38,7 @@ const (
 	opReadMany     byte = 13 // [key]... → [key, own state]...
 	opReadKeys     byte = 14 // pos, start, end, limit → [pos, key, state]..., 0, done
 	opAEBucketKeys byte = 15 // [partition, leaf, bucket]... → [[key, digest]...]...
+	opReadIndex    byte = 16 // score index query → skipped, digest, [sort, key, state]..., more
 )
 
 // operation is one row of the service table.
@@ -67,6 +68,7 @@ var service = [...]operation{
 	opReadMany:     {serve: (*cluster).serveReadMany},
 	opReadKeys:     {serve: (*cluster).serveReadKeys},
 	opAEBucketKeys: {serve: (*cluster).serveAEBucketKeys},
+	opReadIndex:    {serve: (*cluster).serveReadIndex},
 }
 
 // Error codes carried in peer.RemoteError.Code: the sentinels a caller acts
