@@ -30,6 +30,9 @@ type Backend interface {
 	Update(ctx context.Context, key []byte, fn func(cur *replication.Object) (*replication.Write, error), opt replication.WriteOptions) (*replication.Object, error)
 	Scan(ctx context.Context, from uint64, fn func(key []byte, o *replication.Object) bool) (uint64, error)
 	ScanKeys(ctx context.Context, routeKey []byte, pos uint64, start, end []byte, batch int, fn func(key []byte, o *replication.Object) bool) error
+	// WalkIndex and CountIndex read a sorted set's score index (zset.go).
+	WalkIndex(ctx context.Context, w replication.IndexWalk, fn func(sort, key []byte, o *replication.Object) bool) (int64, error)
+	CountIndex(ctx context.Context, w replication.IndexWalk) (int64, error)
 	Now() time.Time
 }
 
@@ -144,6 +147,7 @@ type stats struct {
 	// peakOutput is the largest output buffer a client has had (outbuf.go).
 	obufDisconnects, peakOutput atomic.Int64
 	paused                      atomic.Int64 // commands held by CLIENT PAUSE now
+	blocked                     atomic.Int64 // blocking commands waiting now (BZPOPMIN, ...)
 	rejected                    atomic.Int64 // commands refused before they ran (unknown, arity, NOAUTH, ...)
 }
 
