@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 )
 
 // The coordinator's reads of a sorted set's score index: a range read from
@@ -13,10 +14,11 @@ import (
 // settled.
 //
 // Each replica answers from its own index, which orders its own versions.
-// The coordinator merges the states the replicas return per element; an
-// element that not every reader returned, or whose states differ, is read
-// at quorum (Get, which also repairs the stale replicas) before its score
-// is taken. Entries are then ordered by their settled position
+// The coordinator merges the states the replicas return per element; for
+// an element that not every reader returned, or whose states differ, it
+// reads the element's own state from the readers that did not return it
+// (the merge is then what a read of the element from these R replicas
+// gives, and the stale ones are repaired) before its score is taken. Entries are then ordered by their settled position
 // (SortKey of the settled score), and a page is handed out only up to the
 // last position every reader has answered for (the cut), as ScanKeys does:
 // an element whose settled position lies past the cut waits for the pages
@@ -162,7 +164,7 @@ func (c *Coordinator) walkIndex(ctx context.Context, w IndexWalk, fn func(sort, 
 			}
 			return cut == nil || !before(cut, p)
 		}
-		page, err := c.settleIndex(ctx, results, cut, before)
+		page, err := c.settleIndex(ctx, readers, results, cut, before)
 		if err != nil {
 			return skipped, false, err
 		}
@@ -209,20 +211,25 @@ func (c *Coordinator) walkIndex(ctx context.Context, w IndexWalk, fn func(sort, 
 }
 
 // settleIndex merges the readers' entries up to cut (all when cut is nil)
-// per element and settles those the readers disagree on with a quorum
-// read; it returns each element's settled position and state, dead ones
-// left out.
-func (c *Coordinator) settleIndex(ctx context.Context, results []IndexResult, cut []byte, before func(a, b []byte) bool) ([]indexPending, error) {
+// per element and settles those the readers disagree on (an element not
+// every reader returned, or returned with different states): each reader
+// that did not return it, or returned another state, is asked for its own
+// state of the element, and the merge is the element's state, as a read
+// of the element from these R replicas would give it; the readers found
+// stale are repaired in the background. It returns each element's settled
+// position and state, dead ones left out.
+func (c *Coordinator) settleIndex(ctx context.Context, readers []IndexReader, results []IndexResult, cut []byte, before func(a, b []byte) bool) ([]indexPending, error) {
 	type merged struct {
-		key     []byte
-		member  []byte
-		obj     *Object
-		readers int
-		differ  bool
+		key    []byte
+		member []byte
+		obj    *Object
+		states []*Object // per reader, nil when it did not return it
+		has    []bool
+		differ bool
 	}
 	byKey := map[string]*merged{}
 	var order []*merged
-	for _, r := range results {
+	for i, r := range results {
 		for _, e := range r.Entries {
 			if cut != nil && before(cut, e.Sort) {
 				break
@@ -230,25 +237,76 @@ func (c *Coordinator) settleIndex(ctx context.Context, results []IndexResult, cu
 			m := byKey[string(e.Key)]
 			if m == nil {
 				_, member, _ := SplitSortKey(e.Sort)
-				m = &merged{key: e.Key, member: member, obj: e.Obj}
+				m = &merged{key: e.Key, member: member, obj: e.Obj, states: make([]*Object, len(results)), has: make([]bool, len(results))}
 				byKey[string(e.Key)] = m
 				order = append(order, m)
 			} else {
 				m.differ = m.differ || !m.obj.Equal(e.Obj)
 				m.obj = m.obj.Merge(e.Obj)
 			}
-			m.readers++
+			m.states[i], m.has[i] = e.Obj, true
+		}
+	}
+	// The reads of the elements the readers disagree on, side by side.
+	type ask struct {
+		m *merged
+		i int
+	}
+	var asks []ask
+	for _, m := range order {
+		for i := range results {
+			if !m.has[i] || m.differ {
+				asks = append(asks, ask{m, i})
+			}
+		}
+	}
+	if len(asks) > 0 {
+		got := make([]*Object, len(asks))
+		errs := make([]error, len(asks))
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, 16)
+		for j, a := range asks {
+			if a.m.has[a.i] {
+				got[j] = a.m.states[a.i]
+				continue
+			}
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				rctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+				defer cancel()
+				got[j], errs[j] = readers[a.i].(Replica).Read(rctx, a.m.key)
+			}()
+		}
+		wg.Wait()
+		for j, a := range asks {
+			if errs[j] != nil {
+				return nil, fmt.Errorf("settle an element with %s: %w", readers[a.i].(Replica).Name(), errs[j])
+			}
+			a.m.states[a.i] = got[j]
+			a.m.obj = a.m.obj.Merge(got[j])
+		}
+		// Read repair: the readers whose state lacks what the others
+		// hold get the merge.
+		for _, a := range asks {
+			if st := a.m.states[a.i]; !st.Merge(a.m.obj).Equal(st) {
+				rep, key, obj := readers[a.i].(Replica), a.m.key, a.m.obj
+				c.goTracked(func() {
+					rctx, cancel := context.WithTimeout(context.Background(), repairWait)
+					defer cancel()
+					if err := rep.Merge(rctx, key, obj); err != nil {
+						c.log.Debug("index read repair failed", "replica", rep.Name(), "err", err)
+					} else {
+						c.repairs.Add(1)
+					}
+				})
+			}
 		}
 	}
 	out := make([]indexPending, 0, len(order))
 	for _, m := range order {
-		if m.readers < len(results) || m.differ {
-			o, err := c.Get(ctx, m.key, ReadOptions{})
-			if err != nil {
-				return nil, err
-			}
-			m.obj = m.obj.Merge(o)
-		}
 		score, ok := ScoreOf(m.obj)
 		if !ok {
 			continue

@@ -3,6 +3,7 @@ package replica
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -243,4 +244,70 @@ func TestIndexRebuiltWithoutMarker(t *testing.T) {
 			t.Fatalf("marker %q, %v", v, err)
 		}
 	})
+}
+
+// TestIndexKeptWithDataThroughFailures: writes whose store batch fails
+// (the data and its index entries are one batch: neither lands) and
+// writes over damaged element states (whose old score is unknown: the
+// member's entries are looked up) leave the index equal to what the data
+// says.
+func TestIndexKeptWithDataThroughFailures(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(3, 4))
+	f := store.NewFaulty(store.NewMem())
+	l, err := Open(Config{Name: "n1", Store: f, CacheBytes: 1 << 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll := []byte("z")
+	var keys [][]byte
+	for i := range 10 {
+		keys = append(keys, ring.ElementKey(replication.ZSetType, coll, fmt.Appendf(nil, "m%d", i)))
+	}
+	dataKey := func(k []byte) []byte { return store.DataKey(ring.HashKey(k), k) }
+	failed, lost := 0, 0
+	for round := range 600 {
+		k := keys[rng.IntN(len(keys))]
+		switch rng.IntN(10) {
+		case 0:
+			f.FailAfter(store.OpApply, 0, 1, nil)
+		case 1:
+			// Damage the element's stored state; drop it from the
+			// cache so the next write reads the store.
+			f.Corrupt(dataKey(k))
+			l.ForgetCaches()
+		}
+		before := f.Corrupted()
+		_, err := l.Mutate(ctx, k, func(cur *replication.Object) (*replication.Object, error) {
+			ctr, err := l.NextCounter()
+			if err != nil {
+				return nil, err
+			}
+			return cur.Apply(replication.Dot{Actor: l.Actor(), Counter: ctr}, int64(round+1)*1e6, randomElementWrite(rng, cur), 10), nil
+		})
+		switch {
+		case errors.Is(err, store.ErrInjected):
+			failed++
+		case err != nil:
+			t.Fatal(err)
+		case f.Corrupted() < before:
+			lost++
+		}
+		f.Clear(store.OpApply)
+	}
+	if failed == 0 || lost == 0 {
+		t.Fatalf("%d failed writes, %d writes over damaged states: the test exercised nothing", failed, lost)
+	}
+	l.ForgetCaches()
+	want := refIndex(t, l, coll)
+	if got := readIndex(t, l, coll, false, 3); !slices.EqualFunc(got, want, bytes.Equal) {
+		t.Fatalf("index %x\nwant %x", got, want)
+	}
+	n := 0
+	if err := f.Iterate([]byte{store.IndexPrefix}, []byte{store.IndexPrefix + 1}, func(k, v []byte) bool { n++; return true }); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(want) {
+		t.Fatalf("%d index keys, %d live members", n, len(want))
+	}
 }
