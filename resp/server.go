@@ -289,6 +289,7 @@ func (s *Server) Close() error {
 		}
 		for c := range s.conns {
 			c.nc.Close()
+			c.cancel() // a command still running (a blocking pop) stops
 		}
 	}
 	s.mu.Unlock()

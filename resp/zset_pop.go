@@ -22,6 +22,9 @@ import (
 // pollMax is the longest wait between two polls of a blocking pop.
 const pollMax = 100 * time.Millisecond
 
+// errClientGone ends a blocking pop whose client closed its connection.
+var errClientGone = errors.New("the client closed the connection")
+
 // pop removes up to count of the lowest (max: highest) members of the
 // sorted set key and returns them; exists is false when there is no such
 // set (another type is WRONGTYPE).
@@ -218,6 +221,11 @@ func (c *Conn) poll(timeout time.Duration, try func() (bool, error)) (bool, erro
 				return false, nil
 			}
 			wait = min(wait, left)
+		}
+		if connGone(c.nc) {
+			// The client left: nothing reads the connection while its
+			// command runs, so the poll looks.
+			return false, errClientGone
 		}
 		t := time.NewTimer(wait)
 		select {

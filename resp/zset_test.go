@@ -325,3 +325,34 @@ func TestZSetConcurrentWrites(t *testing.T) {
 		})
 	}
 }
+
+// TestZSetBlockingPops: a blocking pop waits (counted in blocked_clients)
+// until a member is pushed through another connection; one whose client
+// leaves stops waiting; one still waiting when the server closes does not
+// hold the close.
+func TestZSetBlockingPops(t *testing.T) {
+	e := newTestEnv(t)
+	blocked := func(n int64) func() bool { return func() bool { return e.srv.stats.blocked.Load() == n } }
+	c1, c2 := e.dial(), e.dial()
+	c1.send(string(rdEncode([]string{"BZPOPMIN", "z", "0"})))
+	waitFor(t, "BZPOPMIN to block", blocked(1))
+	runRaw(t, c2, []rawCase{{cmd("ZADD", "z", "3", "a"), integer(1)}})
+	if got := c1.read(); got != bulks("z", "a", "3") {
+		t.Fatalf("BZPOPMIN = %q", got)
+	}
+	waitFor(t, "BZPOPMIN to return", blocked(0))
+	runRaw(t, c2, []rawCase{{cmd("EXISTS", "z"), integer(0)}})
+
+	// A waiting client that leaves stops the poll.
+	c3 := e.dial()
+	c3.send(string(rdEncode([]string{"BZMPOP", "0", "1", "q", "MIN"})))
+	waitFor(t, "BZMPOP to block", blocked(1))
+	c3.nc.Close()
+	waitFor(t, "the left client's BZMPOP to stop", blocked(0))
+
+	// One still waiting at the end: the server's close (at cleanup) ends it.
+	c4 := e.dial()
+	c4.send(string(rdEncode([]string{"BZPOPMAX", "q", "0"})))
+	waitFor(t, "BZPOPMAX to block", blocked(1))
+	runRaw(t, c2, []rawCase{{cmd("BZPOPMIN", "q", "0.05"), "*-1\r\n"}})
+}
