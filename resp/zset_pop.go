@@ -60,10 +60,7 @@ func zpopCommand(max bool) func(c *Conn, args [][]byte) {
 		if withCount {
 			n, ok := string2ll(args[2])
 			switch {
-			case !ok:
-				c.replyErr(errNotInteger)
-				return
-			case n < 0:
+			case !ok, n < 0:
 				c.replyErr("ERR value is out of range, must be positive")
 				return
 			}
