@@ -225,6 +225,7 @@ func commandTable() map[string]*command {
 	cmds = append(cmds, setCommands()...)
 	cmds = append(cmds, hashCommands()...)
 	cmds = append(cmds, zsetCommands()...)
+	cmds = append(cmds, geoCommands()...)
 	cmds = append(cmds, objectCommand())
 	cmds = append(cmds, memoryCommand())
 	for _, name := range []string{"eval", "evalsha", "eval_ro", "evalsha_ro", "script", "fcall", "fcall_ro", "function"} {
