@@ -227,6 +227,21 @@ func (c *Coordinator) settleIndex(ctx context.Context, readers []IndexReader, re
 		has    []bool
 		differ bool
 	}
+	if len(results) == 1 {
+		// One reader (N or R of 1): its states are the read; nothing to
+		// settle.
+		out := make([]indexPending, 0, len(results[0].Entries))
+		for _, e := range results[0].Entries {
+			if cut != nil && before(cut, e.Sort) {
+				break
+			}
+			if score, ok := ScoreOf(e.Obj); ok {
+				_, member, _ := SplitSortKey(e.Sort)
+				out = append(out, indexPending{sort: SortKey(score, member), key: e.Key, obj: e.Obj})
+			}
+		}
+		return out, nil
+	}
 	byKey := map[string]*merged{}
 	var order []*merged
 	for i, r := range results {
