@@ -356,3 +356,59 @@ func TestZSetBlockingPops(t *testing.T) {
 	waitFor(t, "BZPOPMAX to block", blocked(1))
 	runRaw(t, c2, []rawCase{{cmd("BZPOPMIN", "q", "0.05"), "*-1\r\n"}})
 }
+
+// TestZSetExpiryAndTypes: a sorted set expires with its head (ranges, counts
+// and ranks see nothing), comes back without its old members when written
+// again, and takes part in the key commands (TYPE, SCAN TYPE, DEL, a SET
+// over it) as the other collections do; a big set is paged by ZRANGE,
+// ZSCAN and ranks across index reads of many batches.
+func TestZSetExpiryAndTypes(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.dial()
+	args := []string{"ZADD", "big"}
+	for i := range 3000 {
+		args = append(args, strconv.Itoa(i%100), fmt.Sprintf("m%04d", i))
+	}
+	runRaw(t, c, []rawCase{
+		{args, integer(3000)},
+		{cmd("ZCARD", "big"), integer(3000)},
+		{cmd("ZCOUNT", "big", "10", "(20"), integer(300)},
+		{cmd("ZRANGE", "big", "2500", "2502"), bulks("m1083", "m1183", "m1283")},
+		{cmd("ZREVRANGE", "big", "1000", "1001"), bulks("m1966", "m1866")},
+		{cmd("ZRANK", "big", "m2999"), integer(2999)},
+		{cmd("ZRANGEBYSCORE", "big", "99", "+inf", "LIMIT", "29", "5"), bulks("m2999")},
+		{cmd("SCAN", "0", "TYPE", "zset"), array(bulk("0"), array(bulk("big")))},
+		{cmd("EXPIRE", "big", "10"), integer(1)},
+	})
+	seen := map[string]bool{}
+	for cursor := "0"; ; {
+		v := decode(t, c.do("ZSCAN", "big", cursor, "COUNT", "500")).([]any)
+		cursor = v[0].(string)
+		flat := strs(t, v[1])
+		for i := 0; i < len(flat); i += 2 {
+			seen[flat[i]] = true
+		}
+		if cursor == "0" {
+			break
+		}
+	}
+	if len(seen) != 3000 {
+		t.Fatalf("ZSCAN saw %d members", len(seen))
+	}
+	e.clock.Advance(11 * time.Second)
+	runRaw(t, c, []rawCase{
+		{cmd("EXISTS", "big"), integer(0)},
+		{cmd("ZCARD", "big"), integer(0)},
+		{cmd("ZRANGE", "big", "0", "-1"), array()},
+		{cmd("ZRANK", "big", "m0001"), "$-1\r\n"},
+		{cmd("ZADD", "big", "1", "new"), integer(1)},
+		{cmd("ZRANGE", "big", "0", "-1", "WITHSCORES"), bulks("new", "1")},
+		{cmd("ZCARD", "big"), integer(1)},
+		{cmd("SET", "big", "str"), okReply},
+		{cmd("ZRANGE", "big", "0", "-1"), errReply(errWrongType)},
+		{cmd("DEL", "big"), integer(1)},
+		{cmd("ZADD", "big", "2", "newer"), integer(1)},
+		{cmd("ZRANGE", "big", "0", "-1"), bulks("newer")},
+		{cmd("OBJECT", "ENCODING", "big"), bulk("listpack")},
+	})
+}
