@@ -187,3 +187,69 @@ func (mc *memCluster) setConvergedZ(key string, model zsetModel) {
 		}
 	}
 }
+
+// TestClusterZSetIndexMovesWithItsPartition: sorted sets written to three
+// nodes, then a fourth joins: the partitions it takes over are
+// transferred to it, element by element, and its score index is built by
+// those writes; the node that hands a partition off drops its index
+// entries with its data. Every home then indexes every set as the data
+// says, and no other node indexes any.
+func TestClusterZSetIndexMovesWithItsPartition(t *testing.T) {
+	mc, _, four := joinLater(t)
+	ctx := context.Background()
+	models := map[string]zsetModel{}
+	var keys []string
+	for i := range 24 {
+		key := fmt.Sprint("z", i)
+		models[key] = zsetModel{}
+		for j := range 15 {
+			m := fmt.Sprint("m", j)
+			f := float64((i*7 + j*3) % 11)
+			models[key][m] = f
+			ek := ring.ElementKey(replication.ZSetType, []byte(key), []byte(m))
+			_, err := mc.nodes["a"].coord.Update(ctx, ek, func(cur *replication.Object) (*replication.Write, error) {
+				return &replication.Write{Context: cur.Context(), Value: replication.FormatScore(f)}, nil
+			}, replication.WriteOptions{W: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys = append(keys, string(ek))
+		}
+	}
+	for _, id := range mc.ids {
+		if err := mc.nodes[id].cluster.setMembers(four); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mc.buildTrees()
+	mc.roundsUntilHomed(keys, 101)
+	moved := 0
+	for key, model := range models {
+		homes := mc.homes(key)
+		if slices.Contains(homes, "d") {
+			moved++
+		}
+		want := model.sorted()
+		for _, id := range mc.ids {
+			res, err := mc.nodes[id].local.ReadIndex(ctx, replication.IndexQuery{Pos: ring.HashKey([]byte(key)).Hi,
+				Prefix: ring.ElementPrefix(replication.ZSetType, []byte(key)), Limit: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []redis.Z
+			for _, e := range res.Entries {
+				f, m, _ := replication.SplitSortKey(e.Sort)
+				got = append(got, redis.Z{Member: string(m), Score: f})
+			}
+			switch {
+			case slices.Contains(homes, id) && !slices.Equal(got, want):
+				t.Fatalf("%s's index of %s (a home) = %v\nwant %v", id, key, got, want)
+			case !slices.Contains(homes, id) && len(got) > 0:
+				t.Fatalf("%s, no home of %s, still indexes %d of its members", id, key, len(got))
+			}
+		}
+	}
+	if moved == 0 || moved == len(models) {
+		t.Fatalf("%d of %d sets moved to the new node: the test checked no transfer, or no drop", moved, len(models))
+	}
+}
