@@ -38,7 +38,8 @@ const (
 	opReadMany     byte = 13 // [key]... → [key, own state]...
 	opReadKeys     byte = 14 // pos, start, end, limit → [pos, key, state]..., 0, done
 	opAEBucketKeys byte = 15 // [partition, leaf, bucket]... → [[key, digest]...]...
-	opReadIndex    byte = 16 // score index query → skipped, digest, [sort, key, state]..., more
+	opPublish      byte = 16 // sender, incarnation, seq, [message]... → ok (pubsub.go)
+	opReadIndex    byte = 17 // score index query → skipped, digest, [sort, key, state]..., more
 )
 
 // operation is one row of the service table.
@@ -68,6 +69,7 @@ var service = [...]operation{
 	opReadMany:     {serve: (*cluster).serveReadMany},
 	opReadKeys:     {serve: (*cluster).serveReadKeys},
 	opAEBucketKeys: {serve: (*cluster).serveAEBucketKeys},
+	opPublish:      {serve: (*cluster).servePublish},
 	opReadIndex:    {serve: (*cluster).serveReadIndex},
 }
 

@@ -121,6 +121,10 @@ func aclCategories(cmd *command) []string {
 		out = append(out, "@set")
 	case "hash":
 		out = append(out, "@hash")
+	case "bitmap":
+		out = append(out, "@bitmap")
+	case "pubsub":
+		out = append(out, "@pubsub")
 	case "server", "dynakv":
 		out = append(out, "@admin", "@dangerous")
 	}

@@ -222,6 +222,9 @@ func (s *Server) check(c *client, args [][]byte) (*command, string) {
 			return cmd, msg
 		}
 	}
+	if msg := c.pubsubRefusal(cmd); msg != "" { // RESP2 subscriber mode (pubsub_cmds.go)
+		return cmd, msg
+	}
 	return cmd, ""
 }
 

@@ -16,6 +16,10 @@ import (
 const redisVersion = "7.2.0"
 
 func cmdPing(c *Conn, args [][]byte) {
+	if c.out.proto == 2 && c.subscribed() {
+		pingSubscribed(c, args) // pubsub_cmds.go
+		return
+	}
 	switch len(args) {
 	case 1:
 		c.out.Simple("PONG")
@@ -40,6 +44,7 @@ func cmdReset(c *Conn, args [][]byte) {
 	c.mu.Unlock()
 	c.authed = c.srv.cfg.RequirePass == ""
 	c.multi, c.watched = nil, nil
+	c.unsubscribeAll() // leaves subscriber mode, as Redis's RESET does
 	c.out.Simple("RESET")
 }
 
@@ -230,6 +235,7 @@ func cmdClientInfo(c *Conn, args [][]byte) {
 
 func cmdClientList(c *Conn, args [][]byte) {
 	var ids map[int64]bool
+	typ := func(*client) bool { return true }
 	for i := 2; i < len(args); i++ {
 		switch {
 		case eqFold(args[i], "type") && i+1 < len(args):
@@ -238,9 +244,7 @@ func cmdClientList(c *Conn, args [][]byte) {
 				c.replyErr("ERR Unknown client type '" + truncate(t, 128) + "'")
 				return
 			}
-			if !eqFold(t, "normal") {
-				ids = map[int64]bool{}
-			}
+			typ = clientTypeFilter(t) // clients.go
 			i++
 		case eqFold(args[i], "id") && i+1 < len(args):
 			if ids == nil {
@@ -262,7 +266,7 @@ func cmdClientList(c *Conn, args [][]byte) {
 	c.srv.mu.Lock()
 	conns := make([]*client, 0, len(c.srv.conns))
 	for o := range c.srv.conns {
-		if ids == nil || ids[o.id] {
+		if (ids == nil || ids[o.id]) && typ(o) {
 			conns = append(conns, o)
 		}
 	}
@@ -340,10 +344,11 @@ func (s *Server) settings() []Field {
 		"masterauth":                "",
 		"proto-max-bulk-len":        strconv.FormatInt(s.cfg.Limits.MaxBulkLen, 10),
 		"client-query-buffer-limit": strconv.FormatInt(s.cfg.Limits.MaxQueryLen, 10),
-		// The limit enforced, in bytes as Redis shows it (normal clients
-		// only: dynakv has no replica or pubsub clients).
-		"client-output-buffer-limit": fmt.Sprintf("normal %d %d %d", s.cfg.OutputLimit.Hard, s.cfg.OutputLimit.Soft, int64(s.cfg.OutputLimit.SoftSeconds/time.Second)),
-		"save":                       "", // no snapshots
+		// The limits enforced, in bytes as Redis shows them (normal and
+		// pubsub clients: dynakv has no replica clients).
+		"client-output-buffer-limit": fmt.Sprintf("normal %d %d %d pubsub %d %d %d", s.cfg.OutputLimit.Hard, s.cfg.OutputLimit.Soft, int64(s.cfg.OutputLimit.SoftSeconds/time.Second),
+			s.pubsubLimit().Hard, s.pubsubLimit().Soft, int64(s.pubsubLimit().SoftSeconds/time.Second)),
+		"save": "", // no snapshots
 		// Every write is in goleveldb's journal before its reply: an
 		// append-only log, synced as the fsync setting says.
 		"appendonly": "yes",

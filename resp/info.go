@@ -106,7 +106,7 @@ func (s *Server) infoSection(sec string) ([]Field, error) {
 		}, nil
 	case "stats":
 		st := &s.stats
-		return []Field{
+		return append([]Field{
 			{"total_connections_received", itoa(st.connsReceived.Load())},
 			{"total_commands_processed", itoa(st.commands.Load())},
 			{"total_net_input_bytes", itoa(st.netIn.Load())},
@@ -116,7 +116,7 @@ func (s *Server) infoSection(sec string) ([]Field, error) {
 			{"keyspace_misses", itoa(st.misses.Load())},
 			{"total_error_replies", itoa(st.protoErrors.Load() + st.rejected.Load() + s.failedCalls())},
 			{"protocol_errors", itoa(st.protoErrors.Load())},
-		}, nil
+		}, s.pubsubInfo()...), nil
 	case "commandstats":
 		var out []Field
 		for name, cs := range s.cmdStat {

@@ -163,14 +163,7 @@ func cmdPersist(c *Conn, args [][]byte) {
 		done = true
 		return keepWrite(cur, old, 0), nil
 	})
-	switch {
-	case err != nil:
-		c.fail(err)
-	case done:
-		c.out.Int(1)
-	default:
-		c.out.Int(0)
-	}
+	c.replyCount(err, done)
 }
 
 func cmdType(c *Conn, args [][]byte) {

@@ -1,6 +1,7 @@
 package resp
 
 import (
+	"maps"
 	"strconv"
 	"strings"
 
@@ -20,24 +21,19 @@ import (
 // value is longer than hash-max-listpack-value, else "hashtable".
 
 func objectCommand() *command {
-	return &command{name: "object", arity: -2, group: "generic", since: "2.2.3", summary: "A container for object introspection commands.",
+	cmd := &command{name: "object", arity: -2, group: "generic", since: "2.2.3", summary: "A container for object introspection commands.",
 		subs: map[string]*command{
 			"encoding": {name: "encoding", arity: 3, flags: []string{"readonly"}, firstKey: 2, lastKey: 2, step: 1,
 				summary: "Returns the internal encoding redis-server would use for the value.", args: []argDoc{argKey("key")}, fn: cmdObjectEncoding},
 			"help": {name: "help", arity: 2, flags: []string{"loading", "stale"}, summary: "Returns helpful text about the different subcommands.", fn: cmdObjectHelp},
 		}}
+	maps.Copy(cmd.subs, objectKeyCommands()) // FREQ, IDLETIME, REFCOUNT: keys_object.go
+	return cmd
 }
 
 func cmdObjectHelp(c *Conn, args [][]byte) {
-	lines := []string{
-		"OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-		"ENCODING <key>",
-		"    Return the kind of internal representation redis-server would use for the value stored at <key>.",
-		"HELP",
-		"    Print this help.",
-	}
-	c.out.Array(len(lines))
-	for _, l := range lines {
+	c.out.Array(len(objectHelp))
+	for _, l := range objectHelp {
 		c.out.Simple(l)
 	}
 }

@@ -101,6 +101,14 @@ type Config struct {
 	// OutputLimit bounds each client's replies waiting to be written
 	// (Redis's client-output-buffer-limit normal); zero fields: no limit.
 	OutputLimit OutputLimit
+	// PubSubOutputLimit bounds the output buffer of a connection with
+	// subscriptions (Redis's client-output-buffer-limit pubsub); nil:
+	// DefaultPubSubOutputLimit, Redis's default.
+	PubSubOutputLimit *OutputLimit
+	// Relay, when set, carries a message published on this node to the
+	// other nodes of the cluster (shard: an SPUBLISH), without blocking;
+	// they call Deliver. Nil: the node is alone (pubsub.go).
+	Relay func(shard bool, channel, message []byte)
 	// RequestTimeout is the deadline of one coordinated request; default 2s.
 	RequestTimeout time.Duration
 	// Settings answers CONFIG GET: setting name to value (read-only).
@@ -131,6 +139,7 @@ type Server struct {
 	cmdStat map[string]*cmdStat
 	spare   spareFile  // to refuse clients when out of file descriptors
 	pause   pauseState // CLIENT PAUSE (clients.go)
+	pubsub  pubsubHub  // the subscriptions (pubsub.go)
 
 	encodingMu sync.Mutex
 	encoding   map[string]string // CONFIG SET of Redis's encoding thresholds (cmdConfigSet)
@@ -418,6 +427,9 @@ type client struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	ob     outputBuffer // the replies waiting to be written, and their limits
+	// ps is the connection's pub/sub state from its first subscription;
+	// from then on its writes go through ps (pubsub_out.go).
+	ps atomic.Pointer[subscriber]
 
 	mu         sync.Mutex // guards name, libName, libVer
 	name       string
@@ -456,6 +468,9 @@ func (c *client) flushIfFull() {
 // flush writes the buffered replies. After a failed write it discards
 // replies and returns the first error.
 func (c *client) flush() error {
+	if p := c.ps.Load(); p != nil {
+		return p.flush() // messages share the socket (pubsub_out.go)
+	}
 	if c.werr == nil && len(c.main.out.b) > 0 {
 		c.werr = c.writeOut(c.main.out.b)
 	}

@@ -263,3 +263,44 @@ func TestBigCollectionReplyClosedAtOutputLimit(t *testing.T) {
 		t.Fatalf("SINTERCARD after: %q", got)
 	}
 }
+
+// TestDeleteInBatches: a delete of more elements than dropElements holds
+// at once deletes them all, batch after batch.
+func TestDeleteInBatches(t *testing.T) {
+	defer func(n int) { dropBatch = n }(dropBatch)
+	dropBatch = 16
+	e := newTestEnv(t)
+	c := e.dial()
+	args := []string{"SADD", "big"}
+	hargs := []string{"HSET", "bigh"}
+	for i := range 100 {
+		args = append(args, fmt.Sprint("m", i))
+		hargs = append(hargs, fmt.Sprint("f", i), "v")
+	}
+	if got := c.do(args...); got != integer(100) {
+		t.Fatalf("SADD: %q", got)
+	}
+	if got := c.do(hargs...); got != integer(100) {
+		t.Fatalf("HSET: %q", got)
+	}
+	if got := c.do("DEL", "big", "bigh"); got != integer(2) {
+		t.Fatalf("DEL: %q", got)
+	}
+	if got := c.do("EXISTS", "big", "bigh"); got != integer(0) {
+		t.Fatalf("EXISTS after DEL: %q", got)
+	}
+	// None of the old members is left: a new set and hash of those names
+	// hold only their own.
+	if got := c.do("SADD", "big", "new"); got != integer(1) {
+		t.Fatalf("SADD after DEL: %q", got)
+	}
+	if got := c.do("HSET", "bigh", "new", "v"); got != integer(1) {
+		t.Fatalf("HSET after DEL: %q", got)
+	}
+	if got := c.do("SCARD", "big"); got != integer(1) {
+		t.Fatalf("SCARD of the new set: %q", got)
+	}
+	if got := c.do("HLEN", "bigh"); got != integer(1) {
+		t.Fatalf("HLEN of the new hash: %q", got)
+	}
+}

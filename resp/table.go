@@ -224,19 +224,19 @@ func commandTable() map[string]*command {
 	)
 	cmds = append(cmds, setCommands()...)
 	cmds = append(cmds, hashCommands()...)
+	cmds = append(cmds, bitCommands()...)
+	cmds = append(cmds, pubsubCommands()...)
 	cmds = append(cmds, zsetCommands()...)
 	cmds = append(cmds, geoCommands()...)
 	cmds = append(cmds, objectCommand())
 	cmds = append(cmds, memoryCommand())
+	cmds = append(cmds, keyCommands2()...)
 	for _, name := range []string{"eval", "evalsha", "eval_ro", "evalsha_ro", "script", "fcall", "fcall_ro", "function"} {
 		cmds = append(cmds, &command{name: name, arity: -1, group: "scripting", summary: "Not supported: " + noScripts + ".", fn: unsupported(noScripts)})
 	}
 	cmds = append(cmds, &command{name: "msetnx", arity: -3, flags: []string{"write"}, firstKey: 1, lastKey: -1, step: 2, group: "string",
 		summary: "Not supported: setting several keys all-or-nothing needs atomicity across partitions.",
 		fn:      unsupported("setting several keys all-or-nothing needs atomicity across partitions, which dynakv does not have; use SET NX per key")})
-	cmds = append(cmds, &command{name: "rename", arity: 3, flags: []string{"write"}, firstKey: 1, lastKey: 2, step: 1, group: "generic",
-		summary: "Not supported: a rename is a multi-key atomic operation.",
-		fn:      unsupported("a rename moves a value between partitions atomically, which dynakv cannot do; copy with GET/SET and DEL")})
 
 	table := make(map[string]*command, len(cmds))
 	for _, cmd := range cmds {

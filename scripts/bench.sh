@@ -19,6 +19,9 @@
 #                   smembers   SMEMBERS bench:small                      (a set of 10)
 #                   hget       HGET bench:hash element:__rand_int__      (a hash of 100; every one a hit)
 #                   hgetall    HGETALL bench:smallhash                   (a hash of 10, values of 100 bytes)
+#                   pubsub     PUBLISH bench:chan message:__rand_int__   (one subscriber attached:
+#                              redis-cli SUBSCRIBE bench:chan in the background, reading every
+#                              message; on a cluster it is on node-1, where redis-benchmark publishes)
 #                 "collections" stands for "sadd sismember smembers hset hget hgetall pfadd"
 #                 (BENCH_TESTS="set collections" runs SET beside them).
 #                 Sorted sets ("zsets" stands for "zadd zscore zrange zrangebig"):
@@ -100,9 +103,13 @@ done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dynakv-bench.XXXXXX")
 pids=()
+subs=()        # background subscribers of the pubsub test (not servers: not in the CPU figures)
 cluster_env=() # the environment of scripts/cluster.sh, once a cluster is being started
 cleanup() {
   local pid
+  for pid in "${subs[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
   if [ ${#cluster_env[@]} -gt 0 ]; then
     env "${cluster_env[@]}" "$cluster_sh" stop >/dev/null ||
       echo "bench: scripts/cluster.sh stop failed; check for dynakv processes under $tmp/cluster" >&2
@@ -288,6 +295,7 @@ test_args() {
     smembers) targs=(-r 100000 SMEMBERS bench:small) ;;
     hget) targs=(-r 100 HGET bench:hash 'element:__rand_int__') ;;
     hgetall) targs=(-r 100000 HGETALL bench:smallhash) ;;
+    pubsub) targs=(-r 100000 PUBLISH bench:chan 'message:__rand_int__') ;;
     *) targs=(-r 100000 -t "$1") ;;
   esac
 }
@@ -310,6 +318,15 @@ fill() {
       smembers) timeout 10 redis-cli -h 127.0.0.1 -p "$port" SADD bench:small "${small[@]}" ;;
       hget) timeout 10 redis-cli -h 127.0.0.1 -p "$port" HSET bench:hash "${fields[@]}" ;;
       hgetall) timeout 10 redis-cli -h 127.0.0.1 -p "$port" HSET bench:smallhash "${smallf[@]}" ;;
+      pubsub)
+        redis-cli -h 127.0.0.1 -p "$port" SUBSCRIBE bench:chan >/dev/null 2>&1 &
+        subs+=($!)
+        for i in $(seq 1 100); do # bounded wait for the subscription
+          [ "$(redis-cli -h 127.0.0.1 -p "$port" PUBSUB NUMSUB bench:chan | tail -1)" = 1 ] && break
+          sleep 0.1
+        done
+        redis-cli -h 127.0.0.1 -p "$port" PUBSUB NUMSUB bench:chan | tail -1
+        ;;
       zscore | zrange)
         for ((i = 0; i < 100; i++)); do printf '%d %s ' "$i" "${members[i]}"; done |
           xargs timeout 10 redis-cli -h 127.0.0.1 -p "$port" ZADD bench:zset

@@ -163,8 +163,9 @@ func (p *plan) supports(t target, k kind) (bool, error) {
 // preloadJob is one preload command and the reply it must get (the number
 // of members it adds).
 type preloadJob struct {
-	args [][]byte
-	want int64
+	args  [][]byte
+	want  int64 // -1: any number (a retry)
+	tries int
 }
 
 // preload fills, on t, the collections of every size to their size with
@@ -194,7 +195,7 @@ func (p *plan) preload(t target, k kind) error {
 						}
 					}
 					select {
-					case jobs <- preloadJob{args, int64(hi - lo)}:
+					case jobs <- preloadJob{args: args, want: int64(hi - lo)}:
 					case <-stop:
 						return
 					}
@@ -240,6 +241,12 @@ func (p *plan) preload(t target, k kind) error {
 	return nil
 }
 
+// preloadRetries is how many times a preload command refused for want of
+// replicas (NOREPLICAS: a replica's write missed the request deadline on
+// an overloaded machine) is sent again. Adding members is idempotent, so a
+// retry adds those the refused attempt did not.
+const preloadRetries = 5
+
 // preloadConn sends jobs on one connection, keeping window of them in
 // flight, and checks each reply.
 func (p *plan) preloadConn(t target, jobs <-chan preloadJob, deadline time.Time, done *atomic.Int64) error {
@@ -248,13 +255,14 @@ func (p *plan) preloadConn(t target, jobs <-chan preloadJob, deadline time.Time,
 		return err
 	}
 	defer c.close()
-	var inflight []int64
+	var inflight, retry []preloadJob
 	more := true
 	for {
-		for more && len(inflight) < p.window {
-			j, ok := <-jobs
-			if !ok {
-				more = false
+		for (more || len(retry) > 0) && len(inflight) < p.window {
+			var j preloadJob
+			if len(retry) > 0 {
+				j, retry = retry[0], retry[1:]
+			} else if j, more = <-jobs; !more {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -263,7 +271,7 @@ func (p *plan) preloadConn(t target, jobs <-chan preloadJob, deadline time.Time,
 				return fmt.Errorf("not done within %v", p.preloadTime)
 			}
 			c.send(j.args...)
-			inflight = append(inflight, j.want)
+			inflight = append(inflight, j)
 		}
 		if len(inflight) == 0 {
 			return nil
@@ -272,14 +280,23 @@ func (p *plan) preloadConn(t target, jobs <-chan preloadJob, deadline time.Time,
 			return err
 		}
 		r, err := c.read()
+		j := inflight[0]
+		inflight = inflight[1:]
+		var refused errReply
+		if errors.As(err, &refused) && strings.HasPrefix(string(refused), "NOREPLICAS") && j.tries < preloadRetries {
+			j.tries++
+			j.want = -1 // the refused attempt may have added some
+			retry = append(retry, j)
+			p.log("preload %s: a command was refused (%s); sending it again (try %d)", t.name, refused, j.tries+1)
+			continue
+		}
 		if err != nil {
 			return err
 		}
-		if r.kind != ':' || r.n != inflight[0] {
-			return fmt.Errorf("a preload command added %d members, not %d (were the keys there before? use a fresh server or another -prefix)", r.n, inflight[0])
+		if r.kind != ':' || r.n != j.want && (j.want >= 0 || r.n < 0) {
+			return fmt.Errorf("a preload command added %d members, not %d (were the keys there before? use a fresh server or another -prefix)", r.n, j.want)
 		}
 		done.Add(r.n)
-		inflight = inflight[1:]
 	}
 }
 
