@@ -412,3 +412,26 @@ func TestZSetExpiryAndTypes(t *testing.T) {
 		{cmd("OBJECT", "ENCODING", "big"), bulk("listpack")},
 	})
 }
+
+// TestZSetCopyRenameDump: COPY, RENAME and DUMP/RESTORE carry a sorted
+// set's members and scores (a counter's as its value), and the copies'
+// ranges read through the index.
+func TestZSetCopyRenameDump(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.dial()
+	runRaw(t, c, []rawCase{
+		{cmd("ZADD", "z", "1", "a", "2.5", "b"), integer(2)},
+		{cmd("ZINCRBY", "z", "5", "a"), bulk("6")},
+		{cmd("COPY", "z", "z2"), integer(1)},
+		{cmd("RENAME", "z2", "z3"), okReply},
+		{cmd("ZRANGE", "z3", "0", "-1", "WITHSCORES"), bulks("b", "2.5", "a", "6")},
+		{cmd("EXISTS", "z2"), integer(0)},
+	})
+	payload := decode(t, c.do("DUMP", "z3")).(string)
+	runRaw(t, c, []rawCase{
+		{cmd("RESTORE", "z4", "0", payload), okReply},
+		{cmd("ZRANGE", "z4", "0", "-1", "WITHSCORES"), bulks("b", "2.5", "a", "6")},
+		{cmd("ZRANK", "z4", "a"), integer(1)},
+		{cmd("TYPE", "z4"), simple("zset")},
+	})
+}
