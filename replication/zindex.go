@@ -125,10 +125,10 @@ type IndexEntry struct {
 // IndexResult is a replica's answer to an IndexQuery.
 type IndexResult struct {
 	// Skipped is how many entries were passed over (fewer than Skip when
-	// the range ran out), Digest the XOR of IndexDigest of their
-	// positions, and Last the position of the last of them (nil when
-	// none): two replicas whose Skipped and Digest agree passed over the
-	// same entries.
+	// the range ran out), Digest the XOR of their IndexDigests, and Last
+	// the position of the last of them (nil when none): two replicas
+	// whose Skipped and Digest agree passed over the same elements in the
+	// same states.
 	Skipped int64
 	Digest  uint64
 	Last    []byte
@@ -144,14 +144,25 @@ type IndexReader interface {
 	ReadIndex(ctx context.Context, q IndexQuery) (IndexResult, error)
 }
 
-// IndexDigest is an index position's contribution to a skip digest.
-func IndexDigest(sort []byte) uint64 {
-	// FNV-1a, then MurmurHash3's finalizer: positions that differ in
+// IndexDigest is an index entry's contribution to a skip digest: a hash
+// of its position and of the digest of the element's state (Digest), which
+// the replica keeps as the entry's value. Two replicas that pass over
+// entries with equal digests hold the same elements in the same states
+// there, so the merge of their states puts every one of them where both
+// indexes do; equal positions alone would not tell (two increments, each
+// seen by one replica, leave the same score on both and another in the
+// merge).
+func IndexDigest(sort []byte, state uint64) uint64 {
+	// FNV-1a, then MurmurHash3's finalizer: entries that differ in
 	// their last bytes spread over all bits, so an XOR of them tells sets
-	// of positions apart.
+	// of entries apart.
 	h := uint64(14695981039346656037)
 	for _, b := range sort {
 		h ^= uint64(b)
+		h *= 1099511628211
+	}
+	for i := range 8 {
+		h ^= (state >> (8 * i)) & 0xFF
 		h *= 1099511628211
 	}
 	h ^= h >> 33

@@ -170,17 +170,17 @@ func (c *Coordinator) walkIndex(ctx context.Context, w IndexWalk, fn func(sort, 
 		}
 		// Elements settled past the window wait for it; those it reached
 		// join the page.
-		var out []indexPending
+		var out, later []indexPending
 		for _, e := range append(pending, page...) {
 			switch {
 			case emitted[string(e.key)]:
 			case inWindow(e.sort):
 				out = append(out, e)
 			case inRange(e.sort) && cut != nil && before(cut, e.sort):
-				pending = append(pending, e)
+				later = append(later, e)
 			}
 		}
-		pending = slices.DeleteFunc(pending, func(e indexPending) bool { return inWindow(e.sort) })
+		pending = later
 		slices.SortFunc(out, func(a, b indexPending) int {
 			if w.Reverse {
 				return bytes.Compare(b.sort, a.sort)

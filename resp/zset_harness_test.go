@@ -49,7 +49,7 @@ func (m *memLocal) ReadIndex(ctx context.Context, q replication.IndexQuery) (rep
 		switch {
 		case res.Skipped < q.Skip:
 			res.Skipped++
-			res.Digest ^= replication.IndexDigest(e.sort)
+			res.Digest ^= replication.IndexDigest(e.sort, replication.Digest(e.key, e.obj))
 			res.Last = e.sort
 		case len(res.Entries) >= q.Limit:
 			res.More = true

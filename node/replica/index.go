@@ -58,8 +58,9 @@ func zsetElement(key []byte) (prefix, member []byte, ok bool) {
 }
 
 // indexOps returns the index writes that go with key (at position pos)
-// going from old to new: the old entry deleted, the new one put, nothing
-// when the score did not move (or key is no sorted-set element). With lost
+// going from old to new: the old entry deleted when the score moved, the
+// new one put (its value, the state's digest, changed), nothing when key
+// is no sorted-set element or holds no score before or after. With lost
 // (old was unreadable), the entries of the member are looked up instead.
 func (l *Local) indexOps(dst []store.Op, pos uint64, key []byte, old, new *replication.Object, lost bool) ([]store.Op, error) {
 	prefix, member, ok := zsetElement(key)
@@ -68,9 +69,10 @@ func (l *Local) indexOps(dst []store.Op, pos uint64, key []byte, old, new *repli
 	}
 	was, hadOld := replication.ScoreOf(old)
 	is, hasNew := replication.ScoreOf(new)
-	if !lost && hadOld == hasNew && (!hasNew || replication.SortableScore(was) == replication.SortableScore(is)) {
+	if !lost && !hadOld && !hasNew {
 		return dst, nil
 	}
+	moved := !hasNew || replication.SortableScore(was) != replication.SortableScore(is)
 	base := indexBase(pos, prefix)
 	switch {
 	case lost:
@@ -81,11 +83,15 @@ func (l *Local) indexOps(dst []store.Op, pos uint64, key []byte, old, new *repli
 		for _, k := range stale {
 			dst = append(dst, store.Op{Key: k, Delete: true})
 		}
-	case hadOld:
+	case hadOld && moved:
 		dst = append(dst, store.Op{Key: append(base, replication.SortKey(was, member)...), Delete: true})
 	}
 	if hasNew {
-		dst = append(dst, store.Op{Key: append(bytes.Clone(base), replication.SortKey(is, member)...), Value: []byte{}})
+		// The entry's value is the digest of the element's state (see
+		// replication.IndexDigest): rewritten whenever the state changes,
+		// also when the score did not move.
+		dst = append(dst, store.Op{Key: append(bytes.Clone(base), replication.SortKey(is, member)...),
+			Value: binary.BigEndian.AppendUint64(nil, replication.Digest(key, new))})
 	}
 	return dst, nil
 }

@@ -35,7 +35,7 @@ func (l *Local) ReadIndex(ctx context.Context, q replication.IndexQuery) (replic
 	}
 	var sorts [][]byte
 	var ctxErr error
-	err := iter(lo, hi, func(k, _ []byte) bool {
+	err := iter(lo, hi, func(k, v []byte) bool {
 		sort := k[len(base):]
 		if res.Skipped < q.Skip {
 			if res.Skipped%4096 == 0 {
@@ -43,8 +43,12 @@ func (l *Local) ReadIndex(ctx context.Context, q replication.IndexQuery) (replic
 					return false
 				}
 			}
+			var state uint64
+			if len(v) == 8 {
+				state = binary.BigEndian.Uint64(v)
+			}
 			res.Skipped++
-			res.Digest ^= replication.IndexDigest(sort)
+			res.Digest ^= replication.IndexDigest(sort, state)
 			res.Last = append(res.Last[:0], sort...)
 			return true
 		}
