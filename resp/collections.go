@@ -44,7 +44,7 @@ const (
 
 // collectionTypes lists the types with elements, for the walks that visit
 // them all.
-var collectionTypes = []byte{typeHash, typeSet}
+var collectionTypes = []byte{typeHash, typeSet, typeZSet}
 
 const errWrongType = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
@@ -57,6 +57,8 @@ func typeName(t byte) string {
 		return "hash"
 	case typeSet:
 		return "set"
+	case typeZSet:
+		return "zset"
 	}
 	return "none"
 }

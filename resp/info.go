@@ -102,7 +102,7 @@ func (s *Server) infoSection(sec string) ([]Field, error) {
 		return []Field{
 			{"connected_clients", strconv.Itoa(n)},
 			{"maxclients", strconv.Itoa(s.cfg.MaxClients)},
-			{"blocked_clients", strconv.FormatInt(s.stats.paused.Load(), 10)}, // commands held by CLIENT PAUSE
+			{"blocked_clients", strconv.FormatInt(s.stats.paused.Load()+s.stats.blocked.Load(), 10)}, // commands held by CLIENT PAUSE or waiting in a blocking pop
 		}, nil
 	case "stats":
 		st := &s.stats

@@ -201,7 +201,7 @@ func cmdExec(c *Conn, args [][]byte) {
 		replies.Reset()
 		tx := &txView{key: key, obj: cur, now: c.nowMs()}
 		last = tx
-		inner := &Conn{client: c.client, out: replies, cmdTime: c.cmdTime, tx: tx}
+		inner := &Conn{client: c.client, out: replies, cmdTime: c.cmdTime, tx: tx, inExec: true}
 		for _, q := range m.queue {
 			c.srv.call(inner, q.cmd, q.args, begin)
 		}
@@ -293,7 +293,7 @@ func (c *Conn) execInTurn(queue []queued, key []byte, own *watchedKey) {
 	var replies Reply
 	replies.proto = c.out.proto
 	begin := time.UnixMilli(c.cmdTime)
-	inner := &Conn{client: c.client, out: replies, cmdTime: c.cmdTime}
+	inner := &Conn{client: c.client, out: replies, cmdTime: c.cmdTime, inExec: true}
 	for _, q := range queue {
 		c.srv.call(inner, q.cmd, q.args, begin)
 	}

@@ -70,6 +70,8 @@ func cmdObjectEncoding(c *Conn, args [][]byte) {
 		enc, err = c.setEncoding(key)
 	case typeHash:
 		enc, err = c.hashEncoding(key)
+	case typeZSet:
+		enc, err = c.zsetEncoding(key)
 	}
 	if err != nil {
 		c.fail(err)

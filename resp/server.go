@@ -30,6 +30,9 @@ type Backend interface {
 	Update(ctx context.Context, key []byte, fn func(cur *replication.Object) (*replication.Write, error), opt replication.WriteOptions) (*replication.Object, error)
 	Scan(ctx context.Context, from uint64, fn func(key []byte, o *replication.Object) bool) (uint64, error)
 	ScanKeys(ctx context.Context, routeKey []byte, pos uint64, start, end []byte, batch int, fn func(key []byte, o *replication.Object) bool) error
+	// WalkIndex and CountIndex read a sorted set's score index (zset.go).
+	WalkIndex(ctx context.Context, w replication.IndexWalk, fn func(sort, key []byte, o *replication.Object) bool) (int64, error)
+	CountIndex(ctx context.Context, w replication.IndexWalk) (int64, error)
 	Now() time.Time
 }
 
@@ -163,6 +166,7 @@ type stats struct {
 	// peakOutput is the largest output buffer a client has had (outbuf.go).
 	obufDisconnects, peakOutput atomic.Int64
 	paused                      atomic.Int64 // commands held by CLIENT PAUSE now
+	blocked                     atomic.Int64 // blocking commands waiting now (BZPOPMIN, ...)
 	rejected                    atomic.Int64 // commands refused before they ran (unknown, arity, NOAUTH, ...)
 	expired                     atomic.Int64 // keys deleted when found expired (notify_expire.go)
 }
@@ -310,6 +314,7 @@ func (s *Server) Close() error {
 		}
 		for c := range s.conns {
 			c.nc.Close()
+			c.cancel() // a command still running (a blocking pop) stops
 		}
 	}
 	s.mu.Unlock()
@@ -463,6 +468,7 @@ type Conn struct {
 	errCount int     // errors replied, for the per-command stats
 	cmdTime  int64   // the running command's time snapshot, Unix ms
 	tx       *txView // inside EXEC: the transaction's key, which get and update use
+	inExec   bool    // inside EXEC: a blocking command does not block (as in Redis)
 	// noNewEvent: a write creating a key now replaces one the command
 	// deleted, so it notifies no "new" event (notify_expire.go).
 	noNewEvent bool

@@ -228,6 +228,8 @@ func commandTable() map[string]*command {
 	cmds = append(cmds, hashCommands()...)
 	cmds = append(cmds, bitCommands()...)
 	cmds = append(cmds, pubsubCommands()...)
+	cmds = append(cmds, zsetCommands()...)
+	cmds = append(cmds, geoCommands()...)
 	cmds = append(cmds, objectCommand())
 	cmds = append(cmds, memoryCommand())
 	cmds = append(cmds, keyCommands2()...)

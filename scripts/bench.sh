@@ -24,10 +24,19 @@
 #                              message; on a cluster it is on node-1, where redis-benchmark publishes)
 #                 "collections" stands for "sadd sismember smembers hset hget hgetall pfadd"
 #                 (BENCH_TESTS="set collections" runs SET beside them).
+#                 Sorted sets ("zsets" stands for "zadd zscore zrange zrangebig"):
+#                   zadd       ZADD myzset __rand_int__ element:__rand_int__ (redis-benchmark's -t zadd,
+#                              -r BENCH_ADD_RANGE: nearly every request adds a member)
+#                   zscore     ZSCORE bench:zset element:__rand_int__    (a sorted set of 100; every one a hit)
+#                   zrange     ZRANGE bench:zset 10 19 WITHSCORES        (10 members of a set of 100)
+#                   zrangebig  ZRANGE bench:bigzset 10 19 WITHSCORES     (10 members of a set of
+#                              BENCH_ZSET_BIG members, default 1000000: a range read costs what it
+#                              returns, not what the set holds)
 #                 sadd and hset (SADD myset / HSET myhash element:__rand_int__) run with
 #                 -r BENCH_ADD_RANGE, so nearly every request adds a new member or field (with
 #                 -r 100000 most of them would find theirs there already)
-#   BENCH_ADD_RANGE  -r of sadd, hset and pfadd                (default 100000000)
+#   BENCH_ADD_RANGE  -r of sadd, hset, zadd and pfadd          (default 100000000)
+#   BENCH_ZSET_BIG   members of zrangebig's sorted set          (default 1000000)
 #   DYNAKV_BIN    use this dynakv binary instead of building one
 #   BENCH_CLUSTER nodes of a local cluster to benchmark instead of one node (default 0: one node).
 #                 The cluster runs with --n 3 --r 2 --w 2, is started by scripts/cluster.sh in the
@@ -70,6 +79,8 @@ tests=()
 for test in "${given[@]}"; do
   if [ "$test" = collections ]; then
     tests+=(sadd sismember smembers hset hget hgetall pfadd)
+  elif [ "$test" = zsets ]; then
+    tests+=(zadd zscore zrange zrangebig)
   else
     tests+=("$test")
   fi
@@ -275,7 +286,10 @@ clk_tck=$(getconf CLK_TCK 2>/dev/null || echo 100)
 # either -t TEST or a command line (see BENCH_TESTS).
 test_args() {
   case $1 in
-    sadd | hset) targs=(-r "$ADD_RANGE" -t "$1") ;;
+    sadd | hset | zadd) targs=(-r "$ADD_RANGE" -t "$1") ;;
+    zscore) targs=(-r 100 ZSCORE bench:zset 'element:__rand_int__') ;;
+    zrange) targs=(-r 100000 ZRANGE bench:zset 10 19 WITHSCORES) ;;
+    zrangebig) targs=(-r 100000 ZRANGE bench:bigzset 10 19 WITHSCORES) ;;
     pfadd) targs=(-r "$ADD_RANGE" PFADD bench:hll 'element:__rand_int__') ;;
     sismember) targs=(-r 100 SISMEMBER bench:set 'element:__rand_int__') ;;
     smembers) targs=(-r 100000 SMEMBERS bench:small) ;;
@@ -313,6 +327,11 @@ fill() {
         done
         redis-cli -h 127.0.0.1 -p "$port" PUBSUB NUMSUB bench:chan | tail -1
         ;;
+      zscore | zrange)
+        for ((i = 0; i < 100; i++)); do printf '%d %s ' "$i" "${members[i]}"; done |
+          xargs timeout 10 redis-cli -h 127.0.0.1 -p "$port" ZADD bench:zset
+        ;;
+      zrangebig) fill_big "$port" ;;
       *) continue ;;
     esac >"$tmp/fill.out" 2>&1
     if ! grep -Eq '^\(integer\) [0-9]+$|^[0-9]+$' "$tmp/fill.out"; then
@@ -321,6 +340,24 @@ fill() {
       exit 1
     fi
   done
+}
+
+# fill_big PORT: ZADDs BENCH_ZSET_BIG members to bench:bigzset with redis-cli --pipe, 1000 members
+# a command, and prints its ZCARD (what fill checks).
+fill_big() {
+  local port=$1 big=${BENCH_ZSET_BIG:-1000000}
+  log "filling bench:bigzset with $big members on port $port"
+  awk -v n="$big" 'BEGIN {
+    for (i = 0; i < n; i += 1000) {
+      m = (n - i < 1000) ? n - i : 1000
+      printf "*%d\r\n$4\r\nZADD\r\n$13\r\nbench:bigzset\r\n", 2 + 2 * m
+      for (j = i; j < i + m; j++) {
+        s = sprintf("%d", j); e = sprintf("element:%012d", j)
+        printf "$%d\r\n%s\r\n$%d\r\n%s\r\n", length(s), s, length(e), e
+      }
+    }
+  }' | timeout 1800 redis-cli -h 127.0.0.1 -p "$port" --pipe >"$tmp/fill-big.out" 2>&1 || { cat "$tmp/fill-big.out" >&2; exit 1; }
+  timeout 60 redis-cli -h 127.0.0.1 -p "$port" ZCARD bench:bigzset
 }
 
 # bench TARGET PORT TEST P ROUND: one redis-benchmark run; appends its CSV row, and the servers'
@@ -381,7 +418,7 @@ fi
 
 echo
 echo "mode: $mode"
-echo "redis-benchmark -c $CLIENTS -d 100 -r 100000 -n $N (sadd, hset, pfadd: -r $ADD_RANGE), median of $ROUNDS rounds by rps (latencies in ms)"
+echo "redis-benchmark -c $CLIENTS -d 100 -r 100000 -n $N (sadd, hset, zadd, pfadd: -r $ADD_RANGE), median of $ROUNDS rounds by rps (latencies in ms)"
 echo
 echo "CPU: user+system time of the servers per request in microseconds (for a cluster, all nodes together)"
 echo

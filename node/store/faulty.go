@@ -232,6 +232,26 @@ func (f *Faulty) Iterate(start, end []byte, fn func(k, v []byte) bool) error {
 	return err
 }
 
+// IterateReverse fails as armed (as Iterate), or iterates the wrapped
+// store in reverse.
+func (f *Faulty) IterateReverse(start, end []byte, fn func(k, v []byte) bool) error {
+	if err := f.check(OpIterate); err != nil {
+		return err
+	}
+	var bad error
+	err := f.Store.IterateReverse(start, end, func(k, v []byte) bool {
+		if f.isCorrupt(k) {
+			bad = fmt.Errorf("store: iterate: %w: injected (key %q)", ErrCorrupt, k)
+			return false
+		}
+		return fn(k, v)
+	})
+	if err == nil {
+		err = bad
+	}
+	return err
+}
+
 // IterateReadable fails as armed (as Iterate), or iterates the wrapped
 // store skipping the corrupted keys.
 func (f *Faulty) IterateReadable(start, end []byte, fn func(k, v []byte) bool) error {

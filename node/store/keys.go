@@ -6,6 +6,7 @@
 //	'd' | hash.Hi (8 bytes, big-endian) | user key   data (DataKey)
 //	'm' | name                                       node metadata (MetaKey)
 //	'h' | ...                                        hinted handoff (HintPrefix, reserved)
+//	'i' | hash.Hi (8 bytes, big-endian) | ...         score index (IndexPrefix)
 //
 // Data keys carry the top 64 bits of the user key's ring position
 // (ring.HashKey) in big-endian order right after the kind byte, so data keys
@@ -35,6 +36,12 @@ const (
 	// unreachable replica). Their layout after the prefix is defined by the
 	// hinted-handoff code; nothing else may use keys starting with it.
 	HintPrefix byte = 'h'
+	// IndexPrefix starts the keys of the replica's local score index of
+	// sorted sets: IndexPrefix | hash.Hi | .... It is derived from the
+	// data keys (node/replica/index.go), never replicated, and lives in
+	// the same store shard as the data keys at its position, so a data
+	// write and its index entries are one atomic batch.
+	IndexPrefix byte = 'i'
 )
 
 // dataKeyHeader is the length of a data key before the user key.

@@ -51,6 +51,11 @@ type Store interface {
 	// never out of order. fn must not call Close on the same store.
 	Iterate(start, end []byte, fn func(k, v []byte) bool) error
 
+	// IterateReverse is Iterate in decreasing key order: it calls fn for
+	// each key in [start, end), the greatest first, with Iterate's
+	// guarantees (each key at most once, never out of order).
+	IterateReverse(start, end []byte, fn func(k, v []byte) bool) error
+
 	// Sync makes every op applied before the call durable against power
 	// loss, not only against a process crash (a no-op for a store that
 	// keeps nothing on disk).

@@ -281,7 +281,12 @@ func (s *LevelDB) Apply(ops ...Op) error {
 // does not fill the block cache, so scans (anti-entropy, handoff) do not
 // evict the blocks that point reads use.
 func (s *LevelDB) Iterate(start, end []byte, fn func(k, v []byte) bool) error {
-	return s.iterate(start, end, &opt.ReadOptions{DontFillCache: true}, fn)
+	return s.iterate(start, end, false, &opt.ReadOptions{DontFillCache: true}, fn)
+}
+
+// IterateReverse implements Store, as Iterate does, greatest key first.
+func (s *LevelDB) IterateReverse(start, end []byte, fn func(k, v []byte) bool) error {
+	return s.iterate(start, end, true, &opt.ReadOptions{DontFillCache: true}, fn)
 }
 
 // IterateReadable is Iterate, except that it skips the blocks of tables it
@@ -292,22 +297,28 @@ func (s *LevelDB) Iterate(start, end []byte, fn func(k, v []byte) bool) error {
 func (s *LevelDB) IterateReadable(start, end []byte, fn func(k, v []byte) bool) error {
 	// StrictOverride without StrictReader: skip corrupted blocks; the
 	// checksums are still verified (StrictBlockChecksum is the database's).
-	return s.iterate(start, end, &opt.ReadOptions{DontFillCache: true, Strict: opt.StrictOverride}, fn)
+	return s.iterate(start, end, false, &opt.ReadOptions{DontFillCache: true, Strict: opt.StrictOverride}, fn)
 }
 
-func (s *LevelDB) iterate(start, end []byte, ro *opt.ReadOptions, fn func(k, v []byte) bool) error {
+func (s *LevelDB) iterate(start, end []byte, reverse bool, ro *opt.ReadOptions, fn func(k, v []byte) bool) error {
 	for {
-		resume, err := s.iterateOnce(start, end, ro, fn)
+		resume, err := s.iterateOnce(start, end, reverse, ro, fn)
 		if resume == nil {
 			return err
 		}
-		start = resume
+		// A reverse walk resumes below the key it stopped at: that key,
+		// not yet visited, is the new exclusive end.
+		if reverse {
+			end = resume
+		} else {
+			start = resume
+		}
 	}
 }
 
 // iterateOnce iterates on the current database; when a reopen waits for it
-// it stops and returns the key to resume from.
-func (s *LevelDB) iterateOnce(start, end []byte, ro *opt.ReadOptions, fn func(k, v []byte) bool) (resume []byte, err error) {
+// it stops and returns the key to resume from (not yet visited).
+func (s *LevelDB) iterateOnce(start, end []byte, reverse bool, ro *opt.ReadOptions, fn func(k, v []byte) bool) (resume []byte, err error) {
 	db, err := s.enter()
 	if err != nil {
 		return nil, err
@@ -316,7 +327,11 @@ func (s *LevelDB) iterateOnce(start, end []byte, ro *opt.ReadOptions, fn func(k,
 	defer s.panicked("iterate", &err)
 	it := db.NewIterator(&util.Range{Start: start, Limit: end}, ro)
 	defer it.Release()
-	for it.Next() {
+	step, first := it.Next, it.Next
+	if reverse {
+		step, first = it.Prev, it.Last
+	}
+	for ok := first(); ok; ok = step() {
 		if st := s.state.Load(); st&ldbClosedBit != 0 {
 			return nil, ErrClosed
 		} else if st&ldbPausedBit != 0 {

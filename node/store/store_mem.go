@@ -100,10 +100,18 @@ func (s *Mem) rebuild() {
 
 // Iterate implements Store; see MemStore for its consistency.
 func (s *Mem) Iterate(start, end []byte, fn func(k, v []byte) bool) error {
+	return s.iterate(start, end, false, fn)
+}
+
+// IterateReverse implements Store, as Iterate does, greatest key first.
+func (s *Mem) IterateReverse(start, end []byte, fn func(k, v []byte) bool) error {
+	return s.iterate(start, end, true, fn)
+}
+
+func (s *Mem) iterate(start, end []byte, reverse bool, fn func(k, v []byte) bool) error {
 	var (
-		buf    []byte
-		ents   []int // per entry: key end, value end offsets in buf
-		cursor = start
+		buf  []byte
+		ents []int // per entry: key end, value end offsets in buf
 	)
 	for {
 		var full bool
@@ -113,8 +121,12 @@ func (s *Mem) Iterate(start, end []byte, fn func(k, v []byte) bool) error {
 			s.mu.RUnlock()
 			return ErrClosed
 		}
-		it := s.db.NewIterator(&util.Range{Start: cursor, Limit: end})
-		for it.Next() {
+		it := s.db.NewIterator(&util.Range{Start: start, Limit: end})
+		step, first := it.Next, it.First
+		if reverse {
+			step, first = it.Prev, it.Last
+		}
+		for ok := first(); ok; ok = step() {
 			buf = append(buf, it.Key()...)
 			kEnd := len(buf)
 			buf = append(buf, it.Value()...)
@@ -142,14 +154,21 @@ func (s *Mem) Iterate(start, end []byte, fn func(k, v []byte) bool) error {
 		if !full {
 			return nil
 		}
-		// Resume just after the last key: its immediate successor is the key
-		// followed by a zero byte. A new slice, since buf is reused.
+		// Resume just past the last key: forward, at its immediate
+		// successor (the key followed by a zero byte); in reverse, below
+		// it (it becomes the exclusive end). A new slice, since buf is
+		// reused.
 		last := len(ents) - 2
 		lastStart := 0
 		if last > 0 {
 			lastStart = ents[last-1]
 		}
-		cursor = append(append(make([]byte, 0, ents[last]-lastStart+1), buf[lastStart:ents[last]]...), 0)
+		k := append(make([]byte, 0, ents[last]-lastStart+1), buf[lastStart:ents[last]]...)
+		if reverse {
+			end = k
+		} else {
+			start = append(k, 0)
+		}
 	}
 }
 

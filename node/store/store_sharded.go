@@ -9,9 +9,10 @@ import (
 )
 
 // ShardedStore spreads one keyspace over several stores by hash position:
-// shard i holds the data keys whose hash.Hi falls in the i-th of len(shards)
-// equal ranges, and shard 0 also holds every non-data key (metadata,
-// hints). Each shard is a separate goleveldb with its own write lock,
+// shard i holds the data keys (and the score index keys, which carry the
+// position of the data key they index) whose hash.Hi falls in the i-th of
+// len(shards) equal ranges, and shard 0 also holds every other key
+// (metadata, hints). Each shard is a separate goleveldb with its own write lock,
 // journal and compactions, so writes to different shards proceed in
 // parallel: goleveldb serialises every write of one database through one
 // lock that also does the memtable insert.
@@ -23,7 +24,8 @@ import (
 // Safe for concurrent use.
 type Sharded struct {
 	shards []Store
-	shift  uint // hash.Hi >> shift is the shard of a data key
+	shift  uint      // hash.Hi >> shift is the shard of a data key
+	segs   []segment // the keyspace's runs by shard (segments), computed once
 }
 
 var _ Store = (*Sharded)(nil)
@@ -35,12 +37,14 @@ func NewSharded(shards ...Store) (*Sharded, error) {
 	if n == 0 || n&(n-1) != 0 {
 		return nil, fmt.Errorf("store: %d store shards, need a power of two", n)
 	}
-	return &Sharded{shards: shards, shift: uint(64 - bits.TrailingZeros(uint(n)))}, nil
+	s := &Sharded{shards: shards, shift: uint(64 - bits.TrailingZeros(uint(n)))}
+	s.segs = s.segments()
+	return s, nil
 }
 
 // shardOf returns the shard holding key.
 func (s *Sharded) shardOf(key []byte) int {
-	if len(s.shards) == 1 || len(key) < DataKeyHeader || key[0] != DataPrefix {
+	if len(s.shards) == 1 || len(key) < DataKeyHeader || (key[0] != DataPrefix && key[0] != IndexPrefix) {
 		return 0
 	}
 	return int(binary.BigEndian.Uint64(key[1:DataKeyHeader]) >> s.shift)
@@ -152,28 +156,75 @@ type segment struct {
 	lo, hi []byte
 }
 
-// segments lists the combined keyspace in order: shard 0 up to the second
-// shard's first data key, each further shard's data range, then shard 0
-// again from the end of the data kind.
+// segments lists the combined keyspace in order: for each positioned kind
+// (data, then the score index), shard 0 up to the second shard's first key
+// of the kind, each further shard's range of it; shard 0 again between the
+// kinds and after the last.
 func (s *Sharded) segments() []segment {
 	n := len(s.shards)
 	if n == 1 {
 		return []segment{{0, nil, nil}}
 	}
-	out := make([]segment, 0, n+1)
-	bound := func(i int) []byte { return DataBound(uint64(i) << s.shift) }
-	out = append(out, segment{0, nil, bound(1)})
-	for i := 1; i < n-1; i++ {
-		out = append(out, segment{i, bound(i), bound(i + 1)})
+	out := make([]segment, 0, 2*n+1)
+	var lo []byte // where shard 0's current run starts (nil: the beginning)
+	for _, kind := range []byte{DataPrefix, IndexPrefix} {
+		bound := func(i int) []byte { return positionBound(kind, uint64(i)<<s.shift) }
+		out = append(out, segment{0, lo, bound(1)})
+		for i := 1; i < n-1; i++ {
+			out = append(out, segment{i, bound(i), bound(i + 1)})
+		}
+		lo = []byte{kind + 1}
+		out = append(out, segment{n - 1, bound(n - 1), lo})
 	}
-	out = append(out, segment{n - 1, bound(n - 1), []byte{DataPrefix + 1}})
-	out = append(out, segment{0, []byte{DataPrefix + 1}, nil})
-	return out
+	return append(out, segment{0, lo, nil})
+}
+
+// positionBound returns the smallest key of a positioned kind whose
+// position is hi.
+func positionBound(kind byte, hi uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{kind}, hi)
 }
 
 // Iterate implements Store, walking the shards' ranges in key order.
 func (s *Sharded) Iterate(start, end []byte, fn func(k, v []byte) bool) error {
 	return s.iterate(start, end, Store.Iterate, fn)
+}
+
+// IterateReverse implements Store, walking the shards' ranges in reverse
+// key order.
+func (s *Sharded) IterateReverse(start, end []byte, fn func(k, v []byte) bool) error {
+	for i := len(s.segs) - 1; i >= 0; i-- {
+		seg := s.segs[i]
+		lo, hi, ok := clip(seg, start, end)
+		if !ok {
+			continue
+		}
+		stopped := false
+		err := s.shards[seg.shard].IterateReverse(lo, hi, func(k, v []byte) bool {
+			if !fn(k, v) {
+				stopped = true
+				return false
+			}
+			return true
+		})
+		if err != nil || stopped {
+			return err
+		}
+	}
+	return nil
+}
+
+// clip returns the part of seg within [start, end) (nil bounds open); ok is
+// false when it is empty.
+func clip(seg segment, start, end []byte) (lo, hi []byte, ok bool) {
+	lo, hi = seg.lo, seg.hi
+	if start != nil && (lo == nil || bytes.Compare(start, lo) > 0) {
+		lo = start
+	}
+	if end != nil && (hi == nil || bytes.Compare(end, hi) < 0) {
+		hi = end
+	}
+	return lo, hi, lo == nil || hi == nil || bytes.Compare(lo, hi) < 0
 }
 
 // IterateReadable is IterateReadable over every shard.
@@ -188,15 +239,9 @@ func (s *Sharded) ShardOf(key []byte) int { return s.shardOf(key) }
 func (s *Sharded) Shards() []Store { return s.shards }
 
 func (s *Sharded) iterate(start, end []byte, iter func(Store, []byte, []byte, func(k, v []byte) bool) error, fn func(k, v []byte) bool) error {
-	for _, seg := range s.segments() {
-		lo, hi := seg.lo, seg.hi
-		if start != nil && (lo == nil || bytes.Compare(start, lo) > 0) {
-			lo = start
-		}
-		if end != nil && (hi == nil || bytes.Compare(end, hi) < 0) {
-			hi = end
-		}
-		if lo != nil && hi != nil && bytes.Compare(lo, hi) >= 0 {
+	for _, seg := range s.segs {
+		lo, hi, ok := clip(seg, start, end)
+		if !ok {
 			continue
 		}
 		stopped := false

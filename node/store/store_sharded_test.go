@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -59,11 +60,14 @@ func TestShardedStoreMatchesOneStore(t *testing.T) {
 			var keys [][]byte
 			for i := range 400 {
 				var k []byte
-				switch rng.IntN(5) {
+				switch rng.IntN(6) {
 				case 0:
 					k = MetaKey(fmt.Sprint("meta", i))
 				case 1:
 					k = append([]byte{HintPrefix}, fmt.Sprint("hint", i)...)
+				case 2: // a score index key: positioned as data keys are
+					uk := fmt.Appendf(nil, "zset:%d", i)
+					k = append(positionBound(IndexPrefix, ring.HashKey(uk).Hi), uk...)
 				default:
 					uk := fmt.Appendf(nil, "user:%d", i)
 					k = DataKey(ring.HashKey(uk), uk)
@@ -89,9 +93,20 @@ func TestShardedStoreMatchesOneStore(t *testing.T) {
 					t.Fatalf("Get(%q): sharded %q %v, one store %q %v", k, a, errA, b, errB)
 				}
 			}
+			// Index keys live in their position's shard, beside the data.
+			for _, k := range keys {
+				if k[0] == IndexPrefix && n > 1 && sh.ShardOf(k) != sh.ShardOf(DataBound(binary.BigEndian.Uint64(k[1:9]))) {
+					t.Fatalf("index key %q in shard %d, its position's data in another", k, sh.ShardOf(k))
+				}
+			}
+			var reverse bool
 			collect := func(s Store, lo, hi []byte, limit int) []string {
 				var out []string
-				if err := s.Iterate(lo, hi, func(k, v []byte) bool {
+				iter := s.Iterate
+				if reverse {
+					iter = s.IterateReverse
+				}
+				if err := iter(lo, hi, func(k, v []byte) bool {
 					out = append(out, string(k)+"="+string(v))
 					return limit == 0 || len(out) < limit
 				}); err != nil {
@@ -108,9 +123,10 @@ func TestShardedStoreMatchesOneStore(t *testing.T) {
 					hi = keys[rng.IntN(len(keys))]
 				}
 				limit := rng.IntN(3) * rng.IntN(50)
+				reverse = rng.IntN(2) == 0
 				got, want := collect(sh, lo, hi, limit), collect(ref, lo, hi, limit)
 				if fmt.Sprint(got) != fmt.Sprint(want) {
-					t.Fatalf("Iterate(%q, %q, limit %d):\n sharded  %d keys\n one store %d keys", lo, hi, limit, len(got), len(want))
+					t.Fatalf("Iterate(%q, %q, limit %d, reverse %v):\n sharded  %d keys\n one store %d keys", lo, hi, limit, reverse, len(got), len(want))
 				}
 			}
 		})

@@ -197,6 +197,80 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 		}
 	})
 
+	t.Run("IterateReverse", func(t *testing.T) {
+		s := open(t)
+		var ops []Op
+		var all []string            // in decreasing order
+		for i := 999; i >= 0; i-- { // several MemStore chunks
+			k := fmt.Sprintf("key%04d", i)
+			all = append(all, k)
+			ops = append(ops, Op{Key: []byte(k), Value: []byte("v" + k)})
+		}
+		mustApply(t, s, ops...)
+		mustApply(t, s, Op{Key: []byte("a-before"), Value: []byte("x")}, Op{Key: []byte("z-after"), Value: []byte("y")})
+		collect := func(start, end []byte, limit int) []string {
+			t.Helper()
+			var got []string
+			err := s.IterateReverse(start, end, func(k, v []byte) bool {
+				if string(v) != "v"+string(k) && string(k) != "a-before" && string(k) != "z-after" {
+					t.Errorf("IterateReverse: %q = %q", k, v)
+				}
+				got = append(got, string(k))
+				return limit <= 0 || len(got) < limit
+			})
+			if err != nil {
+				t.Fatalf("IterateReverse: %v", err)
+			}
+			return got
+		}
+		if got := collect([]byte("key"), []byte("kez"), 0); !slices.Equal(got, all) {
+			t.Fatalf("full range: %d keys, want %d (first %q)", len(got), len(all), head(got))
+		}
+		// [key0100, key0200) in reverse: key0199 down to key0100.
+		if got := collect([]byte("key0100"), []byte("key0200"), 0); !slices.Equal(got, all[800:900]) {
+			t.Fatalf("[key0100, key0200): %d keys %q...", len(got), head(got))
+		}
+		if got := collect([]byte("key0999"), nil, 0); !slices.Equal(got, []string{"z-after", "key0999"}) {
+			t.Fatalf("nil end: %q", got)
+		}
+		if got := collect(nil, []byte("key0001"), 0); !slices.Equal(got, []string{"key0000", "a-before"}) {
+			t.Fatalf("nil start: %q", got)
+		}
+		if got := collect(nil, nil, 0); len(got) != len(all)+2 || got[0] != "z-after" || got[len(got)-1] != "a-before" {
+			t.Fatalf("nil, nil: %d keys, want %d", len(got), len(all)+2)
+		}
+		if got := collect([]byte("key0500"), []byte("key0500"), 0); len(got) != 0 {
+			t.Fatalf("empty range: %q", got)
+		}
+		if got := collect([]byte("key0600"), []byte("key0500"), 0); len(got) != 0 {
+			t.Fatalf("inverted range: %q", got)
+		}
+		if got := collect(nil, []byte("key0303"), 3); !slices.Equal(got, all[697:700]) {
+			t.Fatalf("early stop: %q", got)
+		}
+		if got := collect(nil, []byte("kez"), 300); !slices.Equal(got, all[:300]) {
+			t.Fatalf("early stop across a chunk: %d keys", len(got))
+		}
+		// Writes during the walk do not make it visit a key twice or out
+		// of order.
+		var prev []byte
+		n := 0
+		err := s.IterateReverse([]byte("key"), []byte("kez"), func(k, _ []byte) bool {
+			if prev != nil && bytes.Compare(k, prev) >= 0 {
+				t.Errorf("out of order: %q after %q", k, prev)
+			}
+			prev = append(prev[:0], k...)
+			n++
+			if n%100 == 0 {
+				mustApply(t, s, Op{Key: append(bytes.Clone(k), 'x'), Value: []byte("vnew")}, Op{Key: []byte("key0000x"), Value: []byte("vnew")})
+			}
+			return true
+		})
+		if err != nil || n < 1000 {
+			t.Fatalf("walk with writes: %d keys, %v", n, err)
+		}
+	})
+
 	t.Run("IterateCallsBack", func(t *testing.T) {
 		// fn may use the same store without deadlocking.
 		s := open(t)
