@@ -55,6 +55,9 @@ type Config struct {
 	// shard, a damaged journal or table) on a node with no replica to heal
 	// from.
 	RepairStorage string `mapstructure:"repair_storage"`
+	// NotifyKeyspaceEvents is Redis's notify-keyspace-events flag string
+	// at start ("" off); CONFIG SET changes it at runtime.
+	NotifyKeyspaceEvents string `mapstructure:"notify_keyspace_events"`
 }
 
 const (
@@ -111,6 +114,7 @@ var settings = []setting{
 	{"tls_ca_cert_file", "CA certificates (PEM) that client certificates must chain to", "(none)", false},
 	{"tls_auth_clients", "client certificates on the TLS port: yes (required), optional (checked if sent) or no", "", false},
 	{"repair_storage", "yes: start on damaged storage (a lost store shard, a damaged journal or table) with no replica to heal from, accepting the loss; no: refuse (no, yes)", "", false},
+	{"notify_keyspace_events", "keyspace notifications: Redis's notify-keyspace-events flags (K, E, g, $, l, s, h, z, x, e, t, m, d, n, A); empty: off", "(off)", false},
 }
 
 // secrets holds the keys of the secret settings.
@@ -297,11 +301,18 @@ func (c Config) Validate() error {
 	if r.AntiEntropyInterval < 0 {
 		return problem("anti_entropy_interval", "must be 0 (disabled) or more, got %s", r.AntiEntropyInterval)
 	}
+	if strings.Trim(r.NotifyKeyspaceEvents, notifyLetters) != "" {
+		return problem("notify_keyspace_events", "invalid event class character in %q: use letters of %q, as Redis's notify-keyspace-events", r.NotifyKeyspaceEvents, notifyLetters)
+	}
 	if r.TombstoneGrace < 0 {
 		return problem("tombstone_grace", "must be 0 (keep forever) or more, got %s", r.TombstoneGrace)
 	}
 	return r.validateSecurity()
 }
+
+// notifyLetters are the flag letters of notify-keyspace-events (resp
+// parses them; conf only checks that no other letter is there).
+const notifyLetters = "Ag$lshzxeKEtmdn"
 
 // problem returns the error `conf: key: <formatted problem>`.
 func problem(key, format string, args ...any) error {

@@ -101,6 +101,7 @@ func TestDefaults(t *testing.T) {
 		"tls_ca_cert_file":           "",
 		"tls_auth_clients":           "yes",
 		"repair_storage":             "no",
+		"notify_keyspace_events":     "",
 	}
 	def := Default()
 	if len(want) != len(Keys()) {
@@ -163,6 +164,7 @@ var samples = map[string]string{
 	"tls_ca_cert_file":           "/etc/dynakv/ca.pem",
 	"tls_auth_clients":           "optional",
 	"repair_storage":             "yes",
+	"notify_keyspace_events":     "KEA",
 }
 
 // TestEveryKeyFromEveryLayer sets every key at once through each source and
@@ -408,6 +410,8 @@ func TestValidate(t *testing.T) {
 		{"node_id", func(c *Config) { c.NodeID = "\xff" }, "UTF-8"},
 		{"node_id", func(c *Config) { c.NodeID = "ü-1" }, ""},
 		{"data_dir", func(c *Config) { c.DataDir = "" }, "must not be empty"},
+		{"notify_keyspace_events", func(c *Config) { c.NotifyKeyspaceEvents = "KEq" }, "invalid event class character"},
+		{"notify_keyspace_events", func(c *Config) { c.NotifyKeyspaceEvents = "Ag$lshzxeKEtmdn" }, ""},
 		{"n", func(c *Config) { c.N = 0 }, "must be at least 1, got 0"},
 		{"r", func(c *Config) { c.R = 0 }, "must be between 1 and n (3), got 0"},
 		{"r", func(c *Config) { c.R = 4 }, "must be between 1 and n (3), got 4"},

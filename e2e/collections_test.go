@@ -11,8 +11,9 @@ import (
 	"github.com/dynakv/dynakv/internal/poll"
 )
 
-// TestE2ECollectionsUnderFaults: clients SADD/SREM set members and
-// HSET/HDEL hash fields through all three nodes of an N=3 R=2 W=2 cluster
+// TestE2ECollectionsUnderFaults: clients SADD/SREM set members,
+// HSET/HDEL hash fields and ZADD/ZREM sorted-set members (read back with
+// ZRANGE WITHSCORES) through all three nodes of an N=3 R=2 W=2 cluster
 // while one node is paused (SIGSTOP) and another killed with kill -9 and
 // restarted. After the faults every node reads each collection alike, as
 // the histories require (see faults_colls_test.go and internal/collcheck).
@@ -28,14 +29,15 @@ func TestE2ECollectionsUnderFaults(t *testing.T) {
 			return []string{fmt.Sprint(prefix, gen, ":a"), fmt.Sprint(prefix, gen, ":b")}
 		}
 	}
-	sets, hashes := collcheck.New(), collcheck.New()
+	sets, hashes, zsets := collcheck.New(), collcheck.New(), collcheck.New()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	collClients(t, procs, collcheck.Set, 4, seed, 3*time.Second, keys("team:")).Run(sets, stop, &wg)
 	collClients(t, procs, collcheck.Hash, 3, seed+1, 3*time.Second, keys("profile:")).Run(hashes, stop, &wg)
+	collClients(t, procs, collcheck.ZSet, 3, seed+2, 3*time.Second, keys("board:")).Run(zsets, stop, &wg)
 	progress := func(what string, n int) {
 		t.Helper()
-		acked := func() int { return sets.Stats().AddsAcked + hashes.Stats().AddsAcked }
+		acked := func() int { return sets.Stats().AddsAcked + hashes.Stats().AddsAcked + zsets.Stats().AddsAcked }
 		mark := acked()
 		took := poll.Until(t, 60*time.Second, what, func() bool { return acked() >= mark+n })
 		t.Logf("%d %s in %v", n, what, took.Round(time.Millisecond))
@@ -59,4 +61,5 @@ func TestE2ECollectionsUnderFaults(t *testing.T) {
 	poll.Until(t, 60*time.Second, "no hints pending", func() bool { return hintsPending(t, procs) == 0 })
 	checkColls(t, procs, collcheck.Set, sets, 60*time.Second)
 	checkColls(t, procs, collcheck.Hash, hashes, 60*time.Second)
+	checkColls(t, procs, collcheck.ZSet, zsets, 60*time.Second)
 }

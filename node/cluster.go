@@ -50,6 +50,8 @@ type cluster struct {
 	now   func() time.Time   // the node's clock
 
 	limits *antientropy.Limits // bounds of one exchange (nil: the defaults), for tests
+
+	relay *relay // carries published messages to the other nodes (pubsub.go)
 }
 
 // clusterState is one immutable ring view: swapped whole when the member

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dynakv/dynakv/internal/collcheck"
 	"github.com/dynakv/dynakv/internal/poll"
+	"github.com/dynakv/dynakv/replication"
 )
 
 // hashType is the element type of a hash's fields (resp's typeHash).
@@ -56,8 +57,9 @@ func TestClusterHashSetWinsOverConcurrentDelete(t *testing.T) {
 	}
 }
 
-// TestClusterCollectionsUnderFaults: clients SADD/SREM set members and
-// HSET/HDEL hash fields through random nodes while the network drops
+// TestClusterCollectionsUnderFaults: clients SADD/SREM set members,
+// HSET/HDEL hash fields and ZADD/ZREM sorted-set members (read back with
+// ZRANGE WITHSCORES, through the score indexes) through random nodes while the network drops
 // messages, isolates a node, and splits two nodes with the third hearing
 // both; after the heal every node reads each collection alike, as the
 // histories require (internal/collcheck): every acknowledged write nobody
@@ -87,6 +89,7 @@ func TestClusterCollectionsUnderFaults(t *testing.T) {
 	loads := []load{
 		{collcheck.Set, setType, []string{"fs:0", "fs:1", "fs:2"}, collcheck.New()},
 		{collcheck.Hash, hashType, []string{"fh:0", "fh:1"}, collcheck.New()},
+		{collcheck.ZSet, replication.ZSetType, []string{"fz:0", "fz:1"}, collcheck.New()},
 	}
 
 	// Members the add-wins step removes through one side of a split and
@@ -114,7 +117,13 @@ func TestClusterCollectionsUnderFaults(t *testing.T) {
 	}
 	progress := func(what string, n int) {
 		t.Helper()
-		acked := func() int { return loads[0].h.Stats().AddsAcked + loads[1].h.Stats().AddsAcked }
+		acked := func() int {
+			n := 0
+			for _, l := range loads {
+				n += l.h.Stats().AddsAcked
+			}
+			return n
+		}
 		mark := acked()
 		poll.Until(t, 60*time.Second, what, func() bool { return acked() >= mark+n })
 	}

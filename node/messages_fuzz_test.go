@@ -43,6 +43,9 @@ func FuzzDecodePeer(f *testing.F) {
 	f.Add(byte(0), appendLeafKeys(nil, []antientropy.LeafKeys{{Keys: []antientropy.KeyHash{{Key: []byte("k"), Hash: 7}}}, {Buckets: make([]uint64, antientropy.LeafBuckets)}}))
 	f.Add(byte(0), appendHashLists(nil, [][]uint64{{1, 2}, {}}))
 	f.Add(byte(0), appendKeyHashLists(nil, [][]antientropy.KeyHash{{{Key: []byte("k"), Hash: 7}}, nil}))
+	f.Add(opReadIndex, appendIndexQuery(nil, replication.IndexQuery{Pos: 7, Prefix: []byte("p"), Start: []byte{}, Reverse: true, Skip: 5, Limit: 10}))
+	f.Add(byte(0), appendIndexResult(nil, replication.IndexResult{Skipped: 2, Digest: 9, Last: []byte("l"),
+		Entries: []replication.IndexEntry{{Sort: []byte("s"), Key: []byte("k"), Obj: o}}, More: true}))
 	f.Add(byte(99), []byte{1, 2, 3})
 
 	mc := newFuzzNode(f)
@@ -74,6 +77,16 @@ func FuzzDecodePeer(f *testing.F) {
 		if m, err := decodeKeysMsg(b); err == nil {
 			if got := appendKeysMsg(nil, m); !bytes.Equal(got, b) {
 				t.Fatalf("keys message does not round-trip")
+			}
+		}
+		if q, err := decodeIndexQuery(b); err == nil {
+			if got := appendIndexQuery(nil, q); !bytes.Equal(got, b) {
+				t.Fatalf("index query does not round-trip")
+			}
+		}
+		if res, err := decodeIndexResult(b); err == nil {
+			if got := appendIndexResult(nil, res); !bytes.Equal(got, b) {
+				t.Fatalf("index result does not round-trip")
 			}
 		}
 		if keys, next, done, err := decodeRangeResult(b); err == nil {

@@ -194,6 +194,8 @@ func build(cfg conf.Config, log *slog.Logger, st store.Store, k knobs) (*Node, e
 	}
 	cl.coord.Store(coord)
 	view := &clusterView{c: cl, now: now, health: health}
+	cl.relay = newRelay(cl, log)
+	psLimit := pubsubOutputLimit(cfg.ClientOutputBufferLimit)
 	srv, err := resp.NewServer(resp.Config{
 		Backend:     coord,
 		View:        view,
@@ -206,18 +208,24 @@ func build(cfg conf.Config, log *slog.Logger, st store.Store, k knobs) (*Node, e
 			MaxInlineLen: cfg.MaxInlineLen,
 			MaxQueryLen:  cfg.ClientQueryBufferLimit,
 		},
-		MaxClients:     cfg.MaxClients,
-		OutputLimit:    resp.OutputLimit(cfg.OutputBufferLimit()),
-		RequestTimeout: cfg.RequestTimeout,
-		Settings:       func() []resp.Field { return settings(cfg) },
-		Logger:         log,
-		Version:        Version,
+		MaxClients:        cfg.MaxClients,
+		OutputLimit:       resp.OutputLimit(cfg.OutputBufferLimit()),
+		PubSubOutputLimit: &psLimit,
+		Relay:             cl.relay.publish,
+		RequestTimeout:    cfg.RequestTimeout,
+		// Keyspace notifications are published through the relay, as
+		// PUBLISH is.
+		NotifyKeyspaceEvents: cfg.NotifyKeyspaceEvents,
+		Settings:             func() []resp.Field { return settings(cfg) },
+		Logger:               log,
+		Version:              Version,
 	})
 	if err != nil {
 		coord.Close()
 		client.Close()
 		return nil, err
 	}
+	cl.relay.deliver = srv.Deliver
 	n := &Node{
 		cfg: cfg, log: log, store: st, local: local, coord: coord,
 		srv: srv, view: view, cluster: cl, client: client, done: make(chan struct{}),
@@ -460,6 +468,7 @@ func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		close(n.done)
 		n.srv.Close()
+		n.cluster.relay.close()
 		n.coord.Close()
 		var errs []error
 		if n.members != nil {

@@ -38,6 +38,8 @@ const (
 	opReadMany     byte = 13 // [key]... → [key, own state]...
 	opReadKeys     byte = 14 // pos, start, end, limit[, reverse] → [pos, key, state]..., 0, done
 	opAEBucketKeys byte = 15 // [partition, leaf, bucket]... → [[key, digest]...]...
+	opPublish      byte = 16 // sender, incarnation, seq, [message]... → ok (pubsub.go)
+	opReadIndex    byte = 17 // score index query → skipped, digest, [sort, key, state]..., more
 )
 
 // operation is one row of the service table.
@@ -67,6 +69,8 @@ var service = [...]operation{
 	opReadMany:     {serve: (*cluster).serveReadMany},
 	opReadKeys:     {serve: (*cluster).serveReadKeys},
 	opAEBucketKeys: {serve: (*cluster).serveAEBucketKeys},
+	opPublish:      {serve: (*cluster).servePublish},
+	opReadIndex:    {serve: (*cluster).serveReadIndex},
 }
 
 // Error codes carried in peer.RemoteError.Code: the sentinels a caller acts

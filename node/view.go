@@ -187,7 +187,7 @@ func (v *clusterView) Status() []resp.Field {
 		{Name: "foreground_p99_us", Value: strconv.FormatInt(p99.Microseconds(), 10)},
 		{Name: "background_rested_ms", Value: strconv.FormatInt(rested.Milliseconds(), 10)},
 		{Name: "background_slowed", Value: strconv.FormatInt(slowed, 10)},
-	}, v.storageDamage()...)
+	}, append(v.c.relay.fields(), v.storageDamage()...)...)
 }
 
 // storageDamage shows damaged storage: the partitions with keys this node

@@ -139,9 +139,10 @@ func bitfield(c *Conn, args [][]byte, ro bool) {
 		return
 	}
 	var replies []*int64
+	var changed bool
 	err := c.editString(args[1], func(old []byte, exists bool) ([]byte, bool, error) {
 		v := grown(old, int(need))
-		changed := !exists || len(v) != len(old)
+		changed = !exists || len(v) != len(old)
 		replies = replies[:0]
 		for _, o := range ops {
 			r, ok := applyField(v, o)
@@ -158,6 +159,9 @@ func bitfield(c *Conn, args [][]byte, ro bool) {
 	})
 	if !c.updateOK(err) {
 		return
+	}
+	if changed {
+		c.notify(notifyString, "setbit", args[1])
 	}
 	c.out.Array(len(replies))
 	for _, r := range replies {

@@ -51,10 +51,11 @@ func cmdSetBit(c *Conn, args [][]byte) {
 		return
 	}
 	byteIdx, mask := int(off>>3), byte(1)<<(7-off&7)
-	var was bool
+	var was, wrote bool
 	err := c.editString(args[1], func(old []byte, exists bool) ([]byte, bool, error) {
 		was = byteIdx < len(old) && old[byteIdx]&mask != 0
-		if exists && byteIdx < len(old) && was == (on == 1) {
+		wrote = !exists || byteIdx >= len(old) || was != (on == 1)
+		if !wrote {
 			return nil, false, nil // no change: no new version, as Redis leaves the key clean
 		}
 		v := grown(old, byteIdx+1)
@@ -66,6 +67,9 @@ func cmdSetBit(c *Conn, args [][]byte) {
 		return v, true, nil
 	})
 	if c.updateOK(err) {
+		if wrote {
+			c.notify(notifyString, "setbit", args[1])
+		}
 		c.out.Int(int64(btoi(was)))
 	}
 }
@@ -371,9 +375,13 @@ func cmdBitOp(c *Conn, args [][]byte) {
 	dest := args[2]
 	if maxLen == 0 {
 		// An empty result deletes the destination, as in Redis.
-		if _, err := c.del(dest); err != nil {
+		existed, err := c.del(dest)
+		if err != nil {
 			c.fail(err)
 			return
+		}
+		if existed {
+			c.notify(notifyGeneric, "del", dest)
 		}
 		c.out.Int(0)
 		return
@@ -390,6 +398,7 @@ func cmdBitOp(c *Conn, args [][]byte) {
 		c.fail(err)
 		return
 	}
+	c.notify(notifyString, "set", dest)
 	c.out.Int(int64(maxLen))
 }
 

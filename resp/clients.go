@@ -64,16 +64,23 @@ func (c *client) info() string {
 	if m := c.stats.multi.Load(); m > 0 {
 		multiMem = m * 64 // the queued commands' arguments are counted in argv-mem by Redis; here a rough per-command cost
 	}
-	flags := "N"
-	if c.stats.multi.Load() >= 0 {
-		flags = "x" // in a MULTI context, as Redis shows it
+	flags := ""
+	if c.subscribed() {
+		flags += "P" // in the pub/sub context
 	}
 	if c.srv.lists.blocked(c) {
-		flags = "b" // blocked on a list
+		flags += "b" // blocked on a list
 	}
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=0 sub=0 psub=0 ssub=0 multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=%d rbs=%d rbp=%d obl=0 oll=0 omem=%d tot-mem=%d events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+	if c.stats.multi.Load() >= 0 {
+		flags += "x" // in a MULTI context, as Redis shows it
+	}
+	if flags == "" {
+		flags = "N"
+	}
+	sub, psub, ssub := c.subCounts()
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=%d rbs=%d rbp=%d obl=0 oll=0 omem=%d tot-mem=%d events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
 		c.id, c.addr, c.laddr, name, int64(now.Sub(c.created).Seconds()), int64(idle.Seconds()), flags,
-		c.stats.multi.Load(), qbuf, free, argv, multiMem, qbuf+free, qbuf+free, omem,
+		sub, psub, ssub, c.stats.multi.Load(), qbuf, free, argv, multiMem, qbuf+free, qbuf+free, omem,
 		clientStructSize+qbuf+free+argv+multiMem+omem, c.lastCmd.Load().(string), c.stats.proto.Load(), lib, ver)
 }
 
@@ -119,14 +126,11 @@ func cmdClientKill(c *Conn, args [][]byte) {
 				return
 			}
 		case eqFold(args[i], "type"):
-			switch {
-			case eqFold(v, "normal"):
-			case eqFold(v, "master"), eqFold(v, "replica"), eqFold(v, "slave"), eqFold(v, "pubsub"):
-				match = append(match, func(*client) bool { return false }) // dynakv has only normal clients
-			default:
+			if !eqFold(v, "normal") && !eqFold(v, "master") && !eqFold(v, "replica") && !eqFold(v, "slave") && !eqFold(v, "pubsub") {
 				c.replyErr("ERR Unknown client type '" + truncate(v, 128) + "'")
 				return
 			}
+			match = append(match, clientTypeFilter(v))
 		case eqFold(args[i], "skipme"):
 			switch {
 			case eqFold(v, "yes"):
@@ -150,6 +154,19 @@ func cmdClientKill(c *Conn, args [][]byte) {
 		}
 		return true
 	}, skipMe)))
+}
+
+// clientTypeFilter picks the clients of a CLIENT LIST/KILL type, one of
+// normal, master, replica (slave) and pubsub: Redis's pubsub clients are
+// those with a subscription; dynakv has no master or replica clients.
+func clientTypeFilter(t []byte) func(*client) bool {
+	switch {
+	case eqFold(t, "normal"):
+		return func(o *client) bool { return !o.subscribed() }
+	case eqFold(t, "pubsub"):
+		return (*client).subscribed
+	}
+	return func(*client) bool { return false }
 }
 
 // kill closes the connections match picks (the caller's own after its
@@ -280,6 +297,7 @@ var clientHelp = []string{
 	"NO-EVICT (ON|OFF)", "    Accepted; dynakv does not evict clients.",
 	"NO-TOUCH (ON|OFF)", "    Accepted; dynakv does not track access times.",
 	"PAUSE <timeout> [WRITE|ALL]", "    Suspend all, or just write, clients for <timeout> milliseconds.",
+	"REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
 	"SETINFO <option> <value>", "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
 	"SETNAME <name>", "    Assign the name <name> to the current connection.",
 	"UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",

@@ -45,7 +45,7 @@ const (
 
 // collectionTypes lists the types with elements, for the walks that visit
 // them all.
-var collectionTypes = []byte{typeHash, typeSet, typeList}
+var collectionTypes = []byte{typeHash, typeSet, typeZSet, typeList}
 
 const errWrongType = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
@@ -58,6 +58,8 @@ func typeName(t byte) string {
 		return "hash"
 	case typeSet:
 		return "set"
+	case typeZSet:
+		return "zset"
 	case typeList:
 		return "list"
 	}
@@ -131,7 +133,11 @@ func (c *Conn) getAny(key []byte) (*replication.Object, error) {
 	}
 	ctx, cancel := c.reqCtx()
 	defer cancel()
-	return c.srv.cfg.Backend.Get(ctx, ring.InternalKey(key), replication.ReadOptions{})
+	o, err := c.srv.cfg.Backend.Get(ctx, ring.InternalKey(key), replication.ReadOptions{})
+	if err == nil && c.notifying(notifyExpired) {
+		o = c.expiredOnRead(key, o) // notify_expire.go
+	}
+	return o, err
 }
 
 // get reads key for a string command: a collection is WRONGTYPE.
@@ -150,13 +156,24 @@ func (c *Conn) get(key []byte) (*replication.Object, error) {
 // delete of one, which elements may have outlived), the elements of that
 // collection are deleted too.
 func (c *Conn) updateAny(key []byte, fn func(cur *replication.Object) (*replication.Write, error)) (*replication.Object, error) {
+	if c.notifying(notifyNew | notifyExpired) {
+		return c.updateNotified(key, fn) // notify_expire.go
+	}
+	return c.updatePlain(key, fn)
+}
+
+// updatePlain is updateAny without the "new" and "expired" events.
+func (c *Conn) updatePlain(key []byte, fn func(cur *replication.Object) (*replication.Write, error)) (*replication.Object, error) {
 	if c.tx != nil {
 		// A transaction writes one version of its key: it cannot also
-		// delete a collection's elements, so it does not replace one.
+		// delete a collection's elements, so it does not replace one. (A
+		// transaction on a key that holds a collection runs its commands
+		// in turn instead, execInTurn; this is a collection that appeared
+		// after EXEC looked.)
 		return c.tx.update(key, func(cur *replication.Object) (*replication.Write, error) {
 			w, err := fn(cur)
 			if w != nil && err == nil && len(headTypes(cur)) > 0 {
-				return nil, &clientError{"ERR a transaction cannot replace or delete a set or hash in dynakv yet"}
+				return nil, &clientError{"ERR the transaction's key became a collection while EXEC ran: nothing was applied"}
 			}
 			return w, err
 		})
@@ -283,6 +300,13 @@ func (c *Conn) keyType(key []byte) (t byte, s *replication.Sibling, ok bool, err
 	return t, nil, t != 0, err
 }
 
+// errCollectionInTx is what a collection command answers when it runs
+// inside a one-version transaction (txView), which EXEC never lets it do
+// (collectionTx): a safeguard, not a reply clients see.
+func errCollectionInTx(t byte) error {
+	return &clientError{"ERR " + typeName(t) + " commands cannot run inside a one-version transaction"}
+}
+
 // errNoSuchKey tells a collection update that the key holds no collection
 // of the type.
 var errNoSuchKey = errors.New("no such key")
@@ -295,7 +319,7 @@ var errNoSuchKey = errors.New("no such key")
 // head's version (nil for a collection without a head).
 func (c *Conn) collection(key []byte, t byte, create bool) (*replication.Sibling, error) {
 	if c.tx != nil {
-		return nil, &clientError{"ERR " + typeName(t) + " commands inside MULTI are not supported by dynakv yet"}
+		return nil, errCollectionInTx(t)
 	}
 	now := c.nowMs()
 	ikey := ring.InternalKey(key)
@@ -391,20 +415,24 @@ func (c *Conn) collection(key []byte, t byte, create bool) (*replication.Sibling
 // emptied deletes the head of collection key when it no longer has a live
 // element of type t (an update removed the last one), as Redis deletes an
 // empty collection. The delete replaces only the head it read: an element
-// added concurrently keeps the collection alive.
-func (c *Conn) emptied(key []byte, t byte) error {
+// added concurrently keeps the collection alive. It reports whether the
+// collection is gone (its head deleted now), for the "del" event the
+// caller notifies after its own.
+func (c *Conn) emptied(key []byte, t byte) (bool, error) {
 	ok, err := c.hasElements(key, t)
 	if ok || err != nil {
-		return err
+		return false, err
 	}
 	now := c.nowMs()
+	deleted := false
 	_, err = c.rawUpdate(ring.InternalKey(key), func(cur *replication.Object) (*replication.Write, error) {
-		if s, ht := headOf(cur, now); s == nil || ht != t {
+		s, ht := headOf(cur, now)
+		if deleted = s != nil && ht == t; !deleted {
 			return nil, nil
 		}
 		return deleteWrite(cur), nil
 	})
-	return err
+	return deleted && err == nil, err
 }
 
 // collectionOK replies the error of a collection update and reports

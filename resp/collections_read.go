@@ -13,7 +13,7 @@ import (
 // or nothing (WRONGTYPE otherwise), and reports whether it exists.
 func (c *Conn) readCollection(key []byte, t byte) (*replication.Sibling, bool, error) {
 	if c.tx != nil {
-		return nil, false, &clientError{"ERR " + typeName(t) + " commands inside MULTI are not supported by dynakv yet"}
+		return nil, false, errCollectionInTx(t)
 	}
 	o, err := c.getAny(key)
 	if err != nil {

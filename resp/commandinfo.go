@@ -123,6 +123,12 @@ func aclCategories(cmd *command) []string {
 		out = append(out, "@hash")
 	case "bitmap":
 		out = append(out, "@bitmap")
+	case "pubsub":
+		out = append(out, "@pubsub")
+	case "sorted-set":
+		out = append(out, "@sortedset")
+	case "geo":
+		out = append(out, "@geo")
 	case "server", "dynakv":
 		out = append(out, "@admin", "@dangerous")
 	}

@@ -154,24 +154,39 @@ func (s *Server) lookup(table map[string]*command, a []byte) *command {
 // commands around it (see pipeline). Anything else is a barrier: it runs
 // inline once every earlier command of the connection has finished, so it
 // sees, and later commands see, the connection state in command order.
+//
+// Under CLIENT REPLY OFF or SKIP (client_reply.go) the command runs the
+// same and its reply is dropped.
 func (s *Server) dispatch(c *client, args [][]byte) {
+	s.dispatchQuiet(c, args, c.gate.quiet())
+	c.gate.next()
+}
+
+// dispatchQuiet is dispatch; quiet: the reply is dropped, unless running
+// the command turned replies back on (CLIENT REPLY ON).
+func (s *Server) dispatchQuiet(c *client, args [][]byte, quiet bool) {
 	s.stats.commands.Add(1)
 	begin := s.cfg.Backend.Now()
 	c.lastActive.Store(begin.UnixNano())
 	c.publishStats(args)
 	cmd, msg := s.resolve(c, args)
 	s.waitPause(c.ctx, cmd)
-	if c.multi != nil {
-		c.pipe.drain()
-		if c.queue(cmd, args, msg) {
-			return
-		}
-	}
-	if cmd != nil && c.pipe.accepts(cmd, args) {
-		c.pipe.start(cmd, args)
+	if cmd != nil && c.multi == nil && c.pipe.accepts(cmd, args) {
+		c.pipe.start(cmd, args, quiet && c.gate.dropsReply(cmd))
 		return
 	}
 	c.pipe.drain()
+	mark := len(c.main.out.b)
+	if quiet {
+		defer func() {
+			if c.gate.dropsReply(cmd) {
+				c.main.out.b = c.main.out.b[:mark]
+			}
+		}()
+	}
+	if c.multi != nil && c.queue(cmd, args, msg) {
+		return
+	}
 	if cmd == nil {
 		c.main.out.Error(msg)
 		return
@@ -221,6 +236,9 @@ func (s *Server) check(c *client, args [][]byte) (*command, string) {
 		if msg := s.cfg.Refuse(); msg != "" {
 			return cmd, msg
 		}
+	}
+	if msg := c.pubsubRefusal(cmd); msg != "" { // RESP2 subscriber mode (pubsub_cmds.go)
+		return cmd, msg
 	}
 	return cmd, ""
 }

@@ -16,6 +16,10 @@ import (
 const redisVersion = "7.2.0"
 
 func cmdPing(c *Conn, args [][]byte) {
+	if c.out.proto == 2 && c.subscribed() {
+		pingSubscribed(c, args) // pubsub_cmds.go
+		return
+	}
 	switch len(args) {
 	case 1:
 		c.out.Simple("PONG")
@@ -40,6 +44,7 @@ func cmdReset(c *Conn, args [][]byte) {
 	c.mu.Unlock()
 	c.authed = c.srv.cfg.RequirePass == ""
 	c.multi, c.watched = nil, nil
+	c.unsubscribeAll() // leaves subscriber mode, as Redis's RESET does
 	c.out.Simple("RESET")
 }
 
@@ -230,6 +235,7 @@ func cmdClientInfo(c *Conn, args [][]byte) {
 
 func cmdClientList(c *Conn, args [][]byte) {
 	var ids map[int64]bool
+	typ := func(*client) bool { return true }
 	for i := 2; i < len(args); i++ {
 		switch {
 		case eqFold(args[i], "type") && i+1 < len(args):
@@ -238,9 +244,7 @@ func cmdClientList(c *Conn, args [][]byte) {
 				c.replyErr("ERR Unknown client type '" + truncate(t, 128) + "'")
 				return
 			}
-			if !eqFold(t, "normal") {
-				ids = map[int64]bool{}
-			}
+			typ = clientTypeFilter(t) // clients.go
 			i++
 		case eqFold(args[i], "id") && i+1 < len(args):
 			if ids == nil {
@@ -262,7 +266,7 @@ func cmdClientList(c *Conn, args [][]byte) {
 	c.srv.mu.Lock()
 	conns := make([]*client, 0, len(c.srv.conns))
 	for o := range c.srv.conns {
-		if ids == nil || ids[o.id] {
+		if (ids == nil || ids[o.id]) && typ(o) {
 			conns = append(conns, o)
 		}
 	}
@@ -340,14 +344,17 @@ func (s *Server) settings() []Field {
 		"masterauth":                "",
 		"proto-max-bulk-len":        strconv.FormatInt(s.cfg.Limits.MaxBulkLen, 10),
 		"client-query-buffer-limit": strconv.FormatInt(s.cfg.Limits.MaxQueryLen, 10),
-		// The limit enforced, in bytes as Redis shows it (normal clients
-		// only: dynakv has no replica or pubsub clients).
-		"client-output-buffer-limit": fmt.Sprintf("normal %d %d %d", s.cfg.OutputLimit.Hard, s.cfg.OutputLimit.Soft, int64(s.cfg.OutputLimit.SoftSeconds/time.Second)),
-		"save":                       "", // no snapshots
+		// The limits enforced, in bytes as Redis shows them (normal and
+		// pubsub clients: dynakv has no replica clients).
+		"client-output-buffer-limit": fmt.Sprintf("normal %d %d %d pubsub %d %d %d", s.cfg.OutputLimit.Hard, s.cfg.OutputLimit.Soft, int64(s.cfg.OutputLimit.SoftSeconds/time.Second),
+			s.pubsubLimit().Hard, s.pubsubLimit().Soft, int64(s.pubsubLimit().SoftSeconds/time.Second)),
+		"save": "", // no snapshots
 		// Every write is in goleveldb's journal before its reply: an
 		// append-only log, synced as the fsync setting says.
 		"appendonly": "yes",
 		"timeout":    "0",
+		// Changed at runtime by CONFIG SET (notify.go).
+		"notify-keyspace-events": formatNotifyFlags(s.notifyFlags.Load()),
 	}
 	// dynakv settings that are Redis parameters under another name.
 	for key, name := range map[string]string{
@@ -367,6 +374,7 @@ func (s *Server) settings() []Field {
 		over[k] = v
 	}
 	s.encodingMu.Unlock()
+	ownNotifySetting(own, over["notify-keyspace-events"]) // notify.go
 	out := make([]Field, 0, len(redisConfigDefaults)+len(own))
 	for _, f := range redisConfigDefaults {
 		if v, ok := over[f.Name]; ok {
@@ -380,9 +388,10 @@ func (s *Server) settings() []Field {
 // cmdConfigSet accepts Redis's encoding thresholds (set-max-intset-entries,
 // hash-max-listpack-entries, ...), which choose redis-server's in-memory
 // encodings and have no counterpart in dynakv's storage: it records them for
-// CONFIG GET, so tools and test suites that tune them run, and changes
-// nothing else. A setting set to the value it has is accepted (CONFIG SET
-// save "" where nothing snapshots); every other setting is read at start.
+// CONFIG GET, so tools and test suites that tune them run. It also sets
+// notify-keyspace-events, which takes effect at once (notify.go). A
+// setting set to the value it has is accepted (CONFIG SET save "" where
+// nothing snapshots); every other setting is read at start.
 func cmdConfigSet(c *Conn, args [][]byte) {
 	if len(args)%2 != 0 {
 		c.replyErr(errArity(c.srv.table["config"].subs["set"]))
@@ -392,10 +401,17 @@ func cmdConfigSet(c *Conn, args [][]byte) {
 	for _, f := range c.srv.settings() {
 		current[f.Name] = f.Value
 	}
+	notify := ""
+	setNotify := false
 	for i := 2; i < len(args); i += 2 {
 		name := strings.ToLower(string(args[i]))
 		cur, known := current[name]
 		switch {
+		case name == "notify-keyspace-events" || name == "notify_keyspace_events":
+			if notify, setNotify = string(args[i+1]), true; !c.checkNotifySetting(args[i], args[i+1]) {
+				return
+			}
+			continue
 		case !known:
 			c.replyErr("ERR Unknown option or number of arguments for CONFIG SET - '" + string(args[i]) + "'")
 			return
@@ -409,6 +425,9 @@ func cmdConfigSet(c *Conn, args [][]byte) {
 			c.replyErr("ERR CONFIG SET failed (possibly related to argument '" + name + "') - argument couldn't be parsed into an integer")
 			return
 		}
+	}
+	if setNotify {
+		c.srv.setNotifyFlags(notify)
 	}
 	c.srv.encodingMu.Lock()
 	if c.srv.encoding == nil {
@@ -454,6 +473,7 @@ func cmdConfigResetStat(c *Conn, args [][]byte) {
 	st.connsRejected.Store(0)
 	st.protoErrors.Store(0)
 	st.rejected.Store(0)
+	st.expired.Store(0)
 	for _, cs := range c.srv.cmdStat {
 		cs.calls.Store(0)
 		cs.usec.Store(0)

@@ -267,7 +267,7 @@ func TestClientCommands(t *testing.T) {
 	}
 
 	help := strs(t, decode(t, c.do("CLIENT", "HELP")))
-	if len(help) != 29 || help[0] != "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:" || help[28] != "    Print this help." {
+	if len(help) != 31 || help[0] != "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:" || help[30] != "    Print this help." {
 		t.Errorf("CLIENT HELP = %q", help)
 	}
 }
@@ -334,7 +334,7 @@ func TestConfig(t *testing.T) {
 		"port": port, "bind": "127.0.0.1", "databases": "1", "maxclients": "77",
 		"requirepass":        "", // never echoed
 		"proto-max-bulk-len": "1048576", "client-query-buffer-limit": "1073741824", "save": "", "appendonly": "yes",
-		"timeout": "0", "dynakv.n": "3", "dynakv.r": "2", "client-output-buffer-limit": "normal 0 0 0",
+		"timeout": "0", "dynakv.n": "3", "dynakv.r": "2", "client-output-buffer-limit": "normal 0 0 0 pubsub 33554432 8388608 60",
 		"maxmemory": "0", "maxmemory-policy": "noeviction", "io-threads": "1", "cluster-enabled": "no",
 	} {
 		if all[name] != v {

@@ -62,6 +62,7 @@ func incrBy(c *Conn, key []byte, delta int64) {
 	if !c.updateOK(err) {
 		return
 	}
+	c.notify(notifyString, "incrby", key)
 	if v, err := intValue(o, now, stringNumErrors); c.updateOK(err) {
 		c.out.Int(v)
 	}
@@ -150,6 +151,7 @@ func cmdIncrByFloat(c *Conn, args [][]byte) {
 		return floatIncrement(cur, now, delta, stringNumErrors)
 	})
 	if c.updateOK(err) {
+		c.notify(notifyString, "incrbyfloat", args[1])
 		c.replyFloatValue(o, now)
 	}
 }

@@ -150,6 +150,9 @@ func cmdRestore(c *Conn, args [][]byte) {
 		return
 	}
 	if expireAt != 0 && expireAt <= now {
+		if exists {
+			c.notify(notifyGeneric, "del", key)
+		}
 		c.out.OK() // already expired: the key is replaced by nothing, as in Redis
 		return
 	}
@@ -166,5 +169,7 @@ func cmdRestore(c *Conn, args [][]byte) {
 		c.fail(err)
 		return
 	}
+	c.notifyCreated(key)
+	c.notify(notifyGeneric, "restore", key)
 	c.out.OK()
 }

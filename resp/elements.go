@@ -1,6 +1,7 @@
 package resp
 
 import (
+	"cmp"
 	"sync"
 
 	"github.com/dynakv/dynakv/replication"
@@ -12,27 +13,40 @@ import (
 
 // dropElements deletes the elements of the given types of key that this
 // coordinator reads: the versions it reads of each, so an element added
-// concurrently survives.
+// concurrently survives. It deletes them a batch at a time as it walks
+// them, so a collection of any size is deleted in bounded memory.
 func (c *Conn) dropElements(key []byte, types []byte) error {
 	for _, t := range types {
-		var keys [][]byte
-		err := c.eachElement(key, t, 0, replication.MaxKeysBatch, func(member []byte, _ uint64, _ *replication.Sibling) bool {
-			keys = append(keys, ring.ElementKey(t, key, member))
-			return true
-		})
-		if err != nil {
-			return err
+		var (
+			keys [][]byte
+			werr error
+		)
+		flush := func() {
+			werr = parallel(len(keys), func(i int) error {
+				_, err := c.rawUpdate(keys[i], removeElement(c.nowMs(), nil))
+				return err
+			})
+			keys = keys[:0]
 		}
-		err = parallel(len(keys), func(i int) error {
-			_, err := c.rawUpdate(keys[i], removeElement(c.nowMs(), nil))
-			return err
+		err := c.eachElement(key, t, 0, replication.MaxKeysBatch, func(member []byte, _ uint64, _ *replication.Sibling) bool {
+			if keys = append(keys, ring.ElementKey(t, key, member)); len(keys) == dropBatch {
+				flush()
+			}
+			return werr == nil
 		})
-		if err != nil {
+		if err == nil && werr == nil && len(keys) > 0 {
+			flush()
+		}
+		if err = cmp.Or(err, werr); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// dropBatch is how many elements dropElements holds before deleting them
+// (a variable for tests).
+var dropBatch = 1024
 
 // elementWrites bounds the element updates one command runs at once: the
 // members of an SADD, the fields of an HSET, the elements a DEL deletes

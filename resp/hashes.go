@@ -124,6 +124,7 @@ func cmdHSet(c *Conn, args [][]byte) {
 		return
 	}
 	if n, err := c.setFields(args[1], args[2:], false); c.updateOK(err) {
+		c.notify(notifyHash, "hset", args[1])
 		c.out.Int(n)
 	}
 }
@@ -134,12 +135,16 @@ func cmdHMSet(c *Conn, args [][]byte) {
 		return
 	}
 	if _, err := c.setFields(args[1], args[2:], false); c.updateOK(err) {
+		c.notify(notifyHash, "hset", args[1])
 		c.out.OK()
 	}
 }
 
 func cmdHSetNX(c *Conn, args [][]byte) {
 	if n, err := c.setFields(args[1], args[2:], true); c.updateOK(err) {
+		if n > 0 {
+			c.notify(notifyHash, "hset", args[1])
+		}
 		c.out.Int(n)
 	}
 }
@@ -164,9 +169,14 @@ func cmdHDel(c *Conn, args [][]byte) {
 	}
 	n := count(removed)
 	if n > 0 {
-		if err := c.emptied(key, typeHash); err != nil {
+		gone, err := c.emptied(key, typeHash)
+		if err != nil {
 			c.fail(err)
 			return
+		}
+		c.notify(notifyHash, "hdel", key)
+		if gone {
+			c.notify(notifyGeneric, "del", key)
 		}
 	}
 	c.out.Int(n)
@@ -194,6 +204,7 @@ func cmdHIncrBy(c *Conn, args [][]byte) {
 	if !c.updateOK(err) {
 		return
 	}
+	c.notify(notifyHash, "hincrby", args[1])
 	if v, err := intValue(o, now, hashNumErrors); c.updateOK(err) {
 		c.out.Int(v)
 	}
@@ -216,6 +227,7 @@ func cmdHIncrByFloat(c *Conn, args [][]byte) {
 		return floatIncrement(cur, now, delta, hashNumErrors)
 	})
 	if c.updateOK(err) {
+		c.notify(notifyHash, "hincrbyfloat", args[1])
 		c.replyFloatValue(o, now)
 	}
 }

@@ -149,13 +149,20 @@ func TestHashTypes(t *testing.T) {
 	if got := slices.Sorted(slices.Values(strs(t, scan[1]))); !slices.Equal(got, []string{"h", "t"}) {
 		t.Fatalf("SCAN TYPE hash = %q", got)
 	}
-	// Hash commands inside MULTI are refused for now, while queueing.
+	// Hash commands run inside MULTI, one after another at EXEC; the
+	// versioned read of a field does not.
 	runRaw(t, c, []rawCase{
 		{cmd("MULTI"), okReply},
-		{cmd("HSET", "m", "f", "w"), errReply("ERR 'hset' cannot run inside a transaction: dynakv does not run hash commands in MULTI yet")},
+		{cmd("HSET", "m", "f", "w"), simple("QUEUED")},
 		{cmd("VHGET", "m", "f"), errReply("ERR 'vhget' cannot run inside a transaction: a dynakv transaction works on one key's coordinated state")},
 		{cmd("EXEC"), errReply("EXECABORT Transaction discarded because of previous errors.")},
 		{cmd("EXISTS", "m"), integer(0)},
+		{cmd("MULTI"), okReply},
+		{cmd("HSET", "m", "f", "w", "g", "x"), simple("QUEUED")},
+		{cmd("HINCRBY", "m", "n", "2"), simple("QUEUED")},
+		{cmd("HDEL", "m", "g"), simple("QUEUED")},
+		{cmd("HGETALL", "m"), simple("QUEUED")},
+		{cmd("EXEC"), array(integer(2), integer(2), integer(1), bulks("n", "2", "f", "w"))}, // fields in hash order
 	})
 }
 

@@ -57,6 +57,7 @@ func cmdPFAdd(c *Conn, args [][]byte) {
 		return
 	}
 	if changed {
+		c.notify(notifyString, "pfadd", args[1])
 		c.out.Int(1)
 	} else {
 		c.out.Int(0)
@@ -113,6 +114,7 @@ func cmdPFMerge(c *Conn, args [][]byte) {
 		return sketchWrite(cur, h, c.nowMs()), nil
 	})
 	if c.updateOK(err) {
+		c.notify(notifyString, "pfadd", args[1])
 		c.out.OK()
 	}
 }

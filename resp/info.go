@@ -102,21 +102,26 @@ func (s *Server) infoSection(sec string) ([]Field, error) {
 		return []Field{
 			{"connected_clients", strconv.Itoa(n)},
 			{"maxclients", strconv.Itoa(s.cfg.MaxClients)},
-			{"blocked_clients", strconv.FormatInt(s.stats.paused.Load()+s.lists.count(), 10)}, // commands held by CLIENT PAUSE, clients blocked on lists
+			{"blocked_clients", strconv.FormatInt(s.stats.paused.Load()+s.stats.blocked.Load(), 10)}, // commands held by CLIENT PAUSE or waiting in a blocking pop
 		}, nil
 	case "stats":
 		st := &s.stats
-		return []Field{
+		return append([]Field{
 			{"total_connections_received", itoa(st.connsReceived.Load())},
 			{"total_commands_processed", itoa(st.commands.Load())},
 			{"total_net_input_bytes", itoa(st.netIn.Load())},
 			{"total_net_output_bytes", itoa(st.netOut.Load())},
 			{"rejected_connections", itoa(st.connsRejected.Load())},
+			// Keys deleted when found expired (notify_expire.go: only
+			// with the x notification class on).
+			{"expired_keys", itoa(st.expired.Load())},
 			{"keyspace_hits", itoa(st.hits.Load())},
 			{"keyspace_misses", itoa(st.misses.Load())},
 			{"total_error_replies", itoa(st.protoErrors.Load() + st.rejected.Load() + s.failedCalls())},
 			{"protocol_errors", itoa(st.protoErrors.Load())},
-		}, nil
+		}, append(s.pubsubInfo(),
+			// No MIGRATE, so no connections cached for it.
+			Field{"migrate_cached_sockets", "0"})...), nil
 	case "commandstats":
 		var out []Field
 		for name, cs := range s.cmdStat {

@@ -19,6 +19,7 @@ func cmdDel(c *Conn, args [][]byte) {
 			return
 		}
 		if existed {
+			c.notify(notifyGeneric, "del", key)
 			n++
 		}
 	}
@@ -124,6 +125,11 @@ func expireCommand(unit int, relative bool, name string) func(c *Conn, args [][]
 			return
 		}
 		if set {
+			if at <= now {
+				c.notify(notifyGeneric, "del", args[1])
+			} else {
+				c.notify(notifyGeneric, "expire", args[1])
+			}
 			c.out.Int(1)
 		} else {
 			c.out.Int(0)
@@ -163,14 +169,10 @@ func cmdPersist(c *Conn, args [][]byte) {
 		done = true
 		return keepWrite(cur, old, 0), nil
 	})
-	switch {
-	case err != nil:
-		c.fail(err)
-	case done:
-		c.out.Int(1)
-	default:
-		c.out.Int(0)
+	if err == nil && done {
+		c.notify(notifyGeneric, "persist", args[1])
 	}
+	c.replyCount(err, done)
 }
 
 func cmdType(c *Conn, args [][]byte) {

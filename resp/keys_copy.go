@@ -51,7 +51,7 @@ func keyCommands2() []*command {
 		generic("randomkey", 1, []string{"readonly"}, 0, 0, "1.0.0",
 			"Returns a random key name from the database (one of the live keys after a random ring position).", nil, cmdRandomKey),
 		generic("touch", -2, []string{"readonly", "fast"}, 1, -1, "3.2.1",
-			"Returns the number of existing keys out of those specified (dynakv tracks no access time).", []argDoc{many(argKey("key"))}, cmdTouch),
+			"Returns the number of existing keys out of those specified (dynakv tracks no access time).", []argDoc{many(argKey("key"))}, cmdExists),
 		generic("expiretime", 2, []string{"readonly", "fast"}, 1, 1, "7.0.0",
 			"Returns the expiration time of a key as a Unix timestamp.", []argDoc{argKey("key")}, expiretimeCommand(unitSeconds)),
 		generic("pexpiretime", 2, []string{"readonly", "fast"}, 1, 1, "7.0.0",
@@ -108,6 +108,10 @@ func cmdCopy(c *Conn, args [][]byte) {
 		return
 	}
 	err = c.copyKey(src, dst, s, exists, stale, false)
+	if err == nil {
+		c.notifyCreated(dst)
+		c.notify(notifyGeneric, "copy_to", dst)
+	}
 	c.replyCount(err, true)
 }
 
@@ -182,6 +186,11 @@ func renameCommand(nx bool) func(c *Conn, args [][]byte) {
 			return
 		}
 		err = c.copyKey(src, dst, s, exists, stale, true)
+		if err == nil {
+			c.notifyCreated(dst)
+			c.notify(notifyGeneric, "rename_from", src)
+			c.notify(notifyGeneric, "rename_to", dst)
+		}
 		c.renameReply(nx, err, true)
 	}
 }

@@ -53,21 +53,6 @@ func cmdRandomKey(c *Conn, args [][]byte) {
 	}
 }
 
-func cmdTouch(c *Conn, args [][]byte) {
-	var n int64
-	for _, key := range args[1:] {
-		_, _, ok, err := c.keyType(key)
-		if err != nil {
-			c.fail(err)
-			return
-		}
-		if ok {
-			n++
-		}
-	}
-	c.out.Int(n)
-}
-
 // expiretimeCommand implements EXPIRETIME (unitSeconds, rounded as Redis
 // rounds) and PEXPIRETIME: the key's absolute expiry, -1 without one, -2
 // for no key. A collection's expiry is its head's.

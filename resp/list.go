@@ -228,6 +228,7 @@ func pushCommand(tail, create bool) func(*Conn, [][]byte) {
 		}
 		// The length before blocked clients take items, as Redis replies.
 		n, err := c.listLen(key)
+		c.notifyPushed(key, tail)
 		c.listWritten(key)
 		if c.updateOK(err) {
 			c.out.Int(n)
@@ -261,8 +262,8 @@ const popRounds = 8
 
 // popItems removes up to n items from the head (tail: the tail) of list
 // key and returns their values in the order popped; the list's head goes
-// with its last item.
-func (c *Conn) popItems(key []byte, tail bool, n int64) ([][]byte, error) {
+// with its last item (gone).
+func (c *Conn) popItems(key []byte, tail bool, n int64) (vals [][]byte, gone bool, err error) {
 	var out [][]byte
 	more := false // the last walk saw a live item beyond those it took
 	for round := 0; int64(len(out)) < n && round < popRounds; round++ {
@@ -287,30 +288,49 @@ func (c *Conn) popItems(key []byte, tail bool, n int64) ([][]byte, error) {
 			}
 		}
 		if err != nil {
-			return out, err
+			return out, false, err
 		}
 	}
 	if len(out) > 0 && !more {
-		return out, c.listEmptied(key)
+		gone, err := c.listEmptied(key)
+		return out, gone, err
 	}
-	return out, nil
+	return out, false, nil
+}
+
+// notifyPopped publishes the events of a pop of n items from list key:
+// lpop or rpop, then del when the list went with them.
+func (c *Conn) notifyPopped(key []byte, tail bool, n int, gone bool) {
+	if n == 0 {
+		return
+	}
+	if tail {
+		c.notify(notifyList, "rpop", key)
+	} else {
+		c.notify(notifyList, "lpop", key)
+	}
+	if gone {
+		c.notify(notifyGeneric, "del", key)
+	}
 }
 
 // listEmptied deletes the head of list key when it has no live item left
 // (emptied, with a list's own walk, which passes deleted items in growing
-// batches).
-func (c *Conn) listEmptied(key []byte) error {
+// batches), and reports whether it did.
+func (c *Conn) listEmptied(key []byte) (bool, error) {
 	if it, err := c.endItem(key, false); it != nil || err != nil {
-		return err
+		return false, err
 	}
 	now := c.nowMs()
+	deleted := false
 	_, err := c.rawUpdate(ring.InternalKey(key), func(cur *replication.Object) (*replication.Write, error) {
-		if s, ht := headOf(cur, now); s == nil || ht != typeList {
+		s, ht := headOf(cur, now)
+		if deleted = s != nil && ht == typeList; !deleted {
 			return nil, nil
 		}
 		return deleteWrite(cur), nil
 	})
-	return err
+	return deleted && err == nil, err
 }
 
 // popCommand implements LPOP and RPOP.
@@ -345,7 +365,8 @@ func popCommand(tail bool) func(*Conn, [][]byte) {
 			c.out.Array(0)
 			return
 		}
-		vals, err := c.popItems(key, tail, count)
+		vals, gone, err := c.popItems(key, tail, count)
+		c.notifyPopped(key, tail, len(vals), gone)
 		if !c.updateOK(err) {
 			return
 		}
@@ -384,4 +405,13 @@ func cmdLLen(c *Conn, args [][]byte) {
 		return
 	}
 	c.out.Int(n)
+}
+
+// notifyPushed publishes the event of a push onto list key.
+func (c *Conn) notifyPushed(key []byte, tail bool) {
+	if tail {
+		c.notify(notifyList, "rpush", key)
+	} else {
+		c.notify(notifyList, "lpush", key)
+	}
 }

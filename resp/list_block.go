@@ -54,8 +54,9 @@ type listWaiter struct {
 	wake    chan struct{} // a push wrote one of keys
 	unblock chan bool     // CLIENT UNBLOCK: true to reply an error
 	// Guarded by listWaiters.mu:
-	busy bool        // trying its pop now
-	acks []chan bool // pushes waiting for its next attempt: true when it popped (or left)
+	waiting bool        // its first attempt found nothing: it waits
+	busy    bool        // trying its pop now
+	acks    []chan bool // pushes waiting for its next attempt: true when it popped (or left)
 }
 
 // add registers c as blocked on keys, after the clients already waiting.
@@ -117,19 +118,19 @@ func (w *listWaiters) attempted(lw *listWaiter, acks []chan bool, served bool) {
 	}
 }
 
-// count returns how many clients are blocked.
-func (w *listWaiters) count() int64 {
+// setWaiting marks lw as waiting: its first attempt found nothing.
+func (w *listWaiters) setWaiting(lw *listWaiter) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return int64(len(w.byClient))
+	lw.waiting = true
 }
 
-// blocked reports whether c is blocked on a list.
+// blocked reports whether c is waiting in a blocking pop of a list.
 func (w *listWaiters) blocked(c *client) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	_, ok := w.byClient[c]
-	return ok
+	lw, ok := w.byClient[c]
+	return ok && lw.waiting
 }
 
 // unblockClient ends the wait of the client with id; it reports whether
@@ -194,9 +195,9 @@ func (s *Server) listWritten(key []byte) {
 	}
 }
 
-// parseTimeout parses a blocking command's timeout in seconds (a float,
+// parseBlockTimeout parses a blocking command's timeout in seconds (a float,
 // as Redis reads it); 0 is for ever.
-func (c *Conn) parseTimeout(b []byte) (time.Duration, bool) {
+func (c *Conn) parseBlockTimeout(b []byte) (time.Duration, bool) {
 	f, err := strconv.ParseFloat(string(b), 64)
 	if err != nil || math.IsNaN(f) || len(b) == 0 || b[0] == ' ' {
 		c.replyErr("ERR timeout is not a float or out of range")
@@ -227,7 +228,7 @@ func (c *Conn) parseTimeout(b []byte) (time.Duration, bool) {
 // passed over once the client blocks (Redis serves a blocked client only
 // from a list).
 func (c *Conn) block(keys [][]byte, timeout time.Duration, try func(first bool) (bool, error), timedOut func()) {
-	if c.ltx != nil { // inside a transaction nothing blocks, as in Redis
+	if c.inExec { // inside a transaction nothing blocks, as in Redis
 		ok, err := try(true)
 		switch {
 		case err != nil:
@@ -259,10 +260,17 @@ func (c *Conn) block(keys [][]byte, timeout time.Duration, try func(first bool) 
 		if ok {
 			return
 		}
+		if first {
+			// Waiting now: INFO's blocked_clients and CLIENT LIST's flag b
+			// show it (not a client served at once).
+			c.srv.stats.blocked.Add(1)
+			defer c.srv.stats.blocked.Add(-1)
+			c.srv.lists.setWaiting(lw)
+		}
 		select {
 		case <-lw.wake: // a push: the next attempt answers it
 		case <-tick.C:
-			if c.srv.isClosed() || connClosed(c.nc) {
+			if c.srv.isClosed() || connGone(c.nc) {
 				return // nobody to reply to: pop nothing
 			}
 		case <-deadline:
@@ -308,13 +316,13 @@ func blockingCommands() []*command {
 
 func bpopCommand(tail bool) func(*Conn, [][]byte) {
 	return func(c *Conn, args [][]byte) {
-		timeout, ok := c.parseTimeout(args[len(args)-1])
+		timeout, ok := c.parseBlockTimeout(args[len(args)-1])
 		if !ok {
 			return
 		}
 		m := mpopArgs{keys: args[1 : len(args)-1], tail: tail, count: 1}
 		c.block(m.keys, timeout, func(first bool) (bool, error) {
-			key, vals, err := c.mpop(m, !first)
+			key, vals, err := c.listMPop(m, !first)
 			if err != nil || key == nil {
 				return false, err
 			}
@@ -342,7 +350,7 @@ func cmdBRPopLPush(c *Conn, args [][]byte) {
 
 // blockMove implements BLMOVE and BRPOPLPUSH.
 func (c *Conn) blockMove(src, dst []byte, fromTail, toTail bool, timeoutArg []byte) {
-	timeout, ok := c.parseTimeout(timeoutArg)
+	timeout, ok := c.parseBlockTimeout(timeoutArg)
 	if !ok {
 		return
 	}
@@ -357,7 +365,7 @@ func (c *Conn) blockMove(src, dst []byte, fromTail, toTail bool, timeoutArg []by
 }
 
 func cmdBLMPop(c *Conn, args [][]byte) {
-	timeout, ok := c.parseTimeout(args[1])
+	timeout, ok := c.parseBlockTimeout(args[1])
 	if !ok {
 		return
 	}
@@ -366,7 +374,7 @@ func cmdBLMPop(c *Conn, args [][]byte) {
 		return
 	}
 	c.block(m.keys, timeout, func(first bool) (bool, error) {
-		key, vals, err := c.mpop(m, !first)
+		key, vals, err := c.listMPop(m, !first)
 		if err != nil || key == nil {
 			return false, err
 		}

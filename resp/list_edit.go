@@ -49,6 +49,7 @@ func cmdLSet(c *Conn, args [][]byte) {
 	case gone:
 		c.replyErr("ERR index out of range")
 	default:
+		c.notify(notifyList, "lset", key)
 		c.out.OK()
 	}
 }
@@ -105,6 +106,7 @@ func cmdLInsert(c *Conn, args [][]byte) {
 		return
 	}
 	n, err := c.listLen(key)
+	c.notify(notifyList, "linsert", key)
 	c.listWritten(key)
 	if c.updateOK(err) {
 		c.out.Int(n)
@@ -113,17 +115,17 @@ func cmdLInsert(c *Conn, args [][]byte) {
 
 // dropItems deletes items ids of list key (what the coordinator reads of
 // each) and returns how many were live; the list's head goes with its
-// last item.
-func (c *Conn) dropItems(key []byte, ids [][]byte) (int64, error) {
+// last item (gone).
+func (c *Conn) dropItems(key []byte, ids [][]byte) (n int64, gone bool, err error) {
 	if len(ids) == 0 {
-		return 0, nil
+		return 0, false, nil
 	}
 	removed, _, err := c.removeItems(key, ids)
-	n := count(removed)
+	n = count(removed)
 	if err == nil && n > 0 {
-		err = c.listEmptied(key)
+		gone, err = c.listEmptied(key)
 	}
-	return n, err
+	return n, gone, err
 }
 
 func cmdLRem(c *Conn, args [][]byte) {
@@ -146,9 +148,18 @@ func cmdLRem(c *Conn, args [][]byte) {
 		}
 		return limit == 0 || int64(len(ids)) < limit
 	})
-	var removed int64
+	var (
+		removed int64
+		gone    bool
+	)
 	if err == nil {
-		removed, err = c.dropItems(key, ids)
+		removed, gone, err = c.dropItems(key, ids)
+	}
+	if removed > 0 {
+		c.notify(notifyList, "lrem", key)
+		if gone {
+			c.notify(notifyGeneric, "del", key)
+		}
 	}
 	if c.updateOK(err) {
 		c.out.Int(removed)
@@ -195,8 +206,15 @@ func cmdLTrim(c *Conn, args [][]byte) {
 		i++
 		return true
 	})
+	var gone bool
 	if err == nil {
-		_, err = c.dropItems(key, ids)
+		_, gone, err = c.dropItems(key, ids)
+	}
+	if err == nil {
+		c.notify(notifyList, "ltrim", key)
+		if gone {
+			c.notify(notifyGeneric, "del", key)
+		}
 	}
 	if c.updateOK(err) {
 		c.out.OK()

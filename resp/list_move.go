@@ -32,14 +32,21 @@ func (c *Conn) moveItem(src, dst []byte, fromTail, toTail, skipWrong bool) (val 
 	if _, _, err := c.readCollection(dst, typeList); err != nil {
 		return nil, false, err
 	}
-	vals, err := c.popItems(src, fromTail, 1)
+	vals, gone, err := c.popItems(src, fromTail, 1)
 	if err != nil || len(vals) == 0 {
+		c.notifyPopped(src, fromTail, len(vals), gone)
 		return nil, false, err
 	}
 	if _, err := c.collection(dst, typeList, true); err != nil {
+		c.notifyPopped(src, fromTail, len(vals), gone)
 		return nil, false, err
 	}
-	if err := c.pushItems(dst, vals, toTail); err != nil {
+	err = c.pushItems(dst, vals, toTail)
+	if err == nil {
+		c.notifyPushed(dst, toTail) // Redis's order: the push, then the pop
+	}
+	c.notifyPopped(src, fromTail, len(vals), gone)
+	if err != nil {
 		return nil, false, err
 	}
 	c.listWritten(dst)
@@ -113,10 +120,10 @@ func (c *Conn) parseMPop(args [][]byte) (mpopArgs, bool) {
 	return m, true
 }
 
-// mpop pops up to m.count items from the first of m.keys that has any;
+// listMPop pops up to m.count items from the first of m.keys that has any;
 // key is nil when none has. With skipWrong, a key of another type is
 // passed over rather than failing the pop.
-func (c *Conn) mpop(m mpopArgs, skipWrong bool) (key []byte, vals [][]byte, err error) {
+func (c *Conn) listMPop(m mpopArgs, skipWrong bool) (key []byte, vals [][]byte, err error) {
 	for _, k := range m.keys {
 		if _, err := c.collection(k, typeList, false); err != nil {
 			if errors.Is(err, errNoSuchKey) || (skipWrong && isWrongType(err)) {
@@ -124,7 +131,8 @@ func (c *Conn) mpop(m mpopArgs, skipWrong bool) (key []byte, vals [][]byte, err 
 			}
 			return nil, nil, err
 		}
-		vals, err := c.popItems(k, m.tail, m.count)
+		vals, gone, err := c.popItems(k, m.tail, m.count)
+		c.notifyPopped(k, m.tail, len(vals), gone)
 		if err != nil || len(vals) > 0 {
 			return k, vals, err
 		}
@@ -147,7 +155,7 @@ func cmdLMPop(c *Conn, args [][]byte) {
 	if !ok {
 		return
 	}
-	key, vals, err := c.mpop(m, false)
+	key, vals, err := c.listMPop(m, false)
 	switch {
 	case !c.updateOK(err):
 	case key == nil:

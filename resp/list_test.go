@@ -373,3 +373,27 @@ func TestListCopies(t *testing.T) {
 		{cmd("LINDEX", "rs", "-1"), bulk("d")},
 	})
 }
+
+// TestNotifyLists: the list commands' keyspace events, in the order
+// redis-server 7.0.15 published them for the same commands.
+func TestNotifyLists(t *testing.T) {
+	e := newTestEnv(t)
+	n := newNotifySubscriber(t, e, "KEAn")
+	c := e.dial()
+	n.run(c, []notifyStep{
+		{cmd("RPUSH", "l", "a", "b", "c"), integer(3), evs(both("l", "new"), both("l", "rpush"))},
+		{cmd("LPUSH", "l", "z"), integer(4), both("l", "lpush")},
+		{cmd("LPUSHX", "nokey", "a"), integer(0), nil},
+		{cmd("LINSERT", "l", "BEFORE", "b", "B"), integer(5), both("l", "linsert")},
+		{cmd("LSET", "l", "0", "Z"), okReply, both("l", "lset")},
+		{cmd("LREM", "l", "0", "nothing"), integer(0), nil},
+		{cmd("LREM", "l", "1", "B"), integer(1), both("l", "lrem")},
+		{cmd("LTRIM", "l", "0", "-1"), okReply, both("l", "ltrim")},
+		{cmd("LMOVE", "l", "l2", "LEFT", "RIGHT"), bulk("Z"), evs(both("l2", "new"), both("l2", "rpush"), both("l", "lpop"))},
+		{cmd("RPOPLPUSH", "l", "l2"), bulk("c"), evs(both("l2", "lpush"), both("l", "rpop"))},
+		{cmd("LPOP", "l", "5"), bulks("a", "b"), evs(both("l", "lpop"), both("l", "del"))},
+		{cmd("LMPOP", "1", "l2", "RIGHT", "COUNT", "1"), array(bulk("l2"), bulks("Z")), both("l2", "rpop")},
+		{cmd("RPOP", "l2"), bulk("c"), evs(both("l2", "rpop"), both("l2", "del"))},
+		{cmd("LPOP", "nokey"), "$-1\r\n", nil},
+	})
+}

@@ -69,9 +69,6 @@ func (c *client) queue(cmd *command, args [][]byte, msg string) bool {
 	case cmd == nil:
 		m.dirty = true
 		c.main.replyErr(msg)
-	case cmd.group == "set" || cmd.group == "hash":
-		m.dirty = true
-		c.main.replyErr(fmt.Sprintf("ERR '%s' cannot run inside a transaction: dynakv does not run %s commands in MULTI yet", cmd.fullName(), cmd.group))
 	case notInMulti[cmd.name] || (cmd.data && cmd.firstKey == 0 && cmd.numKeys == 0): // numkeys commands name their keys too
 		m.dirty = true
 		c.main.replyErr(fmt.Sprintf("ERR '%s' cannot run inside a transaction: a dynakv transaction works on one key's coordinated state", cmd.fullName()))
@@ -158,10 +155,6 @@ func cmdExec(c *Conn, args [][]byte) {
 		c.replyErr("EXECABORT Transaction discarded because of previous errors.")
 		return
 	}
-	if listTransaction(m.queue) { // lists are many keys: see list_multi.go
-		c.execInOrder(m.queue, watched)
-		return
-	}
 	key, many := txKey(m.queue)
 	if many != nil {
 		c.replyErr(fmt.Sprintf("ERR a dynakv transaction must touch one key; this one touches %s: nothing was applied", describeKeys(many)))
@@ -189,13 +182,26 @@ func cmdExec(c *Conn, args [][]byte) {
 	for _, q := range m.queue {
 		writes = writes || (q.cmd.data && !q.cmd.readonly())
 	}
+	if key != nil {
+		live, err := c.collectionTx(m.queue, key, writes)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		if live {
+			c.execInTurn(m.queue, key, own)
+			return
+		}
+	}
 	var replies Reply
 	replies.proto = c.out.proto
 	begin := time.UnixMilli(c.cmdTime) // one time snapshot for every command
+	var last *txView                   // the run whose write EXEC made: its events are published
 	run := func(cur *replication.Object) *txView {
 		replies.Reset()
 		tx := &txView{key: key, obj: cur, now: c.nowMs()}
-		inner := &Conn{client: c.client, out: replies, cmdTime: c.cmdTime, tx: tx}
+		last = tx
+		inner := &Conn{client: c.client, out: replies, cmdTime: c.cmdTime, tx: tx, inExec: true}
 		for _, q := range m.queue {
 			c.srv.call(inner, q.cmd, q.args, begin)
 		}
@@ -238,8 +244,62 @@ func cmdExec(c *Conn, args [][]byte) {
 			return
 		}
 	}
+	c.publishTxEvents(last)
 	c.out.Array(len(m.queue))
 	c.out.b = append(c.out.b, replies.b...)
+}
+
+// collectionGroups are the command groups of collections: types stored as
+// a head and elements, each element a key of its own.
+var collectionGroups = map[string]bool{"set": true, "hash": true, "sorted-set": true, "list": true, "geo": true}
+
+// collectionTx reports whether a transaction on key works on a collection:
+// one of its commands is a collection's, or it writes and the key holds a
+// collection now. Such a transaction cannot be one version of one key.
+func (c *Conn) collectionTx(queue []queued, key []byte, writes bool) (bool, error) {
+	for _, q := range queue {
+		if collectionGroups[q.cmd.group] {
+			return true, nil
+		}
+	}
+	if !writes {
+		return false, nil
+	}
+	t, _, ok, err := c.keyType(key)
+	return ok && t != 0, err
+}
+
+// execInTurn runs a transaction on one collection: its commands one after
+// another, each through the coordinator like a command outside MULTI, so
+// each sees the effects of those before it. A collection is a head and
+// elements, each a key of its own: the commands cannot be one versioned
+// update of one key, so other clients' writes of the collection may land
+// between them, and a command that fails leaves the ones before it applied
+// (as a failing command inside a Redis EXEC does). A watched key, the
+// transaction's own included, is compared just before (already done for
+// the others by the caller).
+func (c *Conn) execInTurn(queue []queued, key []byte, own *watchedKey) {
+	if own != nil {
+		o, err := c.getAny(key)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		if own.changed(o, c.nowMs()) {
+			c.out.NullArray()
+			return
+		}
+	}
+	var replies Reply
+	replies.proto = c.out.proto
+	begin := time.UnixMilli(c.cmdTime)
+	inner := &Conn{client: c.client, out: replies, cmdTime: c.cmdTime, inExec: true, ltx: &listTx{}}
+	for _, q := range queue {
+		c.srv.call(inner, q.cmd, q.args, begin)
+	}
+	c.out.Array(len(queue))
+	c.out.b = append(c.out.b, inner.out.b...)
+	inner.ltx.serve(c.srv) // blocked clients see the transaction's end state (list_multi.go)
 }
 
 // txKey returns the one key the queued commands touch (nil if none touches
@@ -307,6 +367,9 @@ type txView struct {
 	now  int64               // Unix ms
 	n    uint64              // writes applied, for their placeholder dots
 	last *replication.Write  // the last write: the one version EXEC writes
+	// events are the keyspace notifications of the commands, published
+	// once EXEC's write succeeded (notify.go).
+	events []txEvent
 }
 
 // txActor marks the versions a transaction applies to its private view;

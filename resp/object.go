@@ -70,6 +70,8 @@ func cmdObjectEncoding(c *Conn, args [][]byte) {
 		enc, err = c.setEncoding(key)
 	case typeHash:
 		enc, err = c.hashEncoding(key)
+	case typeZSet:
+		enc, err = c.zsetEncoding(key)
 	case typeList:
 		enc = "quicklist" // Redis 7.0's one list encoding
 	}

@@ -32,13 +32,23 @@ type OutputLimit struct {
 type outputBuffer struct {
 	main      atomic.Int64 // len(main.out.b), published by the connection goroutine
 	ops       atomic.Int64 // replies of pipelined commands that ran and wait to be retired
+	push      atomic.Int64 // a subscribed connection's queue and write in progress (pubsub_out.go)
 	softSince atomic.Int64 // Unix nanos at which the buffer was first seen over the soft limit; 0 if under
 	closed    atomic.Bool  // closed for a limit
 	deadline  bool         // a write deadline is set (connection goroutine only)
 }
 
 // obufUsed is the connection's output buffer in bytes.
-func (c *client) obufUsed() int64 { return c.ob.main.Load() + c.ob.ops.Load() }
+func (c *client) obufUsed() int64 { return c.ob.main.Load() + c.ob.ops.Load() + c.ob.push.Load() }
+
+// outputLimit is the limit of c's class, as Redis's getClientType picks
+// it: the pubsub class while c has subscriptions, normal otherwise.
+func (c *client) outputLimit() OutputLimit {
+	if c.subscribed() {
+		return c.srv.pubsubLimit()
+	}
+	return c.srv.cfg.OutputLimit
+}
 
 // publishOut records the size of the connection's reply buffer after it
 // grew or was written, and applies the limits. Connection goroutine only.
@@ -59,7 +69,7 @@ func (c *client) checkOutput(used int64) bool {
 			break
 		}
 	}
-	lim := s.cfg.OutputLimit
+	lim := c.outputLimit()
 	if lim.Hard > 0 && used >= lim.Hard {
 		c.closeForOutput("hard", used)
 		return true
@@ -92,7 +102,7 @@ func (c *client) closeForOutput(kind string, used int64) {
 	c.mu.Lock()
 	name := c.name
 	c.mu.Unlock()
-	lim := s.cfg.OutputLimit
+	lim := c.outputLimit()
 	s.log.Warn(fmt.Sprintf("Client id=%d addr=%s laddr=%s name=%s omem=%d scheduled to be closed ASAP for overcoming of output buffer limits.", c.id, c.addr, c.laddr, name, used),
 		"limit", kind, "hard", lim.Hard, "soft", lim.Soft, "soft_seconds", int64(lim.SoftSeconds/time.Second))
 	c.cancel()
@@ -137,7 +147,7 @@ var errClosedForOutput = errors.New("resp: client closed for overcoming of outpu
 // block only until the soft limit's time runs out, so a client that does
 // not read is closed then even if nothing more is added to its buffer.
 func (c *client) writeDeadline() {
-	lim := c.srv.cfg.OutputLimit
+	lim := c.outputLimit()
 	since := c.ob.softSince.Load()
 	switch {
 	case lim.Soft > 0 && since != 0:

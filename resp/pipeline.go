@@ -59,6 +59,7 @@ type op struct {
 	keys  []uint64        // hashes of its keys, to release them when retired
 	after []chan struct{} // the done channels of earlier commands in flight on its keys
 	done  chan struct{}   // closed when the command has run
+	quiet bool            // CLIENT REPLY OFF or SKIP: the reply is dropped at retire
 }
 
 // pipeline is a connection's commands in flight, oldest first. Only the
@@ -94,7 +95,7 @@ func (p *pipeline) accepts(cmd *command, args [][]byte) bool {
 // start runs cmd on a worker goroutine (see workerPool), after the commands in flight on
 // the same keys. When maxInFlight commands are in flight it first waits for
 // the oldest.
-func (p *pipeline) start(cmd *command, args [][]byte) {
+func (p *pipeline) start(cmd *command, args [][]byte, quiet bool) {
 	if p.window == 0 {
 		p.window = initialWindow
 	}
@@ -112,7 +113,7 @@ func (p *pipeline) start(cmd *command, args [][]byte) {
 		p.ops[i] = o
 	}
 	p.n++
-	o.cmd = cmd
+	o.cmd, o.quiet = cmd, quiet
 	o.own(args)
 	o.view.out.proto = p.c.main.out.proto
 	o.done = make(chan struct{})
@@ -162,8 +163,9 @@ func (p *pipeline) retire() {
 	<-o.done
 	size := len(o.view.out.b)
 	p.c.ob.ops.Add(-int64(size))
-	out := &p.c.main.out
-	out.b = append(out.b, o.view.out.b...)
+	if out := &p.c.main.out; !o.quiet {
+		out.b = append(out.b, o.view.out.b...)
+	}
 	p.c.publishOut()
 	p.resize(size)
 	for _, h := range o.keys {

@@ -31,6 +31,9 @@ type Backend interface {
 	Scan(ctx context.Context, from uint64, fn func(key []byte, o *replication.Object) bool) (uint64, error)
 	ScanKeys(ctx context.Context, routeKey []byte, pos uint64, start, end []byte, batch int, fn func(key []byte, o *replication.Object) bool) error
 	ScanKeysReverse(ctx context.Context, routeKey []byte, pos uint64, start, end []byte, batch int, fn func(key []byte, o *replication.Object) bool) error
+	// WalkIndex and CountIndex read a sorted set's score index (zset.go).
+	WalkIndex(ctx context.Context, w replication.IndexWalk, fn func(sort, key []byte, o *replication.Object) bool) (int64, error)
+	CountIndex(ctx context.Context, w replication.IndexWalk) (int64, error)
 	Now() time.Time
 }
 
@@ -99,6 +102,21 @@ type Config struct {
 	// OutputLimit bounds each client's replies waiting to be written
 	// (Redis's client-output-buffer-limit normal); zero fields: no limit.
 	OutputLimit OutputLimit
+	// PubSubOutputLimit bounds the output buffer of a connection with
+	// subscriptions (Redis's client-output-buffer-limit pubsub); nil:
+	// DefaultPubSubOutputLimit, Redis's default.
+	PubSubOutputLimit *OutputLimit
+	// Relay, when set, carries a message published on this node to the
+	// other nodes of the cluster (shard: an SPUBLISH), without blocking;
+	// they call Deliver. Nil: the node is alone (pubsub.go).
+	Relay func(shard bool, channel, message []byte)
+	// NotifyKeyspaceEvents is Redis's notify-keyspace-events flag string at
+	// start ("" off; CONFIG SET changes it at runtime). See notify.go.
+	NotifyKeyspaceEvents string
+	// ExpireSweep is how often the keys whose expiry this node wrote are
+	// checked for the background "expired" event (notify_sweep.go);
+	// default 100ms, negative: never (they are notified on access).
+	ExpireSweep time.Duration
 	// RequestTimeout is the deadline of one coordinated request; default 2s.
 	RequestTimeout time.Duration
 	// Settings answers CONFIG GET: setting name to value (read-only).
@@ -127,9 +145,13 @@ type Server struct {
 	addr    atomic.Value // string: the first listener's address
 	stats   stats
 	cmdStat map[string]*cmdStat
-	spare   spareFile   // to refuse clients when out of file descriptors
-	pause   pauseState  // CLIENT PAUSE (clients.go)
-	lists   listWaiters // the clients blocked on lists (list_block.go)
+	spare   spareFile  // to refuse clients when out of file descriptors
+	pause   pauseState // CLIENT PAUSE (clients.go)
+	pubsub  pubsubHub  // the subscriptions (pubsub.go)
+	// notifyFlags are the keyspace notification classes on (notify.go).
+	notifyFlags atomic.Int32
+	sweep       expirySweep // the expiries for background "expired" events (notify_sweep.go)
+	lists       listWaiters // the clients blocked on lists (list_block.go)
 
 	encodingMu sync.Mutex
 	encoding   map[string]string // CONFIG SET of Redis's encoding thresholds (cmdConfigSet)
@@ -146,7 +168,9 @@ type stats struct {
 	// peakOutput is the largest output buffer a client has had (outbuf.go).
 	obufDisconnects, peakOutput atomic.Int64
 	paused                      atomic.Int64 // commands held by CLIENT PAUSE now
+	blocked                     atomic.Int64 // blocking commands waiting now (BZPOPMIN, ...)
 	rejected                    atomic.Int64 // commands refused before they ran (unknown, arity, NOAUTH, ...)
+	expired                     atomic.Int64 // keys deleted when found expired (notify_expire.go)
 }
 
 type cmdStat struct {
@@ -190,6 +214,10 @@ func NewServer(cfg Config) (*Server, error) {
 		lns:     make(map[net.Listener]struct{}),
 		conns:   make(map[*client]struct{}),
 		cmdStat: make(map[string]*cmdStat),
+	}
+	s.sweep.stop = make(chan struct{})
+	if !s.setNotifyFlags(cfg.NotifyKeyspaceEvents) {
+		return nil, errors.New("resp: notify-keyspace-events: " + errNotifyFlags)
 	}
 	s.spare.open()
 	s.workers = newWorkerPool(&s.wg)
@@ -281,12 +309,14 @@ func (s *Server) Close() error {
 	s.mu.Lock()
 	if !s.closed {
 		s.closed = true
+		close(s.sweep.stop)
 		s.workers.stop()
 		for ln := range s.lns {
 			ln.Close()
 		}
 		for c := range s.conns {
 			c.nc.Close()
+			c.cancel() // a command still running (a blocking pop) stops
 		}
 	}
 	s.mu.Unlock()
@@ -410,11 +440,15 @@ type client struct {
 	multi   *multiState  // the transaction being queued, after MULTI (multi.go)
 	stats   clientStats  // what CLIENT LIST shows (clients.go)
 	watched []watchedKey // the keys WATCH read, until EXEC, DISCARD or UNWATCH
+	gate    replyGate    // CLIENT REPLY's mode (client_reply.go)
 	// ctx is the context of the connection's commands, cancelled when the
 	// connection closes.
 	ctx    context.Context
 	cancel context.CancelFunc
 	ob     outputBuffer // the replies waiting to be written, and their limits
+	// ps is the connection's pub/sub state from its first subscription;
+	// from then on its writes go through ps (pubsub_out.go).
+	ps atomic.Pointer[subscriber]
 
 	mu         sync.Mutex // guards name, libName, libVer
 	name       string
@@ -436,7 +470,11 @@ type Conn struct {
 	errCount int     // errors replied, for the per-command stats
 	cmdTime  int64   // the running command's time snapshot, Unix ms
 	tx       *txView // inside EXEC: the transaction's key, which get and update use
-	ltx      *listTx // inside EXEC of a transaction with list commands (list_multi.go)
+	inExec   bool    // inside EXEC: a blocking command does not block (as in Redis)
+	// noNewEvent: a write creating a key now replaces one the command
+	// deleted, so it notifies no "new" event (notify_expire.go).
+	noNewEvent bool
+	ltx        *listTx // inside EXEC: the lists pushed to, whose blocked clients are served after it (list_multi.go)
 }
 
 // flushThreshold is how many bytes of replies make serveConn write them
@@ -454,6 +492,9 @@ func (c *client) flushIfFull() {
 // flush writes the buffered replies. After a failed write it discards
 // replies and returns the first error.
 func (c *client) flush() error {
+	if p := c.ps.Load(); p != nil {
+		return p.flush() // messages share the socket (pubsub_out.go)
+	}
 	if c.werr == nil && len(c.main.out.b) > 0 {
 		c.werr = c.writeOut(c.main.out.b)
 	}

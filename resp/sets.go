@@ -126,22 +126,31 @@ func count(bs []bool) int64 {
 }
 
 // removeMembers removes members from the set key and returns how many it
-// removed; the set's head goes when it removed the last member.
-func (c *Conn) removeMembers(key []byte, members [][]byte) (int64, error) {
+// removed; the set's head goes when it removed the last member (gone).
+func (c *Conn) removeMembers(key []byte, members [][]byte) (n int64, gone bool, err error) {
 	members = unique(members)
 	removed := make([]bool, len(members))
-	err := parallel(len(members), func(i int) error {
+	err = parallel(len(members), func(i int) error {
 		_, err := c.rawUpdate(elementKey(typeSet, key, members[i]), removeElement(c.nowMs(), &removed[i]))
 		return err
 	})
-	n := count(removed)
-	if err != nil {
-		return n, err
+	n = count(removed)
+	if err != nil || n == 0 {
+		return n, false, err
 	}
+	gone, err = c.emptied(key, typeSet)
+	return n, gone, err
+}
+
+// notifyRemoved notifies a set command's removal event, and "del" when it
+// removed the last member, in Redis's order.
+func (c *Conn) notifyRemoved(event string, key []byte, n int64, gone bool) {
 	if n > 0 {
-		return n, c.emptied(key, typeSet)
+		c.notify(notifySet, event, key)
 	}
-	return n, nil
+	if gone {
+		c.notify(notifyGeneric, "del", key)
+	}
 }
 
 func cmdSAdd(c *Conn, args [][]byte) {
@@ -150,6 +159,9 @@ func cmdSAdd(c *Conn, args [][]byte) {
 	}
 	n, err := c.addMembers(args[1], args[2:])
 	if c.updateOK(err) {
+		if n > 0 {
+			c.notify(notifySet, "sadd", args[1])
+		}
 		c.out.Int(n)
 	}
 }
@@ -162,8 +174,9 @@ func cmdSRem(c *Conn, args [][]byte) {
 		}
 		return
 	}
-	n, err := c.removeMembers(args[1], args[2:])
+	n, gone, err := c.removeMembers(args[1], args[2:])
 	if c.updateOK(err) {
+		c.notifyRemoved("srem", args[1], n, gone)
 		c.out.Int(n)
 	}
 }
@@ -393,10 +406,12 @@ func cmdSPop(c *Conn, args [][]byte) {
 		rand.Shuffle(len(ms), func(i, j int) { ms[i], ms[j] = ms[j], ms[i] })
 		picked = ms[:min(int64(len(ms)), count)]
 	}
-	if _, err := c.removeMembers(args[1], picked); err != nil {
+	n, gone, err := c.removeMembers(args[1], picked)
+	if err != nil {
 		c.fail(err)
 		return
 	}
+	c.notifyRemoved("spop", args[1], n, gone)
 	if !withCount {
 		if len(picked) == 0 {
 			c.out.Null()
@@ -424,17 +439,21 @@ func cmdSMove(c *Conn, args [][]byte) {
 		c.out.Int(0)
 		return
 	}
-	n, err := c.removeMembers(src, [][]byte{m})
+	n, gone, err := c.removeMembers(src, [][]byte{m})
 	if err != nil || n == 0 {
 		if c.updateOK(err) {
 			c.out.Int(0)
 		}
 		return
 	}
+	c.notifyRemoved("srem", src, n, gone)
 	if _, err := c.collection(dst, typeSet, true); !c.updateOK(err) {
 		return
 	}
-	if _, err := c.addMembers(dst, [][]byte{m}); c.updateOK(err) {
+	if added, err := c.addMembers(dst, [][]byte{m}); c.updateOK(err) {
+		if added > 0 {
+			c.notify(notifySet, "sadd", dst)
+		}
 		c.out.Int(1)
 	}
 }

@@ -55,15 +55,21 @@ func algebraCommand(op byte) func(c *Conn, args [][]byte) {
 	}
 }
 
-func algebraStoreCommand(op byte) func(c *Conn, args [][]byte) {
+func algebraStoreCommand(op byte, event string) func(c *Conn, args [][]byte) {
 	return func(c *Conn, args [][]byte) {
 		ms, err := c.setAlgebra(op, args[2:])
 		if err != nil {
 			c.fail(err)
 			return
 		}
-		n, err := c.storeSet(args[1], ms)
+		n, existed, err := c.storeSet(args[1], ms)
 		if c.updateOK(err) {
+			switch {
+			case n > 0:
+				c.notify(notifySet, event, args[1])
+			case existed:
+				c.notify(notifyGeneric, "del", args[1])
+			}
 			c.out.Int(n)
 		}
 	}
@@ -73,27 +79,29 @@ var (
 	cmdSInter      = algebraCommand('&')
 	cmdSUnion      = algebraCommand('|')
 	cmdSDiff       = algebraCommand('-')
-	cmdSInterStore = algebraStoreCommand('&')
-	cmdSUnionStore = algebraStoreCommand('|')
-	cmdSDiffStore  = algebraStoreCommand('-')
+	cmdSInterStore = algebraStoreCommand('&', "sinterstore")
+	cmdSUnionStore = algebraStoreCommand('|', "sunionstore")
+	cmdSDiffStore  = algebraStoreCommand('-', "sdiffstore")
 )
 
 // storeSet replaces whatever dst holds with a set of members (deleting it
-// when there are none) and returns the set's size.
-func (c *Conn) storeSet(dst []byte, members [][]byte) (int64, error) {
-	if _, err := c.del(dst); err != nil {
-		return 0, err
+// when there are none) and returns the set's size and whether dst existed.
+func (c *Conn) storeSet(dst []byte, members [][]byte) (int64, bool, error) {
+	existed, err := c.del(dst)
+	if err != nil || len(members) == 0 {
+		return 0, existed, err
 	}
-	if len(members) == 0 {
-		return 0, nil
-	}
-	if _, err := c.collection(dst, typeSet, true); err != nil {
-		return 0, err
+	// A key replaced is no key created: no "new" event, as in Redis.
+	c.noNewEvent = existed
+	_, err = c.collection(dst, typeSet, true)
+	c.noNewEvent = false
+	if err != nil {
+		return 0, existed, err
 	}
 	if _, err := c.addMembers(dst, members); err != nil {
-		return 0, err
+		return 0, existed, err
 	}
-	return int64(len(members)), nil
+	return int64(len(members)), existed, nil
 }
 
 func cmdSInterCard(c *Conn, args [][]byte) {

@@ -181,17 +181,55 @@ func TestSetScanAndExpiry(t *testing.T) {
 func TestSetsInMulti(t *testing.T) {
 	e := newTestEnv(t)
 	c := e.dial()
+	other := e.dial()
 	runRaw(t, c, []rawCase{
 		{cmd("SADD", "s", "a"), integer(1)},
+		// One key: the commands run one after another at EXEC, each
+		// seeing the ones before it.
 		{cmd("MULTI"), okReply},
-		{cmd("SET", "x", "1"), simple("QUEUED")},
-		{cmd("SADD", "s", "b"), errReply("ERR 'sadd' cannot run inside a transaction: dynakv does not run set commands in MULTI yet")},
-		{cmd("EXEC"), errReply("EXECABORT Transaction discarded because of previous errors.")},
-		{cmd("EXISTS", "x"), integer(0)},
+		{cmd("SADD", "s", "b"), simple("QUEUED")},
+		{cmd("SREM", "s", "a"), simple("QUEUED")},
+		{cmd("SMEMBERS", "s"), simple("QUEUED")},
+		{cmd("SCARD", "s"), simple("QUEUED")},
+		{cmd("EXEC"), array(integer(1), integer(1), bulks("b"), integer(1))},
+		// A delete and a re-creation in one transaction.
 		{cmd("MULTI"), okReply},
 		{cmd("DEL", "s"), simple("QUEUED")},
-		{cmd("EXEC"), array(errReply("ERR a transaction cannot replace or delete a set or hash in dynakv yet"))},
-		{cmd("SMEMBERS", "s"), array(bulk("a"))},
+		{cmd("SADD", "s", "c"), simple("QUEUED")},
+		{cmd("EXEC"), array(integer(1), integer(1))},
+		{cmd("SMEMBERS", "s"), bulks("c")},
+		// A string write over a set in a transaction replaces the set, its
+		// members with it.
+		{cmd("MULTI"), okReply},
+		{cmd("SET", "s", "str"), simple("QUEUED")},
+		{cmd("EXEC"), array(okReply)},
+		{cmd("TYPE", "s"), simple("string")},
+		{cmd("DEL", "s"), integer(1)},
+		{cmd("SADD", "s", "z"), integer(1)},
+		{cmd("SCARD", "s"), integer(1)},
+		// Two keys: refused at EXEC with nothing applied, as any
+		// transaction over two keys.
+		{cmd("MULTI"), okReply},
+		{cmd("SET", "x", "1"), simple("QUEUED")},
+		{cmd("SADD", "s", "b"), simple("QUEUED")},
+		{cmd("EXEC"), errReply(`ERR a dynakv transaction must touch one key; this one touches 2 keys ("x", "s"): nothing was applied`)},
+		{cmd("EXISTS", "x"), integer(0)},
+		{cmd("SISMEMBER", "s", "b"), integer(0)},
+		// An error while queueing aborts the whole transaction.
+		{cmd("MULTI"), okReply},
+		{cmd("SADD", "s"), errReply("ERR wrong number of arguments for 'sadd' command")},
+		{cmd("SADD", "s", "q"), simple("QUEUED")},
+		{cmd("EXEC"), errReply("EXECABORT Transaction discarded because of previous errors.")},
+		{cmd("SISMEMBER", "s", "q"), integer(0)},
+		// WATCH of the set notices its delete.
+		{cmd("WATCH", "s"), okReply},
+	})
+	runRaw(t, other, []rawCase{{cmd("DEL", "s"), integer(1)}})
+	runRaw(t, c, []rawCase{
+		{cmd("MULTI"), okReply},
+		{cmd("SADD", "s", "w"), simple("QUEUED")},
+		{cmd("EXEC"), "*-1\r\n"},
+		{cmd("EXISTS", "s"), integer(0)},
 	})
 }
 
@@ -261,5 +299,46 @@ func TestBigCollectionReplyClosedAtOutputLimit(t *testing.T) {
 	}
 	if got := c.do("SINTERCARD", "2", "big", "big"); got != integer(2000) {
 		t.Fatalf("SINTERCARD after: %q", got)
+	}
+}
+
+// TestDeleteInBatches: a delete of more elements than dropElements holds
+// at once deletes them all, batch after batch.
+func TestDeleteInBatches(t *testing.T) {
+	defer func(n int) { dropBatch = n }(dropBatch)
+	dropBatch = 16
+	e := newTestEnv(t)
+	c := e.dial()
+	args := []string{"SADD", "big"}
+	hargs := []string{"HSET", "bigh"}
+	for i := range 100 {
+		args = append(args, fmt.Sprint("m", i))
+		hargs = append(hargs, fmt.Sprint("f", i), "v")
+	}
+	if got := c.do(args...); got != integer(100) {
+		t.Fatalf("SADD: %q", got)
+	}
+	if got := c.do(hargs...); got != integer(100) {
+		t.Fatalf("HSET: %q", got)
+	}
+	if got := c.do("DEL", "big", "bigh"); got != integer(2) {
+		t.Fatalf("DEL: %q", got)
+	}
+	if got := c.do("EXISTS", "big", "bigh"); got != integer(0) {
+		t.Fatalf("EXISTS after DEL: %q", got)
+	}
+	// None of the old members is left: a new set and hash of those names
+	// hold only their own.
+	if got := c.do("SADD", "big", "new"); got != integer(1) {
+		t.Fatalf("SADD after DEL: %q", got)
+	}
+	if got := c.do("HSET", "bigh", "new", "v"); got != integer(1) {
+		t.Fatalf("HSET after DEL: %q", got)
+	}
+	if got := c.do("SCARD", "big"); got != integer(1) {
+		t.Fatalf("SCARD of the new set: %q", got)
+	}
+	if got := c.do("HLEN", "bigh"); got != integer(1) {
+		t.Fatalf("HLEN of the new hash: %q", got)
 	}
 }

@@ -171,6 +171,12 @@ func (c *Conn) set(key, value []byte, opt setOptions, now int64) {
 		}
 		return plainWrite(cur, own(value), exp), nil
 	})
+	if err == nil && written != nil {
+		c.notify(notifyString, "set", key)
+		if opt.hasExpire {
+			c.notify(notifyGeneric, "expire", key)
+		}
+	}
 	switch {
 	case err != nil || opt.get:
 		c.replyOld(err, old)
@@ -194,6 +200,7 @@ func cmdSetNX(c *Conn, args [][]byte) {
 		return
 	}
 	if written != nil {
+		c.notify(notifyString, "set", args[1])
 		c.out.Int(1)
 	} else {
 		c.out.Int(0)
@@ -225,6 +232,9 @@ func cmdGetDel(c *Conn, args [][]byte) {
 		}
 		return deleteWrite(cur), nil
 	})
+	if err == nil && old != nil {
+		c.notify(notifyGeneric, "del", args[1])
+	}
 	c.replyOld(err, old)
 }
 
@@ -253,20 +263,27 @@ func cmdGetEx(c *Conn, args [][]byte) {
 		}
 	}
 	var old *replication.Sibling
+	event := ""
 	_, err := c.update(args[1], func(cur *replication.Object) (*replication.Write, error) {
-		old = cur.Newest(now)
+		old, event = cur.Newest(now), ""
 		switch {
 		case old == nil:
 			return nil, nil
 		case setTTL && at <= now:
+			event = "del"
 			return deleteWrite(cur), nil
 		case setTTL:
+			event = "expire"
 			return plainWrite(cur, old.Value, at), nil
 		case persist && old.ExpireAt != 0:
+			event = "persist"
 			return plainWrite(cur, old.Value, 0), nil
 		}
 		return nil, nil
 	})
+	if err == nil && event != "" {
+		c.notify(notifyGeneric, event, args[1])
+	}
 	c.replyOld(err, old)
 }
 
@@ -316,6 +333,7 @@ func cmdMSet(c *Conn, args [][]byte) {
 			c.fail(err)
 			return
 		}
+		c.notify(notifyString, "set", args[i])
 	}
 	c.out.OK()
 }
@@ -358,6 +376,7 @@ func cmdAppend(c *Conn, args [][]byte) {
 	case tooBig:
 		c.replyErr("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
 	default:
+		c.notify(notifyString, "append", args[1])
 		c.out.Int(int64(n))
 	}
 }

@@ -143,6 +143,9 @@ func cmdSetRange(c *Conn, args [][]byte) {
 		return v, true, nil
 	})
 	if c.updateOK(err) {
+		if len(value) > 0 {
+			c.notify(notifyString, "setrange", args[1])
+		}
 		c.out.Int(int64(n))
 	}
 }

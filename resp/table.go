@@ -146,6 +146,8 @@ func commandTable() map[string]*command {
 			"setname": {name: "setname", arity: 3, flags: []string{"fast"}, summary: "Sets the connection name.", args: []argDoc{argStr("connection-name")}, fn: cmdClientSetName},
 			"getname": {name: "getname", arity: 2, flags: []string{"fast"}, summary: "Returns the name of the connection.", fn: cmdClientGetName},
 			"id":      {name: "id", arity: 2, flags: []string{"fast"}, summary: "Returns the unique client ID of the connection.", fn: cmdClientID},
+			"reply": {name: "reply", arity: 3, flags: []string{"noscript", "loading", "stale"}, summary: "Instructs the server whether to reply to commands.",
+				args: []argDoc{oneOf("action", token("ON"), token("OFF"), token("SKIP"))}, fn: cmdClientReply},
 			"setinfo": {name: "setinfo", arity: 4, flags: []string{"fast"}, summary: "Sets information specific to the client or connection.",
 				args: []argDoc{oneOf("attr", tokenArg("LIB-NAME", argStr("libname")), tokenArg("LIB-VER", argStr("libver")))}, fn: cmdClientSetInfo},
 			"info":     {name: "info", arity: 2, summary: "Returns information about the connection.", fn: cmdClientInfo},
@@ -180,7 +182,7 @@ func commandTable() map[string]*command {
 		}},
 		{name: "config", arity: -2, group: "server", since: "2.0.0", summary: "A container for server configuration commands.", subs: map[string]*command{
 			"get":       {name: "get", arity: -3, flags: []string{"admin", "noscript", "loading", "stale"}, summary: "Returns the effective values of configuration parameters.", args: []argDoc{many(argStr("parameter"))}, fn: cmdConfigGet},
-			"set":       {name: "set", arity: -4, flags: []string{"admin", "noscript", "loading", "stale"}, summary: "Records Redis's encoding thresholds for CONFIG GET (they do not apply to dynakv); other settings are read at start.", fn: cmdConfigSet},
+			"set":       {name: "set", arity: -4, flags: []string{"admin", "noscript", "loading", "stale"}, summary: "Sets notify-keyspace-events and records Redis's encoding thresholds for CONFIG GET (they do not apply to dynakv); other settings are read at start.", fn: cmdConfigSet},
 			"rewrite":   {name: "rewrite", arity: 2, flags: []string{"admin", "noscript", "loading", "stale"}, summary: "Not supported: settings are read at start.", fn: cmdConfigRewrite},
 			"resetstat": {name: "resetstat", arity: 2, flags: []string{"admin", "noscript", "loading", "stale"}, summary: "Resets the server's statistics.", fn: cmdConfigResetStat},
 			"help": {name: "help", arity: 2, flags: []string{"loading", "stale"}, summary: "Returns helpful text about the different subcommands.", fn: helpCommand(
@@ -227,6 +229,9 @@ func commandTable() map[string]*command {
 	cmds = append(cmds, setCommands()...)
 	cmds = append(cmds, hashCommands()...)
 	cmds = append(cmds, bitCommands()...)
+	cmds = append(cmds, pubsubCommands()...)
+	cmds = append(cmds, zsetCommands()...)
+	cmds = append(cmds, geoCommands()...)
 	cmds = append(cmds, objectCommand())
 	cmds = append(cmds, memoryCommand())
 	cmds = append(cmds, keyCommands2()...)

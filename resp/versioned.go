@@ -184,6 +184,17 @@ func versionedWrite(c *Conn, key, token []byte, opts [][]byte, value []byte, tom
 		c.fail(err)
 		return
 	}
+	// As SET (with EX/PX: and EXPIRE) and DEL notify; a versioned write
+	// always writes a version.
+	switch {
+	case tombstone:
+		c.notify(notifyGeneric, "del", key)
+	case hasExp:
+		c.notify(notifyString, "set", key)
+		c.notify(notifyGeneric, "expire", key)
+	default:
+		c.notify(notifyString, "set", key)
+	}
 	c.out.OK()
 }
 

@@ -19,6 +19,9 @@
 #                   smembers   SMEMBERS bench:small                      (a set of 10)
 #                   hget       HGET bench:hash element:__rand_int__      (a hash of 100; every one a hit)
 #                   hgetall    HGETALL bench:smallhash                   (a hash of 10, values of 100 bytes)
+#                   pubsub     PUBLISH bench:chan message:__rand_int__   (one subscriber attached:
+#                              redis-cli SUBSCRIBE bench:chan in the background, reading every
+#                              message; on a cluster it is on node-1, where redis-benchmark publishes)
 #                   lpush      LPUSH bench:list:__rand_int__ element  (-r 100000: short lists)
 #                   lpop       LPOP bench:list:__rand_int__           (-r 100000: pops what lpush
 #                              pushed, so run it after lpush; redis-benchmark's own -t lpush and
@@ -26,10 +29,19 @@
 #                 "collections" stands for "sadd sismember smembers hset hget hgetall pfadd",
 #                 "lists" for "lpush lpop"
 #                 (BENCH_TESTS="set collections" runs SET beside them).
+#                 Sorted sets ("zsets" stands for "zadd zscore zrange zrangebig"):
+#                   zadd       ZADD myzset __rand_int__ element:__rand_int__ (redis-benchmark's -t zadd,
+#                              -r BENCH_ADD_RANGE: nearly every request adds a member)
+#                   zscore     ZSCORE bench:zset element:__rand_int__    (a sorted set of 100; every one a hit)
+#                   zrange     ZRANGE bench:zset 10 19 WITHSCORES        (10 members of a set of 100)
+#                   zrangebig  ZRANGE bench:bigzset 10 19 WITHSCORES     (10 members of a set of
+#                              BENCH_ZSET_BIG members, default 1000000: a range read costs what it
+#                              returns, not what the set holds)
 #                 sadd and hset (SADD myset / HSET myhash element:__rand_int__) run with
 #                 -r BENCH_ADD_RANGE, so nearly every request adds a new member or field (with
 #                 -r 100000 most of them would find theirs there already)
-#   BENCH_ADD_RANGE  -r of sadd, hset and pfadd                (default 100000000)
+#   BENCH_ADD_RANGE  -r of sadd, hset, zadd and pfadd          (default 100000000)
+#   BENCH_ZSET_BIG   members of zrangebig's sorted set          (default 1000000)
 #   DYNAKV_BIN    use this dynakv binary instead of building one
 #   BENCH_CLUSTER nodes of a local cluster to benchmark instead of one node (default 0: one node).
 #                 The cluster runs with --n 3 --r 2 --w 2, is started by scripts/cluster.sh in the
@@ -74,6 +86,8 @@ for test in "${given[@]}"; do
     tests+=(sadd sismember smembers hset hget hgetall pfadd)
   elif [ "$test" = lists ]; then
     tests+=(lpush lpop)
+  elif [ "$test" = zsets ]; then
+    tests+=(zadd zscore zrange zrangebig)
   else
     tests+=("$test")
   fi
@@ -96,9 +110,13 @@ done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dynakv-bench.XXXXXX")
 pids=()
+subs=()        # background subscribers of the pubsub test (not servers: not in the CPU figures)
 cluster_env=() # the environment of scripts/cluster.sh, once a cluster is being started
 cleanup() {
   local pid
+  for pid in "${subs[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
   if [ ${#cluster_env[@]} -gt 0 ]; then
     env "${cluster_env[@]}" "$cluster_sh" stop >/dev/null ||
       echo "bench: scripts/cluster.sh stop failed; check for dynakv processes under $tmp/cluster" >&2
@@ -275,7 +293,10 @@ clk_tck=$(getconf CLK_TCK 2>/dev/null || echo 100)
 # either -t TEST or a command line (see BENCH_TESTS).
 test_args() {
   case $1 in
-    sadd | hset) targs=(-r "$ADD_RANGE" -t "$1") ;;
+    sadd | hset | zadd) targs=(-r "$ADD_RANGE" -t "$1") ;;
+    zscore) targs=(-r 100 ZSCORE bench:zset 'element:__rand_int__') ;;
+    zrange) targs=(-r 100000 ZRANGE bench:zset 10 19 WITHSCORES) ;;
+    zrangebig) targs=(-r 100000 ZRANGE bench:bigzset 10 19 WITHSCORES) ;;
     pfadd) targs=(-r "$ADD_RANGE" PFADD bench:hll 'element:__rand_int__') ;;
     sismember) targs=(-r 100 SISMEMBER bench:set 'element:__rand_int__') ;;
     smembers) targs=(-r 100000 SMEMBERS bench:small) ;;
@@ -283,6 +304,7 @@ test_args() {
     hgetall) targs=(-r 100000 HGETALL bench:smallhash) ;;
     lpush) targs=(-r 100000 LPUSH 'bench:list:__rand_int__' element) ;;
     lpop) targs=(-r 100000 LPOP 'bench:list:__rand_int__') ;;
+    pubsub) targs=(-r 100000 PUBLISH bench:chan 'message:__rand_int__') ;;
     *) targs=(-r 100000 -t "$1") ;;
   esac
 }
@@ -305,6 +327,20 @@ fill() {
       smembers) timeout 10 redis-cli -h 127.0.0.1 -p "$port" SADD bench:small "${small[@]}" ;;
       hget) timeout 10 redis-cli -h 127.0.0.1 -p "$port" HSET bench:hash "${fields[@]}" ;;
       hgetall) timeout 10 redis-cli -h 127.0.0.1 -p "$port" HSET bench:smallhash "${smallf[@]}" ;;
+      pubsub)
+        redis-cli -h 127.0.0.1 -p "$port" SUBSCRIBE bench:chan >/dev/null 2>&1 &
+        subs+=($!)
+        for i in $(seq 1 100); do # bounded wait for the subscription
+          [ "$(redis-cli -h 127.0.0.1 -p "$port" PUBSUB NUMSUB bench:chan | tail -1)" = 1 ] && break
+          sleep 0.1
+        done
+        redis-cli -h 127.0.0.1 -p "$port" PUBSUB NUMSUB bench:chan | tail -1
+        ;;
+      zscore | zrange)
+        for ((i = 0; i < 100; i++)); do printf '%d %s ' "$i" "${members[i]}"; done |
+          xargs timeout 10 redis-cli -h 127.0.0.1 -p "$port" ZADD bench:zset
+        ;;
+      zrangebig) fill_big "$port" ;;
       *) continue ;;
     esac >"$tmp/fill.out" 2>&1
     if ! grep -Eq '^\(integer\) [0-9]+$|^[0-9]+$' "$tmp/fill.out"; then
@@ -313,6 +349,24 @@ fill() {
       exit 1
     fi
   done
+}
+
+# fill_big PORT: ZADDs BENCH_ZSET_BIG members to bench:bigzset with redis-cli --pipe, 1000 members
+# a command, and prints its ZCARD (what fill checks).
+fill_big() {
+  local port=$1 big=${BENCH_ZSET_BIG:-1000000}
+  log "filling bench:bigzset with $big members on port $port"
+  awk -v n="$big" 'BEGIN {
+    for (i = 0; i < n; i += 1000) {
+      m = (n - i < 1000) ? n - i : 1000
+      printf "*%d\r\n$4\r\nZADD\r\n$13\r\nbench:bigzset\r\n", 2 + 2 * m
+      for (j = i; j < i + m; j++) {
+        s = sprintf("%d", j); e = sprintf("element:%012d", j)
+        printf "$%d\r\n%s\r\n$%d\r\n%s\r\n", length(s), s, length(e), e
+      }
+    }
+  }' | timeout 1800 redis-cli -h 127.0.0.1 -p "$port" --pipe >"$tmp/fill-big.out" 2>&1 || { cat "$tmp/fill-big.out" >&2; exit 1; }
+  timeout 60 redis-cli -h 127.0.0.1 -p "$port" ZCARD bench:bigzset
 }
 
 # bench TARGET PORT TEST P ROUND: one redis-benchmark run; appends its CSV row, and the servers'
@@ -373,7 +427,7 @@ fi
 
 echo
 echo "mode: $mode"
-echo "redis-benchmark -c $CLIENTS -d 100 -r 100000 -n $N (sadd, hset, pfadd: -r $ADD_RANGE), median of $ROUNDS rounds by rps (latencies in ms)"
+echo "redis-benchmark -c $CLIENTS -d 100 -r 100000 -n $N (sadd, hset, zadd, pfadd: -r $ADD_RANGE), median of $ROUNDS rounds by rps (latencies in ms)"
 echo
 echo "CPU: user+system time of the servers per request in microseconds (for a cluster, all nodes together)"
 echo

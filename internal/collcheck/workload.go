@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -83,6 +84,30 @@ var List = Kind{
 		}
 		return out, err
 	},
+}
+
+// ZSet is ZADD, ZREM and ZRANGE 0 -1 WITHSCORES (a read through the
+// replicas' score indexes): a member's value is its score, written for
+// value "v12" as 12 and read back as "v12"; an owned member is also
+// written again with a new score.
+var ZSet = Kind{
+	Name: "zset",
+	Write: func(ctx context.Context, c *redis.Client, key, m, v string) error {
+		f, _ := strconv.ParseFloat(strings.TrimPrefix(v, "v"), 64)
+		return c.ZAdd(ctx, key, redis.Z{Score: f, Member: m}).Err()
+	},
+	Remove: func(ctx context.Context, c *redis.Client, key, m string) (int64, error) {
+		return c.ZRem(ctx, key, m).Result()
+	},
+	Read: func(ctx context.Context, c *redis.Client, key string) (map[string]string, error) {
+		zs, err := c.ZRangeWithScores(ctx, key, 0, -1).Result()
+		out := make(map[string]string, len(zs))
+		for _, z := range zs {
+			out[z.Member.(string)] = "v" + strconv.FormatFloat(z.Score, 'f', -1, 64)
+		}
+		return out, err
+	},
+	Values: true,
 }
 
 // Clients is a workload: clients that each send one command at a time

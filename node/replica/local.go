@@ -126,6 +126,9 @@ func Open(cfg Config) (*Local, error) {
 	if err := l.loadHints(); err != nil {
 		return nil, fmt.Errorf("replica: counting hints: %w", err)
 	}
+	if _, err := l.ensureIndex(); err != nil {
+		return nil, err
+	}
 	return l, nil
 }
 
@@ -378,6 +381,10 @@ func (l *Local) MergeBatch(ctx context.Context, items []KeyObject) error {
 	for _, k := range order {
 		if p := byKey[k]; p.dirty {
 			ops = append(ops, store.Op{Key: p.dk, Value: replication.AppendObject(nil, p.cur)})
+			var err error
+			if ops, err = l.indexOps(ops, p.hash.Hi, []byte(k), p.orig, p.cur, p.lost); err != nil {
+				return err
+			}
 		}
 	}
 	if len(ops) == 0 {
@@ -451,7 +458,12 @@ func (l *Local) mutate(ctx context.Context, key []byte, fn func(cur *replication
 	vb := getBuf()
 	defer putBuf(vb)
 	*vb = replication.AppendObject((*vb)[:0], next)
-	if err := l.store.Apply(store.Op{Key: dk, Value: *vb}); err != nil {
+	var opsBuf [3]store.Op
+	ops, err := l.indexOps(append(opsBuf[:0], store.Op{Key: dk, Value: *vb}), h.Hi, key, cur, next, lost)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.store.Apply(ops...); err != nil {
 		return nil, err
 	}
 	l.cache.put(h.Lo, key, next)

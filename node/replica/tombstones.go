@@ -126,7 +126,11 @@ func (l *Local) CollectTombstone(ctx context.Context, key []byte, expect *replic
 	if live, err := l.outlivedBy(ctx, h.Hi, key, cur); live || err != nil {
 		return false, err
 	}
-	if err := l.store.Apply(store.Op{Key: dk, Delete: true}); err != nil {
+	ops, err := l.indexOps([]store.Op{{Key: dk, Delete: true}}, h.Hi, key, cur, nil, false)
+	if err != nil {
+		return false, err
+	}
+	if err := l.store.Apply(ops...); err != nil {
 		return false, err
 	}
 	l.cache.put(h.Lo, key, nil)

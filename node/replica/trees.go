@@ -228,10 +228,25 @@ func (l *Local) DropPartition(ctx context.Context, p int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// The partition's score index goes with its data. When the deletes
+	// take several batches, a key's data and its index entries may land in
+	// different ones: the index's format marker is dropped until the last
+	// has landed, so a crash or a failed batch on the way makes the next
+	// Open rebuild the index.
+	if ops, err = l.partitionIndexOps(ops, start, end); err != nil {
+		return 0, err
+	}
+	split := len(ops) > 4096
+	if split {
+		err = l.store.Apply(store.Op{Key: store.MetaKey(metaIndex), Delete: true})
+	}
 	for len(ops) > 0 && err == nil {
 		n := min(len(ops), 4096)
 		err = l.store.Apply(ops[:n]...)
 		ops = ops[n:]
+	}
+	if split && err == nil {
+		err = l.store.Apply(store.Op{Key: store.MetaKey(metaIndex), Value: []byte(indexFormat)})
 	}
 	for _, k := range keys {
 		l.cache.drop(ring.HashKey(k).Lo, k)

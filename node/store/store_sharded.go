@@ -24,7 +24,8 @@ import (
 // Safe for concurrent use.
 type Sharded struct {
 	shards []Store
-	shift  uint // hash.Hi >> shift is the shard of a data key
+	shift  uint      // hash.Hi >> shift is the shard of a data key
+	segs   []segment // the keyspace's runs by shard (segments), computed once
 }
 
 var _ Store = (*Sharded)(nil)
@@ -36,7 +37,9 @@ func NewSharded(shards ...Store) (*Sharded, error) {
 	if n == 0 || n&(n-1) != 0 {
 		return nil, fmt.Errorf("store: %d store shards, need a power of two", n)
 	}
-	return &Sharded{shards: shards, shift: uint(64 - bits.TrailingZeros(uint(n)))}, nil
+	s := &Sharded{shards: shards, shift: uint(64 - bits.TrailingZeros(uint(n)))}
+	s.segs = s.segments()
+	return s, nil
 }
 
 // shardOf returns the shard holding key.
@@ -190,9 +193,8 @@ func (s *Sharded) Iterate(start, end []byte, fn func(k, v []byte) bool) error {
 // IterateReverse implements Store, walking the shards' ranges in reverse
 // key order.
 func (s *Sharded) IterateReverse(start, end []byte, fn func(k, v []byte) bool) error {
-	segs := s.segments()
-	for i := len(segs) - 1; i >= 0; i-- {
-		seg := segs[i]
+	for i := len(s.segs) - 1; i >= 0; i-- {
+		seg := s.segs[i]
 		lo, hi, ok := clip(seg, start, end)
 		if !ok {
 			continue
@@ -237,7 +239,7 @@ func (s *Sharded) ShardOf(key []byte) int { return s.shardOf(key) }
 func (s *Sharded) Shards() []Store { return s.shards }
 
 func (s *Sharded) iterate(start, end []byte, iter func(Store, []byte, []byte, func(k, v []byte) bool) error, fn func(k, v []byte) bool) error {
-	for _, seg := range s.segments() {
+	for _, seg := range s.segs {
 		lo, hi, ok := clip(seg, start, end)
 		if !ok {
 			continue
