@@ -50,6 +50,7 @@ type listWaiters struct {
 // listWaiter is one blocked client.
 type listWaiter struct {
 	c       *client
+	since   int64 // when its command was read (Unix ns)
 	keys    []string
 	wake    chan struct{} // a push wrote one of keys
 	unblock chan bool     // CLIENT UNBLOCK: true to reply an error
@@ -59,9 +60,12 @@ type listWaiter struct {
 	acks    []chan bool // pushes waiting for its next attempt: true when it popped (or left)
 }
 
-// add registers c as blocked on keys, after the clients already waiting.
+// add registers c as blocked on keys, in the order the clients' commands
+// were read (their dispatch time: a client whose command was read first
+// but reached here second still goes first, as Redis, which runs commands
+// in the order it reads them, would have it).
 func (w *listWaiters) add(c *client, keys [][]byte) *listWaiter {
-	lw := &listWaiter{c: c, wake: make(chan struct{}, 1), unblock: make(chan bool, 1)}
+	lw := &listWaiter{c: c, since: c.lastActive.Load(), wake: make(chan struct{}, 1), unblock: make(chan bool, 1)}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.byKey == nil {
@@ -70,7 +74,12 @@ func (w *listWaiters) add(c *client, keys [][]byte) *listWaiter {
 	for _, k := range keys {
 		if !slices.Contains(lw.keys, string(k)) {
 			lw.keys = append(lw.keys, string(k))
-			w.byKey[string(k)] = append(w.byKey[string(k)], lw)
+			q := w.byKey[string(k)]
+			i := len(q)
+			for i > 0 && q[i-1].since > lw.since {
+				i--
+			}
+			w.byKey[string(k)] = slices.Insert(q, i, lw)
 		}
 	}
 	w.byClient[c] = lw
