@@ -27,14 +27,14 @@ func latDistance(lat1, lat2 float64) float64 {
 // directly, as Redis 7 does.
 func Distance(lon1, lat1, lon2, lat2 float64) float64 {
 	lon1r, lon2r := rad(lon1), rad(lon2)
-	v := math.Sin((lon2r - lon1r) / 2)
+	v := sin((lon2r - lon1r) / 2)
 	if v == 0 {
 		return latDistance(lat1, lat2)
 	}
 	lat1r, lat2r := rad(lat1), rad(lat2)
-	u := math.Sin((lat2r - lat1r) / 2)
-	a := float64(u*u) + float64(float64(float64(math.Cos(lat1r)*math.Cos(lat2r))*v)*v)
-	return 2.0 * EarthRadius * math.Asin(math.Sqrt(a))
+	u := sin((lat2r - lat1r) / 2)
+	a := float64(u*u) + float64(float64(float64(cos(lat1r)*cos(lat2r))*v)*v)
+	return 2.0 * EarthRadius * asin(math.Sqrt(a))
 }
 
 // Unit returns the number of metres in a distance unit (m, km, ft, mi,
@@ -53,10 +53,32 @@ func Unit(name []byte) (float64, bool) {
 	return 0, false
 }
 
-// FormatDistance formats a distance as GEODIST and WITHDIST print it: four
-// decimals (C's "%.4f").
+// FormatDistance formats a distance as GEODIST and WITHDIST print it, with
+// four decimals. Redis 7 does not use printf's "%.4f" (the exact decimal
+// value of d, rounded) but scales first: d*10^4 is rounded to a float64,
+// then to the nearest integer (ties to even), whose digits get a point
+// before the last four. The two differ when d*10^4 lies within half an ulp
+// of a .5 (a distance of 5659867.22974999994 ft scales to exactly
+// 56598672297.5 and prints 5659867.2298, where "%.4f" prints .2297).
 func FormatDistance(d float64) string {
-	return formatC(d, 4)
+	scaled := math.RoundToEven(d * 1e4)
+	if !(math.Abs(scaled) < 1<<62) {
+		return formatC(d, 4) // no distance between two places gets here
+	}
+	n := int64(scaled)
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	digits := strconv.FormatInt(n, 10)
+	if len(digits) < 5 {
+		digits = strings.Repeat("0", 5-len(digits)) + digits
+	}
+	s := digits[:len(digits)-4] + "." + digits[len(digits)-4:]
+	if neg {
+		s = "-" + s
+	}
+	return s
 }
 
 // FormatCoord formats a longitude or latitude as GEOPOS and WITHCOORD print

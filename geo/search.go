@@ -27,8 +27,8 @@ func (s *Shape) boundingBox() [4]float64 {
 		height, width = s.UnitMeters*(s.Height/2), s.UnitMeters*(s.Width/2)
 	}
 	latDelta := deg(height / EarthRadius)
-	lonDeltaTop := deg(width / EarthRadius / math.Cos(rad(s.Lat+latDelta)))
-	lonDeltaBottom := deg(width / EarthRadius / math.Cos(rad(s.Lat-latDelta)))
+	lonDeltaTop := deg(width / EarthRadius / cos(rad(s.Lat+latDelta)))
+	lonDeltaBottom := deg(width / EarthRadius / cos(rad(s.Lat-latDelta)))
 	lonDelta := lonDeltaTop
 	if s.Lat < 0 {
 		lonDelta = lonDeltaBottom
@@ -70,13 +70,22 @@ func estimateStep(meters, lat float64) uint {
 	return uint(min(max(step, 1), Steps))
 }
 
-// move returns the cell dLon columns east and dLat rows north of c,
-// wrapping around each axis as Redis's neighbour computation does.
+// move returns the cell dLon columns east and dLat rows north of c. An
+// axis that moves wraps around modulo 2^step, as Redis's neighbour
+// computation does; one that does not is left as it is, even where the
+// encoding put it one past the last cell (a centre on the 180th meridian
+// or the top latitude), because Redis leaves it so: such a cell's score
+// range lies past every stored score and is read in vain, exactly as
+// there.
 func (c cell) move(dLon, dLat int) cell {
 	lat, lon := deinterleave(c.bits)
 	mask := uint32(1)<<c.step - 1
-	lat = uint32(int64(lat)+int64(dLat)) & mask
-	lon = uint32(int64(lon)+int64(dLon)) & mask
+	if dLat != 0 {
+		lat = uint32(int64(lat)+int64(dLat)) & mask
+	}
+	if dLon != 0 {
+		lon = uint32(int64(lon)+int64(dLon)) & mask
+	}
 	return cell{bits: interleave(lat, lon), step: c.step}
 }
 
