@@ -201,7 +201,9 @@ func geoRandomCommand(rng *rand.Rand) []string {
 	member := func() string { return pick("m1", "m2", "m3", "m7", "m40", "nosuch") }
 	key := func() string { return pick("g", "g", "g", "nokey") }
 	unit := func() string { return pick("m", "km", "KM", "ft", "mi", "Mi", "furlong") }
-	radius := func() []string { return []string{strconv.FormatFloat(rng.Float64()*rng.Float64()*3000, 'f', 2, 64), pick("km", "km", "mi", "m", "ft")} }
+	radius := func() []string {
+		return []string{strconv.FormatFloat(rng.Float64()*rng.Float64()*3000, 'f', 2, 64), pick("km", "km", "mi", "m", "ft")}
+	}
 	options := func(store, search bool) []string {
 		var o []string
 		for range rng.IntN(4) {
