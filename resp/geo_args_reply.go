@@ -98,19 +98,13 @@ func replyGeoSearch(out *Reply, pts []geo.Point, a *geoSearchArgs) {
 	}
 }
 
-// geoScored is a member and the score a store gives it.
-type geoScored struct {
-	member []byte
-	score  float64
-}
-
 // geoStoreEntries returns what a GEORADIUS STORE / GEOSEARCHSTORE writes:
 // each result with its geohash score, or with STOREDIST its distance in
 // the query's unit.
-func geoStoreEntries(pts []geo.Point, storeDist bool) []geoScored {
-	out := make([]geoScored, len(pts))
+func geoStoreEntries(pts []geo.Point, storeDist bool) []scoredMember {
+	out := make([]scoredMember, len(pts))
 	for i, p := range pts {
-		out[i] = geoScored{member: p.Member, score: p.Score}
+		out[i] = scoredMember{member: p.Member, score: p.Score}
 		if storeDist {
 			out[i].score = p.Dist
 		}

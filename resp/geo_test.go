@@ -32,7 +32,7 @@ func TestGeo(t *testing.T) {
 		{cmd("GEORADIUS", "Sicily", "15", "37", "-1", "km"), errReply("ERR radius cannot be negative")},
 		{cmd("GEORADIUS", "Sicily", "15", "37", "200", "km", "ANY"), errReply("ERR the ANY argument requires COUNT argument")},
 		{cmd("GEORADIUS", "Sicily", "15", "37", "200", "km", "STORE", "x", "WITHDIST"), errReply("ERR STORE option in GEORADIUS is not compatible with WITHDIST, WITHHASH and WITHCOORD options")},
-		{cmd("GEOSEARCH", "Sicily", "BYRADIUS", "10", "km", "ASC", "ASC"), errReply("ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for geosearch")},
+		{cmd("GEOSEARCH", "Sicily", "BYRADIUS", "10", "km", "ASC", "ASC"), errReply("ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for GEOSEARCH")},
 		{cmd("GEOSEARCH", "Sicily", "FROMMEMBER", "nope", "BYRADIUS", "10", "km"), errReply("ERR could not decode requested zset member")},
 		{cmd("GEORADIUS_RO", "Sicily", "15", "37", "200", "km", "STORE", "x"), errReply("ERR syntax error")},
 	})
