@@ -220,38 +220,50 @@ type zaddFlags struct {
 // zaddResult is what one member's ZADD did, set by the last run of its
 // update (a forwarded write may run it again on fresh state).
 type zaddResult struct {
-	added, updated, processed bool
-	score                     float64
-	err                       error
+	added, processed bool
+	changes          int64 // occurrences that added or changed the member (CH)
+	score            float64
+	err              error
 }
 
 // zaddMember writes one member's score under the ZADD flags: a plain score
 // that replaces what the coordinator read, or, with incr, an increment.
-func (c *Conn) zaddMember(key, member []byte, score float64, fl zaddFlags, res *zaddResult) error {
+// scores are the member's occurrences in the command, applied in turn as
+// Redis applies them (ZADD k NX 1 a 2 a keeps 1; CH counts each change).
+func (c *Conn) zaddMember(key, member []byte, scores []float64, fl zaddFlags, res *zaddResult) error {
 	o, err := c.rawUpdate(elementKey(typeZSet, key, member), func(cur *replication.Object) (*replication.Write, error) {
 		*res = zaddResult{}
 		curScore, exists := replication.ScoreOf(cur)
-		newScore := score
-		switch {
-		case exists && fl.nx, !exists && fl.xx:
-			return nil, nil
-		case exists && fl.incr:
-			newScore = curScore + score
-			if math.IsNaN(newScore) {
-				res.err = &clientError{errNaNScore}
-				return nil, res.err
+		was := exists
+		newScore := curScore
+		for _, score := range scores {
+			s := score
+			switch {
+			case exists && fl.nx, !exists && fl.xx:
+				continue
+			case exists && fl.incr:
+				s = newScore + score
+				if math.IsNaN(s) {
+					res.err = &clientError{errNaNScore}
+					return nil, res.err
+				}
 			}
+			if exists && ((fl.lt && s >= newScore) || (fl.gt && s <= newScore)) {
+				continue
+			}
+			if !exists || s != newScore {
+				res.changes++
+			}
+			res.processed, newScore, exists = true, s, true
 		}
-		if exists && ((fl.lt && newScore >= curScore) || (fl.gt && newScore <= curScore)) {
+		if !res.processed {
 			return nil, nil
 		}
-		res.processed, res.score = true, newScore
-		res.added = !exists
-		res.updated = exists && newScore != curScore
-		if fl.incr && exists && !math.IsInf(curScore, 0) && !math.IsInf(score, 0) && !math.IsInf(newScore, 0) {
+		res.added, res.score = !was, newScore
+		if fl.incr && was && !math.IsInf(curScore, 0) && !math.IsInf(scores[0], 0) && !math.IsInf(newScore, 0) {
 			// A counter increment: concurrent ones through other nodes
 			// are all counted.
-			return &replication.Write{Increment: replication.FormatFloat(score)}, nil
+			return &replication.Write{Increment: replication.FormatFloat(scores[0])}, nil
 		}
 		// A score written again all the same (as SADD writes a present
 		// member again): a new version, so a concurrent ZREM that has not
@@ -328,21 +340,24 @@ func (c *Conn) zadd(key []byte, pairs [][]byte, scores []float64, fl zaddFlags) 
 		}
 		return
 	}
-	// A member named twice takes its last score, as in Redis.
-	last := map[string]int{}
-	var order []int
+	// A member named more than once gets its scores in turn, in one
+	// update (as Redis applies them one after the other).
+	index := map[string]int{}
+	var members [][]byte
+	var each [][]float64
 	for j := range scores {
-		if k, ok := last[string(pairs[2*j+1])]; ok {
-			order[k] = j
-			continue
+		m := pairs[2*j+1]
+		k, ok := index[string(m)]
+		if !ok {
+			k = len(members)
+			index[string(m)] = k
+			members, each = append(members, m), append(each, nil)
 		}
-		last[string(pairs[2*j+1])] = len(order)
-		order = append(order, j)
+		each[k] = append(each[k], scores[j])
 	}
-	results := make([]zaddResult, len(order))
-	err = parallel(len(order), func(k int) error {
-		j := order[k]
-		return c.zaddMember(key, pairs[2*j+1], scores[j], fl, &results[k])
+	results := make([]zaddResult, len(members))
+	err = parallel(len(members), func(k int) error {
+		return c.zaddMember(key, members[k], each[k], fl, &results[k])
 	})
 	if !c.updateOK(err) {
 		return
@@ -352,9 +367,7 @@ func (c *Conn) zadd(key []byte, pairs [][]byte, scores []float64, fl zaddFlags) 
 		if r.added {
 			added++
 		}
-		if r.added || r.updated {
-			changed++
-		}
+		changed += r.changes
 	}
 	switch {
 	case fl.incr && results[0].processed:
