@@ -7,17 +7,15 @@ import (
 )
 
 // The GEO commands' arguments, parsed as redis-server 7.0 parses them and
-// refused with its errors in the order it finds them. The commands are
-// not in the table yet: they store their members in a sorted set, and the
-// geometry (package geo) and these parsers and reply shapes (geo_args*.go)
-// are ready for the thin layer that wires them to sorted sets. Its plan:
+// refused with its errors in the order it finds them. geo.go and
+// geo_search.go wire them to sorted sets:
 //
 //   - GEOADD key [NX|XX] [CH] lon lat member ...: parseGeoAdd, then the
 //     ZADD path with score float64(geo.Encode(lon, lat)) per member and the
 //     same flags (GEOADD is ZADD with computed scores; its reply is ZADD's).
 //   - GEOPOS / GEOHASH key member ...: the collection's type check (key
-//     absent: every member nil), then ZSCORE of each member (ZMSCORE's
-//     read); replyGeoPos / replyGeoHash.
+//     absent: every member nil), then ZSCORE of each member;
+//     replyGeoPos / replyGeoHash.
 //   - GEODIST key m1 m2 [unit]: parseGeoDist before the key is read (its
 //     unit error comes before WRONGTYPE, as in Redis); a missing key
 //     replies nil; two ZSCOREs; replyGeoDist.
@@ -33,10 +31,6 @@ import (
 //     reply; for a store, the destination is replaced by a sorted set of
 //     geoStoreEntries (score = geohash, or the distance with STOREDIST),
 //     deleted if there are none, and the reply is their number.
-//
-// So the sorted-set reads needed are: ZSCORE of one member, and members
-// with their scores by score range [min, max) in score order with early
-// stop; the write: replace a key by a sorted set of (member, score).
 
 // Redis's errors for the GEO commands' arguments.
 const (
