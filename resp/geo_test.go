@@ -32,8 +32,31 @@ func TestGeo(t *testing.T) {
 		{cmd("GEORADIUS", "Sicily", "15", "37", "-1", "km"), errReply("ERR radius cannot be negative")},
 		{cmd("GEORADIUS", "Sicily", "15", "37", "200", "km", "ANY"), errReply("ERR the ANY argument requires COUNT argument")},
 		{cmd("GEORADIUS", "Sicily", "15", "37", "200", "km", "STORE", "x", "WITHDIST"), errReply("ERR STORE option in GEORADIUS is not compatible with WITHDIST, WITHHASH and WITHCOORD options")},
-		{cmd("GEOSEARCH", "Sicily", "BYRADIUS", "10", "km", "ASC", "ASC"), errReply("ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for geosearch")},
+		{cmd("GEOSEARCH", "Sicily", "BYRADIUS", "10", "km", "ASC", "ASC"), errReply("ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for GEOSEARCH")},
 		{cmd("GEOSEARCH", "Sicily", "FROMMEMBER", "nope", "BYRADIUS", "10", "km"), errReply("ERR could not decode requested zset member")},
 		{cmd("GEORADIUS_RO", "Sicily", "15", "37", "200", "km", "STORE", "x"), errReply("ERR syntax error")},
+	})
+}
+
+// TestZAddRepeatedMember: a member named more than once in one ZADD or
+// GEOADD gets its scores one after the other, as in Redis: NX keeps the
+// first, GT the greatest, and CH counts every change (redis-server's
+// replies).
+func TestZAddRepeatedMember(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.dial()
+	runRaw(t, c, []rawCase{
+		{cmd("ZADD", "z1", "CH", "1", "a", "2", "b", "3", "a"), integer(3)},
+		{cmd("ZADD", "z2", "CH", "1", "a", "2", "b", "1", "a"), integer(2)},
+		{cmd("ZADD", "z3", "1", "a", "2", "b", "3", "a"), integer(2)},
+		{cmd("ZSCORE", "z3", "a"), bulk("3")},
+		{cmd("ZADD", "n1", "NX", "1", "a", "2", "a"), integer(1)},
+		{cmd("ZSCORE", "n1", "a"), bulk("1")},
+		{cmd("ZADD", "n2", "1", "a"), integer(1)},
+		{cmd("ZADD", "n2", "GT", "CH", "5", "a", "3", "a"), integer(1)},
+		{cmd("ZSCORE", "n2", "a"), bulk("5")},
+		{cmd("ZADD", "n2", "XX", "CH", "5", "b", "3", "b"), integer(0)},
+		{cmd("GEOADD", "g", "CH", "1", "1", "a", "2", "2", "a", "1", "1", "a"), integer(3)},
+		{cmd("ZSCORE", "g", "a"), bulk("3377822707026402")},
 	})
 }

@@ -217,55 +217,6 @@ type zaddFlags struct {
 	nx, xx, gt, lt, ch, incr bool
 }
 
-// zaddResult is what one member's ZADD did, set by the last run of its
-// update (a forwarded write may run it again on fresh state).
-type zaddResult struct {
-	added, updated, processed bool
-	score                     float64
-	err                       error
-}
-
-// zaddMember writes one member's score under the ZADD flags: a plain score
-// that replaces what the coordinator read, or, with incr, an increment.
-func (c *Conn) zaddMember(key, member []byte, score float64, fl zaddFlags, res *zaddResult) error {
-	o, err := c.rawUpdate(elementKey(typeZSet, key, member), func(cur *replication.Object) (*replication.Write, error) {
-		*res = zaddResult{}
-		curScore, exists := replication.ScoreOf(cur)
-		newScore := score
-		switch {
-		case exists && fl.nx, !exists && fl.xx:
-			return nil, nil
-		case exists && fl.incr:
-			newScore = curScore + score
-			if math.IsNaN(newScore) {
-				res.err = &clientError{errNaNScore}
-				return nil, res.err
-			}
-		}
-		if exists && ((fl.lt && newScore >= curScore) || (fl.gt && newScore <= curScore)) {
-			return nil, nil
-		}
-		res.processed, res.score = true, newScore
-		res.added = !exists
-		res.updated = exists && newScore != curScore
-		if fl.incr && exists && !math.IsInf(curScore, 0) && !math.IsInf(score, 0) && !math.IsInf(newScore, 0) {
-			// A counter increment: concurrent ones through other nodes
-			// are all counted.
-			return &replication.Write{Increment: replication.FormatFloat(score)}, nil
-		}
-		// A score written again all the same (as SADD writes a present
-		// member again): a new version, so a concurrent ZREM that has not
-		// seen it does not remove the member.
-		return &replication.Write{Context: cur.Context(), Value: replication.FormatScore(newScore)}, nil
-	})
-	if err == nil && res.processed {
-		if f, ok := replication.ScoreOf(o); ok {
-			res.score = f // the coordinator's merged score
-		}
-	}
-	return err
-}
-
 func cmdZAdd(c *Conn, args [][]byte) {
 	var fl zaddFlags
 	i := 2
@@ -313,59 +264,6 @@ flags:
 		scores[j] = f
 	}
 	c.zadd(args[1], pairs, scores, fl)
-}
-
-// zadd runs a parsed ZADD (or ZINCRBY) and replies.
-func (c *Conn) zadd(key []byte, pairs [][]byte, scores []float64, fl zaddFlags) {
-	_, err := c.collection(key, typeZSet, !fl.xx)
-	if err != nil {
-		if c.collectionOK(err) { // XX on a missing key
-			if fl.incr {
-				c.out.Null()
-			} else {
-				c.out.Int(0)
-			}
-		}
-		return
-	}
-	// A member named twice takes its last score, as in Redis.
-	last := map[string]int{}
-	var order []int
-	for j := range scores {
-		if k, ok := last[string(pairs[2*j+1])]; ok {
-			order[k] = j
-			continue
-		}
-		last[string(pairs[2*j+1])] = len(order)
-		order = append(order, j)
-	}
-	results := make([]zaddResult, len(order))
-	err = parallel(len(order), func(k int) error {
-		j := order[k]
-		return c.zaddMember(key, pairs[2*j+1], scores[j], fl, &results[k])
-	})
-	if !c.updateOK(err) {
-		return
-	}
-	var added, changed int64
-	for _, r := range results {
-		if r.added {
-			added++
-		}
-		if r.added || r.updated {
-			changed++
-		}
-	}
-	switch {
-	case fl.incr && results[0].processed:
-		c.replyScore(results[0].score)
-	case fl.incr:
-		c.out.Null()
-	case fl.ch:
-		c.out.Int(changed)
-	default:
-		c.out.Int(added)
-	}
 }
 
 func cmdZIncrBy(c *Conn, args [][]byte) {
