@@ -256,11 +256,14 @@ func decodeRangeResult(b []byte) (keys []replication.KeyState, next uint64, done
 }
 
 // keysMsg is the request of opReadKeys: the keys at one position within
-// [start, end), end nil for no bound.
+// [start, end), end nil for no bound; reverse asks for them greatest
+// first (a trailing byte, absent from a forward request, so forward
+// requests are encoded as before).
 type keysMsg struct {
 	pos        uint64
 	start, end []byte
 	limit      int
+	reverse    bool
 }
 
 func appendKeysMsg(dst []byte, m keysMsg) []byte {
@@ -271,7 +274,11 @@ func appendKeysMsg(dst []byte, m keysMsg) []byte {
 	} else {
 		dst = codec.AppendBytes(append(dst, 1), m.end)
 	}
-	return binary.AppendUvarint(dst, uint64(m.limit))
+	dst = binary.AppendUvarint(dst, uint64(m.limit))
+	if m.reverse {
+		dst = append(dst, 1)
+	}
+	return dst
 }
 
 func decodeKeysMsg(b []byte) (keysMsg, error) {
@@ -292,6 +299,12 @@ func decodeKeysMsg(b []byte) (keysMsg, error) {
 		r.Fail("bad limit")
 	}
 	m.limit = int(l)
+	if r.Len() > 0 {
+		if r.Byte() != 1 {
+			r.Fail("bad reverse flag")
+		}
+		m.reverse = true
+	}
 	return m, r.Done()
 }
 

@@ -33,6 +33,7 @@ func FuzzDecodePeer(f *testing.F) {
 	f.Add(opKeyCount, []byte(nil))
 	f.Add(opReadKeys, appendKeysMsg(nil, keysMsg{pos: 7, start: []byte("a"), end: []byte("b"), limit: 3}))
 	f.Add(opReadKeys, appendKeysMsg(nil, keysMsg{pos: 7, limit: 3}))
+	f.Add(opReadKeys, appendKeysMsg(nil, keysMsg{pos: 7, start: []byte("a"), limit: 3, reverse: true}))
 	f.Add(opAERoots, appendParts(nil, []int{0, 3, 15}))
 	f.Add(opAEBranches, appendParts(nil, []int{1}))
 	f.Add(opAELeaves, appendRefs(nil, []antientropy.Ref{{P: 1, I: 2}, {P: 15, I: 31}}))

@@ -147,6 +147,16 @@ func (r *remoteReplica) ReadKeys(ctx context.Context, pos uint64, start, end []b
 	return keys, !done, err
 }
 
+// ReadKeysReverse implements replication.ReverseKeyReader, as ReadKeys.
+func (r *remoteReplica) ReadKeysReverse(ctx context.Context, pos uint64, start, end []byte, limit int) ([]replication.KeyState, bool, error) {
+	resp, err := r.call(ctx, opReadKeys, appendKeysMsg(nil, keysMsg{pos: pos, start: start, end: end, limit: limit, reverse: true}))
+	if err != nil {
+		return nil, false, err
+	}
+	keys, _, done, err := decodeRangeResult(resp)
+	return keys, !done, err
+}
+
 // deliverHints delivers a batch of hints to the node, their owner.
 func (r *remoteReplica) deliverHints(ctx context.Context, hs []replica.Hinted) error {
 	_, err := r.call(ctx, opDeliverHints, appendKeyObjects(nil, hs))

@@ -36,7 +36,7 @@ const (
 	opAELeaves     byte = 11 // [partition, branch]... → [[leaf hash]...]...
 	opAEKeys       byte = 12 // [partition, leaf]... → [[key, digest]...]...
 	opReadMany     byte = 13 // [key]... → [key, own state]...
-	opReadKeys     byte = 14 // pos, start, end, limit → [pos, key, state]..., 0, done
+	opReadKeys     byte = 14 // pos, start, end, limit[, reverse] → [pos, key, state]..., 0, done
 	opAEBucketKeys byte = 15 // [partition, leaf, bucket]... → [[key, digest]...]...
 	opPublish      byte = 16 // sender, incarnation, seq, [message]... → ok (pubsub.go)
 	opReadIndex    byte = 17 // score index query → skipped, digest, [sort, key, state]..., more
@@ -299,7 +299,11 @@ func (c *cluster) serveReadKeys(ctx context.Context, req []byte) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	keys, more, err := c.local.ReadKeys(ctx, m.pos, m.start, m.end, m.limit)
+	read := c.local.ReadKeys
+	if m.reverse {
+		read = c.local.ReadKeysReverse
+	}
+	keys, more, err := read(ctx, m.pos, m.start, m.end, m.limit)
 	if err != nil {
 		return nil, err
 	}

@@ -68,6 +68,9 @@ func (c *client) info() string {
 	if c.subscribed() {
 		flags += "P" // in the pub/sub context
 	}
+	if c.srv.lists.blocked(c) {
+		flags += "b" // blocked on a list
+	}
 	if c.stats.multi.Load() >= 0 {
 		flags += "x" // in a MULTI context, as Redis shows it
 	}
@@ -297,6 +300,7 @@ var clientHelp = []string{
 	"REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
 	"SETINFO <option> <value>", "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
 	"SETNAME <name>", "    Assign the name <name> to the current connection.",
+	"UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
 	"UNPAUSE", "    Stop the current client pause, resuming traffic.",
 	"HELP", "    Print this help.",
 }

@@ -40,11 +40,12 @@ import (
 const (
 	typeHash byte = 'h'
 	typeSet  byte = 's'
+	typeList      = ring.TypeList // ordered: items keyed by id (see list.go)
 )
 
 // collectionTypes lists the types with elements, for the walks that visit
 // them all.
-var collectionTypes = []byte{typeHash, typeSet, typeZSet}
+var collectionTypes = []byte{typeHash, typeSet, typeZSet, typeList}
 
 const errWrongType = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
@@ -59,6 +60,8 @@ func typeName(t byte) string {
 		return "set"
 	case typeZSet:
 		return "zset"
+	case typeList:
+		return "list"
 	}
 	return "none"
 }
@@ -232,20 +235,26 @@ func (c *Conn) rawGet(ikey []byte) (*replication.Object, error) {
 // eachElement walks the elements of type t of the collection key in member
 // hash order from hash from on, batch at a time, calling fn with each
 // member that has a live version, its hash and its newest version, until
-// fn returns false.
+// fn returns false. For a list (an ordered type) the members are the
+// items' ids, in list order, and the hash is 0.
 func (c *Conn) eachElement(key []byte, t byte, from uint64, batch int, fn func(member []byte, h uint64, s *replication.Sibling) bool) error {
 	ctx, cancel := c.reqCtx()
 	defer cancel()
 	ikey := ring.InternalKey(key)
 	prefix := ring.ElementPrefix(t, key)
 	now := c.nowMs()
+	off := ring.MemberOffset(t, len(prefix))
 	return c.srv.cfg.Backend.ScanKeys(ctx, ikey, ring.HashKey(ikey).Hi, ring.ElementBound(t, key, from), ring.PrefixEnd(prefix), batch,
 		func(k []byte, o *replication.Object) bool {
 			s := o.Newest(now)
 			if s == nil || len(k) < len(prefix)+8 {
 				return true
 			}
-			return fn(k[len(prefix)+8:], binary.BigEndian.Uint64(k[len(prefix):]), s)
+			var h uint64
+			if !ring.Ordered(t) {
+				h = binary.BigEndian.Uint64(k[len(prefix):])
+			}
+			return fn(k[off:], h, s)
 		})
 }
 

@@ -267,7 +267,7 @@ func TestClientCommands(t *testing.T) {
 	}
 
 	help := strs(t, decode(t, c.do("CLIENT", "HELP")))
-	if len(help) != 29 || help[0] != "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:" || help[28] != "    Print this help." {
+	if len(help) != 31 || help[0] != "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:" || help[30] != "    Print this help." {
 		t.Errorf("CLIENT HELP = %q", help)
 	}
 }

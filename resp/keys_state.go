@@ -117,7 +117,7 @@ func (c *Conn) sourceElements(key []byte, t byte, fn func(batch []copyElement) e
 			if len(vs) == 0 || len(k) < len(prefix)+8 {
 				return true
 			}
-			e := copyElement{member: bytes.Clone(k[len(prefix)+8:]), versions: vs, ctx: o.Context()}
+			e := copyElement{member: bytes.Clone(k[ring.MemberOffset(t, len(prefix)):]), versions: vs, ctx: o.Context()}
 			batch = append(batch, e)
 			size += len(e.member)
 			for _, v := range vs {

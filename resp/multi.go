@@ -69,7 +69,7 @@ func (c *client) queue(cmd *command, args [][]byte, msg string) bool {
 	case cmd == nil:
 		m.dirty = true
 		c.main.replyErr(msg)
-	case notInMulti[cmd.name] || (cmd.data && cmd.firstKey == 0):
+	case notInMulti[cmd.name] || (cmd.data && cmd.firstKey == 0 && cmd.numKeys == 0): // numkeys commands name their keys too
 		m.dirty = true
 		c.main.replyErr(fmt.Sprintf("ERR '%s' cannot run inside a transaction: a dynakv transaction works on one key's coordinated state", cmd.fullName()))
 	default:
@@ -293,12 +293,13 @@ func (c *Conn) execInTurn(queue []queued, key []byte, own *watchedKey) {
 	var replies Reply
 	replies.proto = c.out.proto
 	begin := time.UnixMilli(c.cmdTime)
-	inner := &Conn{client: c.client, out: replies, cmdTime: c.cmdTime, inExec: true}
+	inner := &Conn{client: c.client, out: replies, cmdTime: c.cmdTime, inExec: true, ltx: &listTx{}}
 	for _, q := range queue {
 		c.srv.call(inner, q.cmd, q.args, begin)
 	}
 	c.out.Array(len(queue))
 	c.out.b = append(c.out.b, inner.out.b...)
+	inner.ltx.serve(c.srv) // blocked clients see the transaction's end state (list_multi.go)
 }
 
 // txKey returns the one key the queued commands touch (nil if none touches

@@ -72,6 +72,8 @@ func cmdObjectEncoding(c *Conn, args [][]byte) {
 		enc, err = c.hashEncoding(key)
 	case typeZSet:
 		enc, err = c.zsetEncoding(key)
+	case typeList:
+		enc = "quicklist" // Redis 7.0's one list encoding
 	}
 	if err != nil {
 		c.fail(err)

@@ -30,6 +30,7 @@ type Backend interface {
 	Update(ctx context.Context, key []byte, fn func(cur *replication.Object) (*replication.Write, error), opt replication.WriteOptions) (*replication.Object, error)
 	Scan(ctx context.Context, from uint64, fn func(key []byte, o *replication.Object) bool) (uint64, error)
 	ScanKeys(ctx context.Context, routeKey []byte, pos uint64, start, end []byte, batch int, fn func(key []byte, o *replication.Object) bool) error
+	ScanKeysReverse(ctx context.Context, routeKey []byte, pos uint64, start, end []byte, batch int, fn func(key []byte, o *replication.Object) bool) error
 	// WalkIndex and CountIndex read a sorted set's score index (zset.go).
 	WalkIndex(ctx context.Context, w replication.IndexWalk, fn func(sort, key []byte, o *replication.Object) bool) (int64, error)
 	CountIndex(ctx context.Context, w replication.IndexWalk) (int64, error)
@@ -150,6 +151,7 @@ type Server struct {
 	// notifyFlags are the keyspace notification classes on (notify.go).
 	notifyFlags atomic.Int32
 	sweep       expirySweep // the expiries for background "expired" events (notify_sweep.go)
+	lists       listWaiters // the clients blocked on lists (list_block.go)
 
 	encodingMu sync.Mutex
 	encoding   map[string]string // CONFIG SET of Redis's encoding thresholds (cmdConfigSet)
@@ -472,6 +474,7 @@ type Conn struct {
 	// noNewEvent: a write creating a key now replaces one the command
 	// deleted, so it notifies no "new" event (notify_expire.go).
 	noNewEvent bool
+	ltx        *listTx // inside EXEC: the lists pushed to, whose blocked clients are served after it (list_multi.go)
 }
 
 // flushThreshold is how many bytes of replies make serveConn write them

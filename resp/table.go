@@ -158,6 +158,8 @@ func commandTable() map[string]*command {
 				args: []argDoc{oneOf("filter", argStr("ip:port"), many(tokenArg("ID", argInt("client-id"))), tokenArg("ADDR", argStr("ip:port")), tokenArg("LADDR", argStr("ip:port")), tokenArg("USER", argStr("username")), tokenArg("TYPE", argStr("type")), tokenArg("SKIPME", argStr("yes/no")))}, fn: cmdClientKill},
 			"pause": {name: "pause", arity: -3, flags: []string{"admin", "noscript", "loading", "stale"}, summary: "Suspends commands processing.",
 				args: []argDoc{argInt("timeout"), opt(oneOf("mode", token("WRITE"), token("ALL")))}, fn: cmdClientPause},
+			"unblock": {name: "unblock", arity: -3, flags: []string{"admin", "noscript", "loading", "stale"}, summary: "Unblocks a client blocked by a blocking command from a different connection.",
+				args: []argDoc{argInt("client-id"), opt(oneOf("unblock-type", token("TIMEOUT"), token("ERROR")))}, fn: cmdClientUnblock},
 			"unpause": {name: "unpause", arity: 2, flags: []string{"admin", "noscript", "loading", "stale"}, summary: "Resumes processing of clients that were paused.", fn: cmdClientUnpause},
 			"help":    {name: "help", arity: 2, flags: []string{"loading", "stale"}, summary: "Returns helpful text about the different subcommands.", fn: helpCommand(clientHelp...)},
 		}},
@@ -233,6 +235,7 @@ func commandTable() map[string]*command {
 	cmds = append(cmds, objectCommand())
 	cmds = append(cmds, memoryCommand())
 	cmds = append(cmds, keyCommands2()...)
+	cmds = append(cmds, listCommands()...)
 	for _, name := range []string{"eval", "evalsha", "eval_ro", "evalsha_ro", "script", "fcall", "fcall_ro", "function"} {
 		cmds = append(cmds, &command{name: name, arity: -1, group: "scripting", summary: "Not supported: " + noScripts + ".", fn: unsupported(noScripts)})
 	}
@@ -249,7 +252,7 @@ func commandTable() map[string]*command {
 			}
 		}
 		cmd.data = slices.Contains(cmd.flags, "readonly") || slices.Contains(cmd.flags, "write")
-		cmd.concurrent = cmd.firstKey > 0 && cmd.data
+		cmd.concurrent = cmd.firstKey > 0 && cmd.data && !slices.Contains(cmd.flags, "blocking")
 		if cmd.subs != nil && cmd.fn == nil {
 			name := cmd.name
 			cmd.fn = func(c *Conn, args [][]byte) {

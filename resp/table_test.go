@@ -82,7 +82,7 @@ func TestCommandInfo(t *testing.T) {
 	for _, s := range info[9].([]any) {
 		subs = append(subs, s.([]any)[0].(string))
 	}
-	want := []string{"client|getname", "client|help", "client|id", "client|info", "client|kill", "client|list", "client|no-evict", "client|no-touch", "client|pause", "client|reply", "client|setinfo", "client|setname", "client|unpause"}
+	want := []string{"client|getname", "client|help", "client|id", "client|info", "client|kill", "client|list", "client|no-evict", "client|no-touch", "client|pause", "client|reply", "client|setinfo", "client|setname", "client|unblock", "client|unpause"}
 	if !slices.Equal(subs, want) {
 		t.Errorf("COMMAND INFO client subcommands %q, want %q", subs, want)
 	}
@@ -189,8 +189,8 @@ func TestCommandDocs(t *testing.T) {
 	// group and version.
 	client := fields(t, fields(t, decode(t, c.do("COMMAND", "DOCS", "client")))["client"])
 	subs := fields(t, client["subcommands"])
-	if len(subs) != 13 {
-		t.Errorf("COMMAND DOCS client: %d subcommands, want 13", len(subs))
+	if len(subs) != 14 {
+		t.Errorf("COMMAND DOCS client: %d subcommands, want 14", len(subs))
 	}
 	setname := fields(t, subs["client|setname"])
 	if setname["summary"] != "Sets the connection name." || setname["group"] != "connection" || setname["since"] != "2.4.0" {

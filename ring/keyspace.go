@@ -10,10 +10,14 @@ package ring
 //	user key k, k[0] != 0xFF        k                                (as it is)
 //	user key k, k[0] == 0xFF        0xFF 0xFF k[1:]                  (escaped)
 //	element m of collection k       0xFF typ uvarint(len k) k h m    (typ != 0xFF)
+//	item id of ordered collection k 0xFF typ uvarint(len k) k id     (Ordered(typ))
 //
 // where h is MemberHash(m), 8 bytes big-endian: a collection's elements sort
 // by the hash of their members, so a cursor over them is a number (SSCAN,
-// HSCAN) and a random position picks a random element.
+// HSCAN) and a random position picks a random element. The items of an
+// ordered collection (a list) carry no hash: their id, a position
+// identifier chosen by the writer, is their place in the collection, so
+// the collection's keys in key order ARE its order.
 //
 // A user key and an internal key map one to one, and no user key maps to an
 // element key. An element key hashes to HashKey of its collection's user
@@ -64,9 +68,28 @@ func ElementPrefix(typ byte, k []byte) []byte {
 }
 
 // ElementKey returns the key of element m of type typ of the collection
-// with user key k.
+// with user key k (for an ordered type, m is the item's id).
 func ElementKey(typ byte, k, m []byte) []byte {
+	if Ordered(typ) {
+		return append(ElementPrefix(typ, k), m...)
+	}
 	return append(binary.BigEndian.AppendUint64(ElementPrefix(typ, k), MemberHash(m)), m...)
+}
+
+// TypeList is the element type of lists, the one ordered type.
+const TypeList byte = 'l'
+
+// Ordered reports whether the elements of type typ are ordered items,
+// keyed by their id rather than by their member's hash.
+func Ordered(typ byte) bool { return typ == TypeList }
+
+// MemberOffset returns where the member (an ordered type: the id) starts
+// in an element key of type typ whose prefix is prefixLen bytes long.
+func MemberOffset(typ byte, prefixLen int) int {
+	if Ordered(typ) {
+		return prefixLen
+	}
+	return prefixLen + 8
 }
 
 // MemberHash is the hash that orders a collection's elements: 64-bit
@@ -94,15 +117,18 @@ func ElementBound(typ byte, k []byte, h uint64) []byte {
 }
 
 // ParseElementKey splits an element key into its type, its collection's
-// user key and its member; they alias k. ok is false when k is no element
-// key (or its member hash is not its member's).
+// user key and its member (an ordered type: its item's id); they alias k.
+// ok is false when k is no element key (or its member hash is not its
+// member's).
 func ParseElementKey(k []byte) (typ byte, coll, member []byte, ok bool) {
 	end, ok := elementPrefixLen(k)
 	if !ok {
 		return 0, nil, nil, false
 	}
 	m := k[end+8 : len(k) : len(k)]
-	if binary.BigEndian.Uint64(k[end:]) != MemberHash(m) {
+	if Ordered(k[1]) {
+		m = k[end:len(k):len(k)]
+	} else if binary.BigEndian.Uint64(k[end:]) != MemberHash(m) {
 		return 0, nil, nil, false
 	}
 	_, w := binary.Uvarint(k[2:])
@@ -112,10 +138,10 @@ func ParseElementKey(k []byte) (typ byte, coll, member []byte, ok bool) {
 // ElementHash returns the member hash an element key carries and the
 // length of its prefix (ElementPrefix of its type and collection), without
 // checking the hash against the member; ok is false when k is no element
-// key.
+// key or the item of an ordered collection, which carries no hash.
 func ElementHash(k []byte) (h uint64, prefix int, ok bool) {
 	end, ok := elementPrefixLen(k)
-	if !ok {
+	if !ok || Ordered(k[1]) {
 		return 0, 0, false
 	}
 	return binary.BigEndian.Uint64(k[end:]), end, true
@@ -123,7 +149,8 @@ func ElementHash(k []byte) (h uint64, prefix int, ok bool) {
 
 // elementPrefixLen returns the length of element key k's prefix (0xFF,
 // type, the collection's key and its length), after which come 8 bytes of
-// member hash; ok is false when k has no such shape.
+// member hash (an ordered type: an id of at least 8 bytes); ok is false
+// when k has no such shape.
 func elementPrefixLen(k []byte) (int, bool) {
 	if len(k) < 3 || k[0] != escapeByte || k[1] == escapeByte {
 		return 0, false

@@ -85,3 +85,35 @@ func FuzzParseElementKey(f *testing.F) {
 		}
 	})
 }
+
+// TestOrderedElementKeys: a list's item keys carry the id as it is (no
+// member hash), sort by id, parse back, and have no member hash for
+// anti-entropy's buckets.
+func TestOrderedElementKeys(t *testing.T) {
+	coll := []byte("mylist")
+	ids := [][]byte{[]byte("\x00\x00\x00\x00\x00\x00\x00\x01a"), []byte("\x00\x00\x00\x00\x00\x00\x00\x02"), []byte("\x80\x00\x00\x00\x00\x00\x00\x00zz")}
+	var prev []byte
+	for _, id := range ids {
+		k := ElementKey(TypeList, coll, id)
+		if !bytes.Equal(k, append(ElementPrefix(TypeList, coll), id...)) {
+			t.Fatalf("ElementKey(l, %q) = %q", id, k)
+		}
+		typ, c, m, ok := ParseElementKey(k)
+		if !ok || typ != TypeList || !bytes.Equal(c, coll) || !bytes.Equal(m, id) {
+			t.Fatalf("ParseElementKey(%q) = %c %q %q %v", k, typ, c, m, ok)
+		}
+		if _, _, ok := ElementHash(k); ok {
+			t.Fatalf("ElementHash(%q): a list item has no member hash", k)
+		}
+		if HashKey(k).Hi != HashKey(coll).Hi {
+			t.Fatalf("item %q is not at its list's position", k)
+		}
+		if prev != nil && bytes.Compare(prev, k) >= 0 {
+			t.Fatalf("item keys out of id order")
+		}
+		prev = k
+		if MemberOffset(TypeList, len(ElementPrefix(TypeList, coll))) != len(ElementPrefix(TypeList, coll)) {
+			t.Fatal("MemberOffset of an ordered type")
+		}
+	}
+}

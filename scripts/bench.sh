@@ -22,7 +22,12 @@
 #                   pubsub     PUBLISH bench:chan message:__rand_int__   (one subscriber attached:
 #                              redis-cli SUBSCRIBE bench:chan in the background, reading every
 #                              message; on a cluster it is on node-1, where redis-benchmark publishes)
-#                 "collections" stands for "sadd sismember smembers hset hget hgetall pfadd"
+#                   lpush      LPUSH bench:list:__rand_int__ element  (-r 100000: short lists)
+#                   lpop       LPOP bench:list:__rand_int__           (-r 100000: pops what lpush
+#                              pushed, so run it after lpush; redis-benchmark's own -t lpush and
+#                              -t lpop use one list, whose length dynakv's LPUSH reply walks)
+#                 "collections" stands for "sadd sismember smembers hset hget hgetall pfadd",
+#                 "lists" for "lpush lpop"
 #                 (BENCH_TESTS="set collections" runs SET beside them).
 #                 Sorted sets ("zsets" stands for "zadd zscore zrange zrangebig"):
 #                   zadd       ZADD myzset __rand_int__ element:__rand_int__ (redis-benchmark's -t zadd,
@@ -79,6 +84,8 @@ tests=()
 for test in "${given[@]}"; do
   if [ "$test" = collections ]; then
     tests+=(sadd sismember smembers hset hget hgetall pfadd)
+  elif [ "$test" = lists ]; then
+    tests+=(lpush lpop)
   elif [ "$test" = zsets ]; then
     tests+=(zadd zscore zrange zrangebig)
   else
@@ -295,6 +302,8 @@ test_args() {
     smembers) targs=(-r 100000 SMEMBERS bench:small) ;;
     hget) targs=(-r 100 HGET bench:hash 'element:__rand_int__') ;;
     hgetall) targs=(-r 100000 HGETALL bench:smallhash) ;;
+    lpush) targs=(-r 100000 LPUSH 'bench:list:__rand_int__' element) ;;
+    lpop) targs=(-r 100000 LPOP 'bench:list:__rand_int__') ;;
     pubsub) targs=(-r 100000 PUBLISH bench:chan 'message:__rand_int__') ;;
     *) targs=(-r 100000 -t "$1") ;;
   esac

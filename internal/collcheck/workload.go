@@ -62,6 +62,30 @@ var Hash = Kind{
 	Values: true,
 }
 
+// List is RPUSH, LREM (every item of the value) and LRANGE, read as the
+// set of its values: each RPUSH is an item of its own, and an LREM removes
+// the items it reads, so a push it did not see survives it, the add-wins
+// rule the histories check. A value pushed twice (a shared member) and
+// removed once counts as one remove.
+var List = Kind{
+	Name: "list",
+	Write: func(ctx context.Context, c *redis.Client, key, m, _ string) error {
+		return c.RPush(ctx, key, m).Err()
+	},
+	Remove: func(ctx context.Context, c *redis.Client, key, m string) (int64, error) {
+		n, err := c.LRem(ctx, key, 0, m).Result()
+		return min(n, 1), err
+	},
+	Read: func(ctx context.Context, c *redis.Client, key string) (map[string]string, error) {
+		vs, err := c.LRange(ctx, key, 0, -1).Result()
+		out := make(map[string]string, len(vs))
+		for _, v := range vs {
+			out[v] = ""
+		}
+		return out, err
+	},
+}
+
 // ZSet is ZADD, ZREM and ZRANGE 0 -1 WITHSCORES (a read through the
 // replicas' score indexes): a member's value is its score, written for
 // value "v12" as 12 and read back as "v12"; an owned member is also
