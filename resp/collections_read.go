@@ -43,13 +43,14 @@ func (c *Conn) readCollection(key []byte, t byte) (*replication.Sibling, bool, e
 }
 
 func cmdSScan(c *Conn, args [][]byte) {
-	c.scanCollection(args, typeSet, false)
+	c.scanCollection(args, typeSet, nil)
 }
 
-// scanCollection implements SSCAN and HSCAN: a cursor is the top 53 bits of
+// scanCollection implements SSCAN, HSCAN and ZSCAN (value, when set, gives
+// each member's companion: a field's value, a score): a cursor is the top 53 bits of
 // a member hash, as SCAN's is of a ring position, so a page ends with every
 // member of its last bucket and the next page starts after it.
-func (c *Conn) scanCollection(args [][]byte, t byte, values bool) {
+func (c *Conn) scanCollection(args [][]byte, t byte, value func(s *replication.Sibling) []byte) {
 	// Redis's order: the cursor, then the key (a missing one answers an
 	// empty page before the options are looked at), then the options.
 	cursor, err := strconv.ParseUint(string(args[2]), 10, 64)
@@ -88,8 +89,8 @@ func (c *Conn) scanCollection(args [][]byte, t byte, values bool) {
 			}
 			if pattern == nil || globMatch(pattern, m, false) {
 				out = append(out, m)
-				if values {
-					out = append(out, s.Value)
+				if value != nil {
+					out = append(out, value(s))
 				}
 			}
 			live++

@@ -291,7 +291,7 @@ func (c *Conn) replyRandomField(f, v []byte, withValues bool) {
 }
 
 func cmdHScan(c *Conn, args [][]byte) {
-	c.scanCollection(args, typeHash, true)
+	c.scanCollection(args, typeHash, func(s *replication.Sibling) []byte { return s.Value })
 }
 
 // cmdVHGet implements VHGET key field [R n] [LOCAL]: the causal context and

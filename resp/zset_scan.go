@@ -3,7 +3,6 @@ package resp
 import (
 	"math"
 	"math/rand/v2"
-	"strconv"
 
 	"github.com/dynakv/dynakv/replication"
 )
@@ -145,60 +144,7 @@ func cmdZRandMember(c *Conn, args [][]byte) {
 // cmdZScan is SSCAN for sorted sets: a cursor is the top 53 bits of a
 // member hash; each member comes with its score.
 func cmdZScan(c *Conn, args [][]byte) {
-	cursor, err := strconv.ParseUint(string(args[2]), 10, 64)
-	if err != nil {
-		c.replyErr(errInvalidCurs)
-		return
-	}
-	_, exists, err := c.readCollection(args[1], typeZSet)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	if !exists {
-		c.out.Array(2)
-		c.out.BulkString("0")
-		c.out.Array(0)
-		return
-	}
-	count, pattern, _, msg := scanOptions(args[3:], false)
-	if msg != "" {
-		c.replyErr(msg)
-		return
-	}
-	var (
-		out        [][]byte
-		live       int
-		full       bool
-		last, next uint64
-	)
-	if cursor <= maxCursor {
-		err = c.eachElement(args[1], typeZSet, cursor<<cursorShift, min(count+1, replication.MaxKeysBatch), func(m []byte, h uint64, s *replication.Sibling) bool {
-			bucket := h >> cursorShift
-			if full && bucket != last {
-				next = bucket
-				return false
-			}
-			if pattern == nil || globMatch(pattern, m, false) {
-				out = append(out, m, formatScore(zscore(s)))
-			}
-			live++
-			if !full && live >= count {
-				full, last = true, bucket
-			}
-			return true
-		})
-	}
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	c.out.Array(2)
-	c.out.BulkString(strconv.FormatUint(next, 10))
-	c.out.Array(len(out))
-	for _, b := range out {
-		c.out.Bulk(b)
-	}
+	c.scanCollection(args, typeZSet, func(s *replication.Sibling) []byte { return formatScore(zscore(s)) })
 }
 
 // zsetEncoding is OBJECT ENCODING's answer for the sorted set key: what
