@@ -34,10 +34,10 @@ func geoCommands() []*command {
 		key1("geoadd", "3.2.0", "Adds one or more members to a geospatial index (a sorted set).", -5, []string{"write", "denyoom"},
 			[]argDoc{argKey("key"), opt(oneOf("condition", token("NX"), token("XX"))), opt(token("CH")),
 				many(argDoc{name: "data", typ: "block", sub: append(slices.Clone(lonLat), argStr("member"))})}, cmdGeoAdd),
-		key1("geopos", "3.2.0", "Returns the longitude and latitude of members.", -2, ro, []argDoc{argKey("key"), opt(many(argStr("member")))}, cmdGeoPos),
+		key1("geopos", "3.2.0", "Returns the longitude and latitude of members.", -2, ro, []argDoc{argKey("key"), opt(many(argStr("member")))}, geoMembersCommand(replyGeoPos)),
 		key1("geodist", "3.2.0", "Returns the distance between two members.", -4, ro,
 			[]argDoc{argKey("key"), argStr("member1"), argStr("member2"), opt(unit)}, cmdGeoDist),
-		key1("geohash", "3.2.0", "Returns members as geohash strings.", -2, ro, []argDoc{argKey("key"), opt(many(argStr("member")))}, cmdGeoHash),
+		key1("geohash", "3.2.0", "Returns members as geohash strings.", -2, ro, []argDoc{argKey("key"), opt(many(argStr("member")))}, geoMembersCommand(replyGeoHash)),
 		{name: "georadius", arity: -6, flags: []string{"write", "denyoom", "movablekeys"}, firstKey: 1, lastKey: 1, step: 1, group: "geo", since: "3.2.0",
 			summary: "Queries members within a distance of a position, optionally storing them.", args: append(append(byRadius, opts...), stores...), fn: geoSearchCommand(geoRadius)},
 		{name: "georadiusbymember", arity: -5, flags: []string{"write", "denyoom", "movablekeys"}, firstKey: 1, lastKey: 1, step: 1, group: "geo", since: "3.2.0",
@@ -84,32 +84,22 @@ func (c *Conn) geoPositions(key []byte, members [][]byte) ([]geoPosition, error)
 	return pos, nil
 }
 
-func cmdGeoPos(c *Conn, args [][]byte) {
-	members, msg := parseGeoMembers(args)
-	if msg != "" {
-		c.replyErr(msg)
-		return
+// geoMembersCommand returns GEOPOS or GEOHASH: the members' positions,
+// replied by reply.
+func geoMembersCommand(reply func(out *Reply, pos []geoPosition)) func(c *Conn, args [][]byte) {
+	return func(c *Conn, args [][]byte) {
+		members, msg := parseGeoMembers(args)
+		if msg != "" {
+			c.replyErr(msg)
+			return
+		}
+		pos, err := c.geoPositions(args[1], members)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		reply(&c.out, pos)
 	}
-	pos, err := c.geoPositions(args[1], members)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	replyGeoPos(&c.out, pos)
-}
-
-func cmdGeoHash(c *Conn, args [][]byte) {
-	members, msg := parseGeoMembers(args)
-	if msg != "" {
-		c.replyErr(msg)
-		return
-	}
-	pos, err := c.geoPositions(args[1], members)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	replyGeoHash(&c.out, pos)
 }
 
 // cmdGeoDist parses the unit before it reads the key, so a bad unit is
