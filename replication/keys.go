@@ -123,16 +123,22 @@ func (c *Coordinator) readKeys(ctx context.Context, r KeyReader, pos uint64, fro
 // keys up to cut (all of them when cut is nil) and merging the states of a
 // key several batches hold.
 func mergeKeys(batches [][]KeyState, cut []byte) []KeyState {
+	return mergeKeysIn(batches, cut, 1)
+}
+
+// mergeKeysIn is mergeKeys for batches sorted in direction dir: 1 for
+// ascending keys (kept up to cut), -1 for descending (kept down to cut).
+func mergeKeysIn(batches [][]KeyState, cut []byte, dir int) []KeyState {
 	var all []KeyState
 	for _, b := range batches {
 		for _, ks := range b {
-			if cut == nil || bytes.Compare(ks.Key, cut) <= 0 {
+			if cut == nil || dir*bytes.Compare(ks.Key, cut) <= 0 {
 				all = append(all, ks)
 			}
 		}
 	}
 	if len(batches) > 1 {
-		slices.SortStableFunc(all, func(a, b KeyState) int { return bytes.Compare(a.Key, b.Key) })
+		slices.SortStableFunc(all, func(a, b KeyState) int { return dir * bytes.Compare(a.Key, b.Key) })
 	}
 	out := all[:0]
 	for _, ks := range all {

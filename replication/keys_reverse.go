@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"slices"
 )
 
 // ReverseKeyReader is a KeyReader that can also list its keys at one
@@ -78,24 +77,5 @@ func (c *Coordinator) ScanKeysReverse(ctx context.Context, routeKey []byte, pos 
 // list, keeping the keys down to cut (all of them when cut is nil) and
 // merging the states of a key several batches hold.
 func mergeKeysReverse(batches [][]KeyState, cut []byte) []KeyState {
-	var all []KeyState
-	for _, b := range batches {
-		for _, ks := range b {
-			if cut == nil || bytes.Compare(ks.Key, cut) >= 0 {
-				all = append(all, ks)
-			}
-		}
-	}
-	if len(batches) > 1 {
-		slices.SortStableFunc(all, func(a, b KeyState) int { return bytes.Compare(b.Key, a.Key) })
-	}
-	out := all[:0]
-	for _, ks := range all {
-		if len(out) > 0 && bytes.Equal(out[len(out)-1].Key, ks.Key) {
-			out[len(out)-1].Obj = out[len(out)-1].Obj.Merge(ks.Obj)
-			continue
-		}
-		out = append(out, ks)
-	}
-	return out
+	return mergeKeysIn(batches, cut, -1)
 }
